@@ -1,0 +1,43 @@
+/**
+ * The action registry: the one list of built-in action modules. The worker registers each as a
+ * Temporal activity named after the action; the validator checks `with:` against its schema.
+ */
+import type { ActionDefinition } from './define';
+import { toActivity } from './define';
+import coreLog from './core/log';
+import coreSleep from './core/sleep';
+import coreNoop from './core/noop';
+import httpRequest from './http/request';
+
+export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest];
+
+export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
+
+export function buildRegistry(extra: readonly ActionDefinition[] = []): ActionRegistry {
+  const map = new Map<string, ActionDefinition>();
+  for (const a of [...BUILTIN_ACTIONS, ...extra]) {
+    if (map.has(a.name)) throw new Error(`action "${a.name}" is defined twice`);
+    map.set(a.name, a);
+  }
+  return map;
+}
+
+/** Activities object for Worker.create: one activity per action, named after it. */
+export function activitiesFor(registry: ActionRegistry): Record<string, (input: unknown) => Promise<unknown>> {
+  return Object.fromEntries([...registry.values()].map((a) => [a.name, toActivity(a)]));
+}
+
+/** Load user action modules (`runwright worker --actions ./my-actions.js`): default export or `actions` array. */
+export function loadActionModules(paths: readonly string[]): ActionDefinition[] {
+  const out: ActionDefinition[] = [];
+  for (const p of paths) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(require.resolve(p, { paths: [process.cwd()] }));
+    const found = mod.actions ?? mod.default ?? mod;
+    for (const a of Array.isArray(found) ? found : [found]) {
+      if (!a || typeof a.name !== 'string' || typeof a.run !== 'function' || !a.input) throw new Error(`${p}: does not export Runwright actions (defineAction results)`);
+      out.push(a);
+    }
+  }
+  return out;
+}

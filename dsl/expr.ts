@@ -1,0 +1,179 @@
+/**
+ * Expressions inside runbooks: `{{ CEL }}` placeholders in strings.
+ *
+ * CEL (Common Expression Language, as in Kubernetes admission policies) is side-effect free,
+ * has no eval, and is deterministic, so the same code runs in the CLI, the validator and the
+ * Temporal workflow sandbox. A string that is exactly one placeholder yields the typed value
+ * (a list stays a list); otherwise placeholders are stringified into the text.
+ */
+import { parse as celParse, evaluate as celEvaluate } from '@marcbachmann/cel-js';
+
+const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g;
+const WHOLE = /^\s*\{\{([\s\S]*?)\}\}\s*$/;
+
+export interface Placeholder {
+  expr: string;
+  /** Offset of the expression text inside the template string. */
+  offset: number;
+}
+
+export function placeholders(template: string): Placeholder[] {
+  const out: Placeholder[] = [];
+  for (const m of template.matchAll(PLACEHOLDER)) out.push({ expr: m[1], offset: (m.index ?? 0) + 2 });
+  return out;
+}
+
+export function isTemplate(value: unknown): value is string {
+  return typeof value === 'string' && value.includes('{{');
+}
+
+export class ExpressionError extends Error {
+  constructor(
+    message: string,
+    readonly expr: string,
+    readonly offset = 0,
+  ) {
+    super(message);
+    this.name = 'ExpressionError';
+  }
+}
+
+/** A free reference in an expression: `params.x`, `steps.y`, or a bare loop variable. */
+export interface Reference {
+  root: string;
+  member?: string;
+  offset: number;
+}
+
+type Node = { op: string; args: any; start: number };
+
+/** Parse a CEL expression; throws ExpressionError with the offset of the problem. */
+export function parseExpression(expr: string): Node {
+  try {
+    return celParse(expr).ast as unknown as Node;
+  } catch (e: any) {
+    const first = String(e?.message ?? e).split('\n')[0];
+    throw new ExpressionError(first, expr, e?.range?.start ?? 0);
+  }
+}
+
+/** Free variables used by an expression, with the first member accessed on each (params.X). */
+export function references(expr: string): Reference[] {
+  const refs: Reference[] = [];
+  const walk = (n: Node, bound: Set<string>): void => {
+    if (!n || typeof n !== 'object' || !('op' in n)) return;
+    switch (n.op) {
+      case 'id':
+        if (!bound.has(n.args)) refs.push({ root: n.args, offset: n.start });
+        return;
+      case '.':
+      case '.?': {
+        const [target, field] = n.args as [Node, string];
+        if (target.op === 'id' && !bound.has(target.args)) refs.push({ root: target.args, member: field, offset: target.start });
+        else walk(target, bound);
+        return;
+      }
+      case 'rcall': {
+        // Macros such as list.map(x, expr) bind x inside expr.
+        const [fn, target, args] = n.args as [string, Node, Node[]];
+        walk(target, bound);
+        if (['map', 'filter', 'all', 'exists', 'exists_one'].includes(fn) && args.length >= 2 && args[0].op === 'id') {
+          const inner = new Set(bound).add(args[0].args);
+          for (const a of args.slice(1)) walk(a, inner);
+        } else for (const a of args) walk(a, bound);
+        return;
+      }
+      case 'call': {
+        const [fn, args] = n.args as [string, Node[]];
+        // has(a.b) tests presence; its argument is still a reference.
+        void fn;
+        for (const a of args) walk(a, bound);
+        return;
+      }
+      case 'value':
+        return;
+      case 'map':
+        for (const [k, v] of n.args as [Node, Node][]) {
+          walk(k, bound);
+          walk(v, bound);
+        }
+        return;
+      default:
+        if (Array.isArray(n.args)) for (const a of n.args) walk(a, bound);
+        else walk(n.args, bound);
+    }
+  };
+  walk(parseExpression(expr), new Set());
+  return refs;
+}
+
+/** CEL tells int from double; JSON does not. Whole numbers become CEL ints (bigint). */
+function toCel(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(toCel);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toCel(x);
+    return o;
+  }
+  return v;
+}
+
+function fromCel(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), fromCel(x)]));
+  if (Array.isArray(v)) return v.map(fromCel);
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = fromCel(x);
+    return o;
+  }
+  return v;
+}
+
+export type Scope = Record<string, unknown>;
+
+export function evaluateExpression(expr: string, scope: Scope): unknown {
+  try {
+    return fromCel(celEvaluate(expr, toCel(scope) as Record<string, unknown>));
+  } catch (e: any) {
+    throw new ExpressionError(`${String(e?.message ?? e).split('\n')[0]} in {{${expr}}}`, expr, e?.range?.start ?? 0);
+  }
+}
+
+function stringify(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** Render one template string. A single whole placeholder keeps the value's type. */
+export function renderString(template: string, scope: Scope): unknown {
+  const whole = WHOLE.exec(template);
+  if (whole && placeholders(template).length === 1) return evaluateExpression(whole[1], scope);
+  return template.replace(PLACEHOLDER, (_m, expr: string) => stringify(evaluateExpression(expr, scope)));
+}
+
+/** Render every template string inside a JSON-like value. */
+export function render<T = unknown>(value: T, scope: Scope): T {
+  if (isTemplate(value)) return renderString(value, scope) as T;
+  if (Array.isArray(value)) return value.map((v) => render(v, scope)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = render(v, scope);
+    return out as T;
+  }
+  return value;
+}
+
+/** Evaluate a `when:` condition; CEL truthiness is strict, so only true runs the step. */
+export function isTrue(when: string | boolean | undefined, scope: Scope): boolean {
+  if (when === undefined) return true;
+  if (typeof when === 'boolean') return when;
+  const v = renderString(when, scope);
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ExpressionError(`when: expected a boolean, got ${JSON.stringify(v)}`, when);
+}

@@ -1,0 +1,35 @@
+/**
+ * Runtime configuration shared by the CLI, the worker and docker-compose.yml.
+ * Temporal connection settings themselves come from @temporalio/envconfig
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profile file).
+ */
+export const DEFAULT_TASK_QUEUE = 'runwright';
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_UI_PORT = 8233;
+
+/** Environment variables Runwright itself reads (besides Temporal's own). */
+export const ENV = {
+  taskQueue: 'RUNWRIGHT_TASK_QUEUE',
+  uiUrl: 'RUNWRIGHT_UI_URL',
+  home: 'RUNWRIGHT_HOME',
+  runbookPath: 'RUNWRIGHT_RUNBOOK_PATH',
+  temporalCli: 'TEMPORAL_CLI',
+} as const;
+
+/** Custom search attributes the interpreter sets so `runwright list` can filter server-side. */
+export const SEARCH_ATTRIBUTES = {
+  runbook: 'RunwrightRunbook',
+  state: 'RunwrightState',
+} as const;
+
+export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
+  return env[ENV.taskQueue] || DEFAULT_TASK_QUEUE;
+}
+
+export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env[ENV.uiUrl] || `http://localhost:${DEFAULT_UI_PORT}`;
+}
+
+export function workflowUiLink(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return `${uiBaseUrl(env)}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

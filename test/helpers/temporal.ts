@@ -1,0 +1,70 @@
+/** Connect tests to the shared dev server and run workers on their own task queues. */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { buildRegistry } from '../../activities/registry';
+import type { ActionDefinition } from '../../activities/define';
+import { createWorker } from '../../lib/worker';
+import { validateRunbookText } from '../../dsl/validate';
+import { resolveParams } from '../../dsl/params';
+import type { Runbook } from '../../dsl/schema';
+import { INTERPRETER_WORKFLOW, type RunInput, type RunResult } from '../../workflows/definitions';
+
+// Keep test output readable: only worker warnings and errors.
+if (!(globalThis as { __rwRuntime?: boolean }).__rwRuntime) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  (globalThis as { __rwRuntime?: boolean }).__rwRuntime = true;
+}
+
+export function serverAddress(): string {
+  const a = process.env.RUNWRIGHT_TEST_TEMPORAL_ADDRESS;
+  if (!a) throw new Error('RUNWRIGHT_TEST_TEMPORAL_ADDRESS is not set: run through jest (globalSetup starts the server)');
+  return a;
+}
+
+export interface TestEnv {
+  client: Client;
+  connection: Connection;
+  native: NativeConnection;
+  close(): Promise<void>;
+}
+
+export async function connectTestEnv(address = serverAddress()): Promise<TestEnv> {
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    client,
+    connection,
+    native,
+    close: async () => {
+      await connection.close();
+      await native.close();
+    },
+  };
+}
+
+let queueSeq = 0;
+export function uniqueQueue(name: string): string {
+  return `test-${name}-${process.pid}-${Date.now().toString(36)}-${queueSeq++}`;
+}
+
+export async function startTestWorker(env: TestEnv, taskQueue: string, extraActions: ActionDefinition[] = []): Promise<Worker> {
+  return createWorker({ connection: env.native, taskQueue, registry: buildRegistry(extraActions), tuning: { shutdownGraceTime: '1s' } });
+}
+
+/** Parse + validate runbook YAML text in a test; throws with the diagnostics if invalid. */
+export function runbookFrom(yamlText: string, extraActions: ActionDefinition[] = []): Runbook {
+  const { runbook, diagnostics } = validateRunbookText('test.yaml', yamlText, { actions: buildRegistry(extraActions) });
+  if (!runbook) throw new Error(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`).join('\n'));
+  return runbook;
+}
+
+export function inputFor(rb: Runbook, params: Record<string, unknown> = {}, extra: Partial<RunInput> = {}): RunInput {
+  const { values, errors } = resolveParams(rb, params);
+  if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
+  return { runbook: rb, params: values, ...extra };
+}
+
+export async function startRun(env: TestEnv, taskQueue: string, input: RunInput, workflowId = `${input.runbook.metadata.name}-${Date.now().toString(36)}-${queueSeq++}`) {
+  return env.client.workflow.start<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, { taskQueue, workflowId, args: [input] });
+}

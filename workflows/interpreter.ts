@@ -1,0 +1,524 @@
+/**
+ * The one generic workflow: it interprets a validated runbook. Deterministic orchestration
+ * only; every side effect is an activity named after its action.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  executeChild,
+  isCancellation,
+  scheduleActivity,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
+import { isTrue, render } from '../dsl/expr';
+import { resolveParams } from '../dsl/params';
+import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
+import { stepKind } from '../dsl/kinds';
+import {
+  FOREACH_CHUNK_WORKFLOW,
+  INTERPRETER_WORKFLOW,
+  decideUpdate,
+  statusQuery,
+  type ChunkInput,
+  type ChunkResult,
+  type DecisionInput,
+  type IterationResult,
+  type PendingApproval,
+  type PendingCompensation,
+  type RunInput,
+  type RunResult,
+  type RunState,
+  type RunStatus,
+  type StepState,
+  type StepStatus,
+} from './definitions';
+
+/** Defaults for a step that names no retry policy: a few quick retries, not Temporal's forever. */
+export const DEFAULT_RETRY: RetryPolicy = { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
+export const DEFAULT_STEP_TIMEOUT = '10m';
+/** A foreach whose items x inner actions exceed this runs its batches as child workflows (history limits). */
+export const INLINE_ACTIVITY_BUDGET = 500;
+/** Activities per child workflow chunk: keeps each chunk far below Temporal's 51,200-event history limit. */
+export const CHUNK_ACTIVITY_BUDGET = 400;
+/** Per-item step states are kept in the status query only for small loops. */
+const ITEM_DETAIL_LIMIT = 25;
+const DEFAULT_CONCURRENCY = 100;
+
+const STATE_KEY = defineSearchAttributeKey('RunwrightState', SearchAttributeType.KEYWORD);
+
+interface Scope {
+  params: Record<string, unknown>;
+  steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
+  run: Record<string, unknown>;
+  vars: Record<string, unknown>;
+}
+
+const exprScope = (s: Scope) => ({ params: s.params, steps: s.steps, run: s.run, ...s.vars });
+
+function errorMessage(err: unknown): string {
+  let e: any = err;
+  // Activity and child failures wrap the real cause.
+  while (e?.cause && (e.name === 'ActivityFailure' || e.name === 'ChildWorkflowFailure')) e = e.cause;
+  return String(e?.message ?? e);
+}
+
+function toRetry(r: RetryPolicy | undefined): TemporalRetry {
+  const p = { ...DEFAULT_RETRY, ...(r ?? {}) };
+  return {
+    maximumAttempts: p.maximumAttempts,
+    initialInterval: p.initialInterval as TemporalRetry['initialInterval'],
+    backoffCoefficient: p.backoffCoefficient,
+    maximumInterval: p.maximumInterval as TemporalRetry['maximumInterval'],
+    nonRetryableErrorTypes: ['InvalidInput', ...(p.nonRetryableErrorTypes ?? [])],
+  };
+}
+
+function countActions(steps: Step[]): number {
+  let n = 0;
+  for (const s of steps) {
+    if ('action' in s) n += 1;
+    if ('steps' in s) n += countActions(s.steps);
+    if ('parallel' in s) n += countActions(s.parallel);
+  }
+  return n;
+}
+
+function containsApproval(steps: Step[]): boolean {
+  return steps.some((s) => 'approval' in s || ('steps' in s && containsApproval(s.steps)) || ('parallel' in s && containsApproval(s.parallel)));
+}
+
+export class Interpreter {
+  readonly status: RunStatus;
+  private readonly stepMap = new Map<string, StepStatus>();
+  readonly compensations: PendingCompensation[] = [];
+
+  constructor(
+    private readonly runbook: Pick<Runbook, 'metadata'>,
+    params: Record<string, unknown>,
+    private readonly children: Record<string, Runbook> = {},
+    private readonly startedBy: string | undefined,
+    private readonly searchAttributes = false,
+  ) {
+    this.status = {
+      runbook: runbook.metadata.name,
+      state: 'running',
+      startedAt: new Date().toISOString(),
+      params,
+      steps: [],
+      pendingApprovals: [],
+      decisions: [],
+      compensations: [],
+    };
+  }
+
+  snapshot(): RunStatus {
+    return { ...this.status, steps: [...this.stepMap.values()] };
+  }
+
+  setRunState(state: RunState): void {
+    this.status.state = state;
+    if (this.searchAttributes) upsertSearchAttributes([{ key: STATE_KEY, value: state }]);
+  }
+
+  private track(path: string, id: string, kind: string, detail: boolean): StepStatus | undefined {
+    if (!detail) return undefined;
+    const s: StepStatus = { path, id, kind, state: 'running', startedAt: new Date().toISOString() };
+    this.stepMap.set(path, s);
+    return s;
+  }
+
+  private end(s: StepStatus | undefined, state: StepState, extra: Partial<StepStatus> = {}): void {
+    if (!s) return;
+    Object.assign(s, { state, endedAt: new Date().toISOString() }, extra);
+  }
+
+  /** Run steps in order; `prefix` makes paths unique inside foreach items ("each[3]."). */
+  async runSteps(steps: Step[], scope: Scope, prefix: string, detail = true): Promise<void> {
+    for (const step of steps) await this.runStep(step, scope, prefix, detail);
+  }
+
+  async runStep(step: Step, scope: Scope, prefix: string, detail = true): Promise<void> {
+    const path = prefix + step.id;
+    const kind = stepKind(step);
+    const st = this.track(path, step.id, kind, detail);
+    if (!isTrue(step.when, exprScope(scope))) {
+      scope.steps[step.id] = { state: 'skipped', outputs: null };
+      this.end(st, 'skipped');
+      return;
+    }
+    try {
+      const outputs = await this.execute(step, scope, path, prefix, detail, st);
+      scope.steps[step.id] = { state: 'succeeded', outputs };
+      this.end(st, 'succeeded', { outputs });
+    } catch (err) {
+      if (isCancellation(err)) {
+        scope.steps[step.id] = { state: 'cancelled' };
+        this.end(st, 'cancelled');
+        throw err;
+      }
+      const msg = errorMessage(err);
+      scope.steps[step.id] = { state: 'failed', error: msg, outputs: null };
+      this.end(st, 'failed', { error: msg });
+      if (step.onFailure === 'continue') return;
+      throw err;
+    }
+  }
+
+  private async execute(step: Step, scope: Scope, path: string, prefix: string, detail: boolean, st: StepStatus | undefined): Promise<unknown> {
+    if ('action' in step) return this.action(step, scope, path, st);
+    if ('foreach' in step) return this.foreach(step, scope, path, st);
+    if ('parallel' in step) return this.parallel(step.parallel, scope, prefix, detail);
+    if ('steps' in step) {
+      await this.runSteps(step.steps, scope, prefix, detail);
+      return Object.fromEntries(step.steps.map((s) => [s.id, scope.steps[s.id]?.outputs ?? null]));
+    }
+    if ('approval' in step) return this.approval(step, scope, path, st);
+    if ('sleep' in step) {
+      await sleep(step.sleep as Parameters<typeof sleep>[0]);
+      return { slept: step.sleep };
+    }
+    if ('runbook' in step) return this.child(step, scope, path);
+    throw ApplicationFailure.nonRetryable(`step ${path}: unknown step kind`, 'InvalidRunbook');
+  }
+
+  private async action(step: ActionStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
+    const input = render(step.with ?? {}, exprScope(scope));
+    const opts: ActivityOptions = {
+      activityId: path,
+      startToCloseTimeout: (step.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
+      heartbeatTimeout: step.heartbeatTimeout as ActivityOptions['heartbeatTimeout'],
+      retry: toRetry(step.retry),
+    };
+    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input], opts);
+    if (st) st.attempts = res.attempt;
+    if (step.compensate) {
+      // Rendered now, while the step's own outputs are in scope; runs later only if needed.
+      const selfScope = { ...exprScope(scope), steps: { ...scope.steps, [step.id]: { state: 'succeeded', outputs: res.outputs } } };
+      this.compensations.push({
+        path,
+        action: step.compensate.action,
+        input: render(step.compensate.with ?? {}, selfScope),
+        retry: step.compensate.retry,
+        timeout: step.compensate.timeout,
+      });
+    }
+    return res.outputs;
+  }
+
+  private async parallel(branches: Step[], scope: Scope, prefix: string, detail: boolean): Promise<unknown> {
+    let first: unknown;
+    const inner = new CancellationScope();
+    const results = await inner.run(() =>
+      Promise.allSettled(
+        branches.map(async (b) => {
+          try {
+            await this.runStep(b, scope, prefix, detail);
+          } catch (e) {
+            // The first real failure stops the sibling branches.
+            if (first === undefined && !isCancellation(e)) {
+              first = e;
+              inner.cancel();
+            }
+            throw e;
+          }
+        }),
+      ),
+    );
+    if (first !== undefined) throw first;
+    const cancelled = results.find((r) => r.status === 'rejected');
+    if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
+    return Object.fromEntries(branches.map((b) => [b.id, scope.steps[b.id]?.outputs ?? null]));
+  }
+
+  private async foreach(step: ForeachStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
+    const es = exprScope(scope);
+    const items = render(step.foreach, es);
+    if (!Array.isArray(items)) throw ApplicationFailure.nonRetryable(`foreach ${path}: expected a list, got ${JSON.stringify(items)?.slice(0, 200)}`, 'InvalidInput');
+    const batchRaw = step.batch === undefined ? items.length : render(step.batch, es);
+    const batchSize = Number(batchRaw);
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      if (items.length === 0) return [];
+      throw ApplicationFailure.nonRetryable(`foreach ${path}: batch must be an integer >= 1, got ${JSON.stringify(batchRaw)}`, 'InvalidInput');
+    }
+    const as = step.as ?? 'item';
+    const concurrency = step.concurrency ?? DEFAULT_CONCURRENCY;
+    const maxFail = step.maxFailPercentage ?? 0;
+    const perItem = Math.max(1, countActions(step.steps));
+    const chunked = items.length * perItem > INLINE_ACTIVITY_BUDGET && !containsApproval(step.steps);
+    const batches = Math.ceil(items.length / batchSize);
+    const progress = { total: items.length, succeeded: 0, failed: 0, running: 0, batches, batch: 0 };
+    if (st) st.items = progress;
+    const results: IterationResult[] = new Array(items.length);
+    const detail = items.length <= ITEM_DETAIL_LIMIT;
+
+    for (let b = 0; b < batches; b++) {
+      progress.batch = b + 1;
+      const start = b * batchSize;
+      const batchItems = items.slice(start, start + batchSize);
+      let batchResults: IterationResult[];
+      if (chunked) {
+        batchResults = await this.runChunks(step, scope, path, batchItems, start, as, concurrency, perItem, progress);
+      } else {
+        batchResults = await pool(batchItems, concurrency, async (item, i) => {
+          progress.running++;
+          const r = await this.iteration(step.steps, scope, path, as, item, start + i, detail);
+          progress.running--;
+          r.ok ? progress.succeeded++ : progress.failed++;
+          return r;
+        });
+      }
+      for (const r of batchResults) results[r.index] = r;
+      const failed = results.filter((r) => r && !r.ok);
+      // Like Ansible's max_fail_percentage: checked after each batch, against all items.
+      if (failed.length > 0 && (failed.length * 100) / items.length > maxFail) {
+        const sample = failed.slice(0, 3).map((r) => `item ${r.index}: ${r.error}`).join('; ');
+        throw ApplicationFailure.nonRetryable(
+          `foreach ${path}: ${failed.length} of ${items.length} items failed (max ${maxFail}%), stopped after batch ${b + 1} of ${batches}: ${sample}`,
+          'ForeachFailed',
+        );
+      }
+    }
+    return results.map((r) => (r.ok ? r.outputs : { error: r.error }));
+  }
+
+  /** One item of a foreach: its steps see their own outputs, shadowing nothing outside. */
+  async iteration(steps: Step[], scope: Scope, path: string, as: string, item: unknown, index: number, detail: boolean): Promise<IterationResult> {
+    const local: Scope = { ...scope, steps: { ...scope.steps }, vars: { ...scope.vars, [as]: item, index } };
+    try {
+      await this.runSteps(steps, local, `${path}[${index}].`, detail);
+      return { index, ok: true, outputs: Object.fromEntries(steps.map((s) => [s.id, local.steps[s.id]?.outputs ?? null])) };
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      return { index, ok: false, error: errorMessage(e) };
+    }
+  }
+
+  private async runChunks(
+    step: ForeachStep,
+    scope: Scope,
+    path: string,
+    items: unknown[],
+    firstIndex: number,
+    as: string,
+    concurrency: number,
+    perItem: number,
+    progress: NonNullable<StepStatus['items']>,
+  ): Promise<IterationResult[]> {
+    const chunkSize = Math.max(1, Math.floor(CHUNK_ACTIVITY_BUDGET / perItem));
+    const chunks: number[] = [];
+    for (let i = 0; i < items.length; i += chunkSize) chunks.push(i);
+    const wf = workflowInfo().workflowId;
+    const parallelChunks = Math.max(1, Math.ceil(concurrency / chunkSize));
+    const out = await pool(chunks, parallelChunks, async (offset) => {
+      const slice = items.slice(offset, offset + chunkSize);
+      const input: ChunkInput = {
+        parentWorkflowId: wf,
+        path,
+        steps: step.steps,
+        items: slice,
+        firstIndex: firstIndex + offset,
+        as,
+        concurrency: Math.min(concurrency, chunkSize),
+        scope: { params: scope.params, steps: scope.steps, run: scope.run, vars: scope.vars },
+      };
+      progress.running += slice.length;
+      const res = await executeChild<(i: ChunkInput) => Promise<ChunkResult>>(FOREACH_CHUNK_WORKFLOW, {
+        args: [input],
+        workflowId: `${wf}/${path}/${firstIndex + offset}`,
+      });
+      progress.running -= slice.length;
+      this.compensations.push(...res.compensations);
+      for (const r of res.iterations) r.ok ? progress.succeeded++ : progress.failed++;
+      return res.iterations;
+    });
+    return out.flat();
+  }
+
+  private async approval(step: ApprovalStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
+    const a = step.approval;
+    const now = Date.now();
+    const timeoutMs = a.timeout ? msOf(a.timeout) : undefined;
+    const pending: PendingApproval = {
+      step: path,
+      message: String(render(a.message, exprScope(scope))),
+      requestedAt: new Date(now).toISOString(),
+      deadline: timeoutMs ? new Date(now + timeoutMs).toISOString() : undefined,
+      approvers: a.approvers,
+      required: a.required ?? 1,
+      decisions: [],
+    };
+    (pending as PendingApproval & { allowSelfApproval?: boolean }).allowSelfApproval = a.allowSelfApproval ?? false;
+    this.status.pendingApprovals.push(pending);
+    if (st) st.state = 'waiting';
+    this.setRunState('waiting-approval');
+    const approvals = () => pending.decisions.filter((d) => d.decision === 'approve').length;
+    const rejected = () => pending.decisions.find((d) => d.decision === 'reject');
+    try {
+      const done = () => rejected() !== undefined || approvals() >= pending.required;
+      const decided = timeoutMs === undefined ? (await condition(done), true) : await condition(done, timeoutMs);
+      const r = rejected();
+      if (r) throw ApplicationFailure.nonRetryable(`approval ${path} rejected by ${r.user}: ${r.reason}`, 'ApprovalRejected');
+      if (!decided) {
+        if (a.onTimeout === 'approve') return { approved: true, timedOut: true, decisions: pending.decisions };
+        throw ApplicationFailure.nonRetryable(`approval ${path} timed out after ${a.timeout} with ${approvals()} of ${pending.required} approvals`, 'ApprovalTimeout');
+      }
+      return { approved: true, timedOut: false, decisions: pending.decisions };
+    } finally {
+      this.status.pendingApprovals = this.status.pendingApprovals.filter((p) => p !== pending);
+      if (this.status.pendingApprovals.length === 0 && this.status.state === 'waiting-approval') this.setRunState('running');
+    }
+  }
+
+  /** Synchronous check of a decision; a throw refuses the Update with that message. */
+  validateDecision(d: DecisionInput): PendingApproval {
+    const pend = this.status.pendingApprovals;
+    if (!d || (d.decision !== 'approve' && d.decision !== 'reject')) throw new Error('decision must be "approve" or "reject"');
+    if (!d.user) throw new Error('a decision needs a user identity');
+    if (pend.length === 0) throw new Error(`no approval is pending in this run (state: ${this.status.state})`);
+    let target: PendingApproval | undefined;
+    if (d.step) {
+      target = pend.find((p) => p.step === d.step || p.step.endsWith(`.${d.step}`) || p.step === d.step!.split('.').pop());
+      if (!target) throw new Error(`step "${d.step}" is not waiting for approval (waiting: ${pend.map((p) => p.step).join(', ')})`);
+    } else {
+      if (pend.length > 1) throw new Error(`several approvals are pending (${pend.map((p) => p.step).join(', ')}); name one with --step`);
+      target = pend[0];
+    }
+    if (d.decision === 'reject' && !d.reason?.trim()) throw new Error('a rejection needs a reason');
+    if (target.approvers?.length && !target.approvers.includes(d.user)) throw new Error(`${d.user} is not an approver for ${target.step} (approvers: ${target.approvers.join(', ')})`);
+    const self = (target as PendingApproval & { allowSelfApproval?: boolean }).allowSelfApproval;
+    if (!self && target.approvers?.length && this.startedBy && d.user === this.startedBy && d.decision === 'approve')
+      throw new Error(`${d.user} started this run and cannot approve it (allowSelfApproval is false)`);
+    if (target.decisions.some((x) => x.user === d.user)) throw new Error(`${d.user} has already decided on ${target.step}`);
+    return target;
+  }
+
+  decide(d: DecisionInput): { accepted: true; step: string; approvals: number; required: number } {
+    const target = this.validateDecision(d);
+    const decision = { decision: d.decision, user: d.user, reason: d.reason, source: d.source ?? 'cli', at: new Date().toISOString() };
+    target.decisions.push(decision);
+    this.status.decisions.push({ ...decision, step: target.step });
+    return { accepted: true, step: target.step, approvals: target.decisions.filter((x) => x.decision === 'approve').length, required: target.required };
+  }
+
+  private async child(step: RunbookStep, scope: Scope, path: string): Promise<unknown> {
+    const child = this.children[step.runbook];
+    if (!child) throw ApplicationFailure.nonRetryable(`runbook "${step.runbook}" was not provided with this run`, 'InvalidRunbook');
+    const { values, errors } = resolveParams(child, render(step.with ?? {}, exprScope(scope)));
+    if (errors.length) throw ApplicationFailure.nonRetryable(`runbook ${step.runbook}: ${errors.map((e) => e.message).join('; ')}`, 'InvalidInput');
+    const res = await executeChild<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, {
+      args: [{ runbook: child, params: values, children: this.children, startedBy: this.startedBy }],
+      workflowId: `${workflowInfo().workflowId}/${path}`,
+      workflowExecutionTimeout: step.timeout as ActivityOptions['startToCloseTimeout'],
+      memo: { runbook: child.metadata.name, parent: workflowInfo().workflowId },
+    });
+    // If this run fails later, the child's completed work is undone too.
+    this.compensations.push(...res.compensations);
+    return res.outputs;
+  }
+
+  /** Undo completed steps, newest first. A failing compensation is recorded; the rest still run. */
+  async compensate(): Promise<void> {
+    const todo = [...this.compensations].reverse();
+    this.compensations.length = 0;
+    for (const c of todo) {
+      const rec = { ...c, state: 'pending' as 'pending' | 'done' | 'failed', error: undefined as string | undefined };
+      this.status.compensations.push(rec);
+      try {
+        await scheduleActivity(c.action, [c.input], {
+          activityId: `compensate:${c.path}`,
+          startToCloseTimeout: (c.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
+          retry: toRetry({ maximumAttempts: 5, ...(c.retry as RetryPolicy | undefined) }),
+        });
+        rec.state = 'done';
+        const s = this.stepMap.get(c.path);
+        if (s) s.state = 'compensated';
+      } catch (e) {
+        rec.state = 'failed';
+        rec.error = errorMessage(e);
+      }
+    }
+  }
+}
+
+/** Run `fn` over items with at most `limit` in flight; results keep item order. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export function msOf(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return total;
+}
+
+function installHandlers(it: Interpreter): void {
+  setHandler(statusQuery, () => it.snapshot());
+  setHandler(decideUpdate, (d) => it.decide(d), { validator: (d) => void it.validateDecision(d) });
+}
+
+/** Workflow: run a whole runbook. */
+export async function runbook(input: RunInput): Promise<RunResult> {
+  const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes);
+  installHandlers(it);
+  const scope: Scope = {
+    params: input.params,
+    steps: {},
+    run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: input.startedBy ?? null },
+    vars: {},
+  };
+  try {
+    await it.runSteps(input.runbook.spec.steps, scope, '');
+    it.status.endedAt = new Date().toISOString();
+    it.setRunState('succeeded');
+    await condition(allHandlersFinished);
+    const outputs = Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.outputs ?? null]));
+    return { state: 'succeeded', outputs, compensations: it.compensations };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    if (it.compensations.length) {
+      it.setRunState('compensating');
+      await CancellationScope.nonCancellable(() => it.compensate());
+    }
+    it.status.error = errorMessage(err);
+    it.status.endedAt = new Date().toISOString();
+    it.setRunState(cancelled ? 'cancelled' : 'failed');
+    if (cancelled) throw err;
+    const failedComp = it.status.compensations.filter((c) => c.state === 'failed');
+    const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';
+    throw ApplicationFailure.nonRetryable(`${it.status.error}${note}`, 'RunbookFailed');
+  }
+}
+
+/** Workflow: a slice of a large foreach, so no single history grows past Temporal's limits. */
+export async function runbookForeachChunk(input: ChunkInput): Promise<ChunkResult> {
+  const it = new Interpreter({ metadata: { name: `${input.path} chunk` } }, input.scope.params, {}, undefined, false);
+  setHandler(statusQuery, () => it.snapshot());
+  const scope: Scope = { ...input.scope, steps: { ...input.scope.steps } as Scope['steps'] };
+  try {
+    const iterations = await pool(input.items, input.concurrency, (item, i) =>
+      it.iteration(input.steps, scope, input.path, input.as, item, input.firstIndex + i, false),
+    );
+    return { iterations, compensations: it.compensations };
+  } catch (err) {
+    // Cancelled: undo this chunk's work here, since the parent never receives it.
+    await CancellationScope.nonCancellable(() => it.compensate());
+    throw err;
+  }
+}
