@@ -1,0 +1,420 @@
+/**
+ * `runwright`: validate, plan, run and watch runbooks; approve, cancel, inspect.
+ * Exit codes: 0 success, 1 runbook failed, 2 bad input or usage, 3 cannot reach Temporal.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+import { buildRegistry, loadActionModules, type ActionRegistry } from '../activities/registry';
+import { formatDiagnostic, type Diagnostic } from '../dsl/diagnostics';
+import { resolveParams } from '../dsl/params';
+import { formatPlan, planRunbook } from '../dsl/plan';
+import { runbookJsonSchema } from '../dsl/schema';
+import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
+import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
+import { ProgressPrinter, renderStatus } from './progress';
+import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
+import { CliError, EXIT, openSession, type Session } from './session';
+import { runWorkerProcess } from '../lib/run-worker';
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`${s}\n`);
+
+function registryFrom(opts: { actions?: string[] }): ActionRegistry {
+  try {
+    return buildRegistry(loadActionModules(opts.actions ?? []));
+  } catch (e: any) {
+    throw new CliError(`cannot load actions: ${e.message}`, EXIT.usage);
+  }
+}
+
+function failDiagnostics(ds: Diagnostic[]): never {
+  throw new CliError(ds.map(formatDiagnostic).join('\n') + `\n${ds.length} error${ds.length === 1 ? '' : 's'}`, EXIT.usage);
+}
+
+/** --set k=v (strings, coerced by the param's type) and --params FILE (typed YAML/JSON). */
+function collectParams(file: string | undefined, sets: string[]): { values: Record<string, unknown>; coerce: Set<string> } {
+  const values: Record<string, unknown> = {};
+  const coerce = new Set<string>();
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e: any) {
+      throw new CliError(`${file}:1:1: error: cannot read params file (${e.code ?? e.message})`, EXIT.usage);
+    }
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length) {
+      const lc = text.slice(0, doc.errors[0].pos[0]).split('\n');
+      throw new CliError(`${file}:${lc.length}:${lc[lc.length - 1].length + 1}: error: ${doc.errors[0].message.split('\n')[0]}`, EXIT.usage);
+    }
+    const v = doc.toJS({ maxAliasCount: 100 });
+    if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new CliError(`${file}:1:1: error: expected a mapping of param names to values`, EXIT.usage);
+    Object.assign(values, v ?? {});
+  }
+  for (const s of sets) {
+    const i = s.indexOf('=');
+    if (i <= 0) throw new CliError(`--set ${s}: expected NAME=VALUE`, EXIT.usage);
+    values[s.slice(0, i)] = s.slice(i + 1);
+    coerce.add(s.slice(0, i));
+  }
+  return { values, coerce };
+}
+
+function currentUser(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.RUNWRIGHT_USER) return process.env.RUNWRIGHT_USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+async function withSession<T>(opts: Parameters<typeof openSession>[0], fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = await openSession(opts);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
+async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
+  try {
+    return await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
+  } catch {
+    return undefined;
+  }
+}
+
+async function handleFor(s: Session, id: string): Promise<WorkflowHandle> {
+  const h = s.client.workflow.getHandle(id);
+  try {
+    await h.describe();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new CliError(`no run with id "${id}" in namespace ${s.namespace}`, EXIT.usage);
+    throw e;
+  }
+  return h;
+}
+
+function failureMessage(e: unknown): string {
+  let c: any = e;
+  while (c?.cause) c = c.cause;
+  return String(c?.message ?? e);
+}
+
+async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<number> {
+  const printer = json ? undefined : new ProgressPrinter(process.stdout, h.workflowId);
+  let done = false;
+  let result: RunResult | undefined;
+  let failure: unknown;
+  const finished = h.result().then(
+    (r) => {
+      result = r as RunResult;
+      done = true;
+    },
+    (e) => {
+      failure = e;
+      done = true;
+    },
+  );
+  while (!done) {
+    const st = await fetchStatus(s, h);
+    if (st && printer) printer.update(st);
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 300))]);
+  }
+  const final = await fetchStatus(s, h);
+  if (final && printer) printer.update(final);
+  if (json) out(JSON.stringify({ workflowId: h.workflowId, state: final?.state ?? (failure ? 'failed' : 'succeeded'), status: final, result, error: failure ? failureMessage(failure) : undefined }, null, 2));
+  if (failure) {
+    if (!json) err(`run ${h.workflowId} ${final?.state === 'cancelled' ? 'was cancelled' : 'failed'}: ${failureMessage(failure)}`);
+    return EXIT.failed;
+  }
+  if (!json) out(`run ${h.workflowId} succeeded`);
+  return EXIT.ok;
+}
+
+function packageVersion(): string {
+  // Sources run from cli/, the build from dist/cli/.
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      return require(p).version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return 'unknown';
+}
+
+export function buildProgram(): Command {
+  const program = new Command('runwright')
+    .description('Infrastructure runbooks in YAML, run as durable Temporal workflows')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const actionsOpt = () => new Option('--actions <module...>', 'extra action modules to load (JS/TS files exporting defineAction results)');
+  const collect = (v: string, prev: string[]) => [...prev, v];
+
+  program
+    .command('validate')
+    .argument('<paths...>', 'runbook files or folders')
+    .addOption(actionsOpt())
+    .description('check runbooks; report every error with file:line:column')
+    .action(async (paths: string[], o) => {
+      const registry = registryFrom(o);
+      const { files, diagnostics } = expandPaths(paths);
+      const all = [...diagnostics];
+      for (const f of files) {
+        const r = loadRunbookFile(f, registry);
+        all.push(...r.diagnostics);
+        if (r.loaded) out(`ok  ${displayPath(f)} (${r.loaded.runbook.metadata.name})`);
+      }
+      if (files.length === 0 && diagnostics.length === 0) all.push({ file: paths.join(' '), line: 1, column: 1, message: 'no .yaml or .yml files found' });
+      if (all.length) failDiagnostics(all);
+    });
+
+  program
+    .command('run')
+    .argument('<file>', 'runbook file')
+    .option('--set <name=value>', 'set a param (repeatable)', collect, [])
+    .option('--params <file>', 'YAML/JSON file with params')
+    .option('--id <workflowId>', 'workflow id (default: <runbook>-<time>)')
+    .option('--detach', 'start and return; watch later with `runwright status`')
+    .option('--plan', 'print what would run, with params applied, and exit (no side effects)')
+    .option('--json', 'machine-readable output')
+    .option('--as <user>', 'who starts the run (default: RUNWRIGHT_USER or the OS user)')
+    .addOption(actionsOpt())
+    .description('run a runbook and watch its progress')
+    .action(async (file: string, o) => {
+      const registry = registryFrom(o);
+      const r = loadRunbookFile(file, registry);
+      if (!r.loaded) failDiagnostics(r.diagnostics);
+      const { runbook, children } = r.loaded;
+      const p = collectParams(o.params, o.set);
+      const { values, errors } = resolveParams(runbook, p.values, { coerce: p.coerce });
+      if (errors.length) throw new CliError(errors.map((e) => `${displayPath(file)}: error: ${e.message}`).join('\n'), EXIT.usage);
+      if (o.plan) {
+        const plan = planRunbook(runbook, values, registry);
+        out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
+        return;
+      }
+      const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
+        if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
+        const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+        const input: RunInput = { runbook, params: values, children, startedBy: currentUser(o.as), searchAttributes: s.searchAttributes };
+        let h: WorkflowHandle;
+        try {
+          h = await s.client.workflow.start(INTERPRETER_WORKFLOW, {
+            taskQueue: s.taskQueue,
+            workflowId: id,
+            args: [input],
+            memo: { runbook: runbook.metadata.name, startedBy: input.startedBy, file: displayPath(file) },
+            workflowExecutionTimeout: runbook.spec.timeout as never,
+            ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [runbook.metadata.name], [SEARCH_ATTRIBUTES.state]: ['running'] } } : {}),
+          });
+        } catch (e: any) {
+          if (e?.name === 'WorkflowExecutionAlreadyStartedError') throw new CliError(`a run with id "${id}" already exists`, EXIT.usage);
+          throw e;
+        }
+        const link = workflowUiLink(s.namespace, h.workflowId);
+        if (!o.json) {
+          out(`started ${runbook.metadata.name} as ${h.workflowId}`);
+          out(s.embedded ? `(embedded server; for the web UI run \`runwright dev\`)` : link);
+        }
+        if (o.detach) {
+          if (o.json) out(JSON.stringify({ workflowId: h.workflowId, link }));
+          return EXIT.ok;
+        }
+        return watch(s, h, !!o.json);
+      });
+      process.exitCode = code;
+    });
+
+  program
+    .command('status')
+    .argument('<id>', 'workflow id')
+    .option('--json', 'machine-readable output')
+    .description('show per-step state, attempts, timings, approvals')
+    .action(async (id: string, o) => {
+      await withSession({ worker: 'if-no-poller' }, async (s) => {
+        const h = await handleFor(s, id);
+        const st = await fetchStatus(s, h);
+        const d = await h.describe();
+        if (o.json) return out(JSON.stringify({ workflowId: id, execution: d.status.name, status: st }, null, 2));
+        out(`${id}  (${d.status.name.toLowerCase()})`);
+        if (st) out(renderStatus(st, id));
+        else out('(no worker answered the status query)');
+      });
+    });
+
+  program
+    .command('list')
+    .option('--runbook <name>', 'only runs of this runbook')
+    .option('--state <state>', 'Running, Completed, Failed, Canceled, Terminated, TimedOut')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'machine-readable output')
+    .description('list runbook runs')
+    .action(async (o) => {
+      await withSession({}, async (s) => {
+        const q = [`WorkflowType = "${INTERPRETER_WORKFLOW}"`];
+        if (o.runbook) q.push(s.searchAttributes ? `${SEARCH_ATTRIBUTES.runbook} = "${o.runbook.replace(/"/g, '')}"` : `WorkflowId STARTS_WITH "${o.runbook.replace(/"/g, '')}-"`);
+        if (o.state) q.push(`ExecutionStatus = "${o.state.replace(/"/g, '')}"`);
+        const rows: Record<string, unknown>[] = [];
+        for await (const w of s.client.workflow.list({ query: q.join(' AND ') })) {
+          rows.push({ workflowId: w.workflowId, runbook: (w.memo?.runbook as string) ?? '', status: w.status.name, startTime: w.startTime.toISOString(), closeTime: w.closeTime?.toISOString() });
+          if (rows.length >= Number(o.limit)) break;
+        }
+        if (o.json) return out(JSON.stringify(rows, null, 2));
+        if (!rows.length) return out('no runs');
+        for (const r of rows) out(`${String(r.workflowId).padEnd(48)} ${String(r.runbook).padEnd(24)} ${String(r.status).padEnd(11)} ${r.startTime}`);
+      });
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .argument('<id>', 'workflow id')
+      .option('--step <step>', 'the approval step (needed when several are pending)')
+      .option('--as <user>', 'your identity (default: RUNWRIGHT_USER or the OS user)')
+      .option('--reason <text>', decision === 'reject' ? 'why (required)' : 'why (optional)')
+      .description(`${decision} a pending approval`)
+      .action(async (id: string, o) => {
+        if (decision === 'reject' && !o.reason) throw new CliError('reject needs --reason', EXIT.usage);
+        await withSession({ worker: 'if-no-poller' }, async (s) => {
+          const h = await handleFor(s, id);
+          try {
+            const r = await h.executeUpdate(decideUpdate, { args: [{ decision, user: currentUser(o.as), step: o.step, reason: o.reason, source: 'cli' }] });
+            out(`${decision === 'approve' ? 'approved' : 'rejected'} ${r.step} of ${id} as ${currentUser(o.as)} (${r.approvals}/${r.required} approvals)`);
+          } catch (e) {
+            if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${failureMessage(e)}`, EXIT.usage);
+            throw e;
+          }
+        });
+      });
+  }
+
+  program
+    .command('cancel')
+    .argument('<id>', 'workflow id')
+    .description('cancel a run; completed steps are compensated')
+    .action(async (id: string) => {
+      await withSession({}, async (s) => {
+        const h = await handleFor(s, id);
+        await h.cancel();
+        out(`cancellation requested for ${id}; compensations of completed steps will run`);
+      });
+    });
+
+  program
+    .command('history')
+    .argument('<id>', 'workflow id')
+    .option('--json', 'the full event history as JSON (replayable)')
+    .description("show a run's event history (the audit trail)")
+    .action(async (id: string, o) => {
+      await withSession({}, async (s) => {
+        const h = await handleFor(s, id);
+        const hist = await h.fetchHistory();
+        if (o.json) return out(JSON.stringify(hist, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));
+        for (const e of hist.events ?? []) {
+          const t = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)).toISOString() : '';
+          const type = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+          const a = e.activityTaskScheduledEventAttributes;
+          const extra = a ? ` ${a.activityType?.name} id=${a.activityId}` : e.timerStartedEventAttributes ? ` timer ${e.timerStartedEventAttributes.timerId}` : '';
+          out(`${String(e.eventId).padStart(5)} ${t} ${type}${extra}`);
+        }
+      });
+    });
+
+  program
+    .command('schema')
+    .description('print the runbook JSON Schema (for editors)')
+    .action(() => out(JSON.stringify(runbookJsonSchema(), null, 2)));
+
+  program
+    .command('actions')
+    .option('--json', 'machine-readable output')
+    .addOption(actionsOpt())
+    .description('list actions and their inputs')
+    .action((o) => {
+      const registry = registryFrom(o);
+      const list = [...registry.values()].map((a) => ({ name: a.name, description: a.description, input: z.toJSONSchema(a.input, { io: 'input', unrepresentable: 'any' }) as any }));
+      if (o.json) return out(JSON.stringify(list, null, 2));
+      for (const a of list) {
+        out(`${a.name}\n  ${a.description}`);
+        const req = new Set<string>(a.input.required ?? []);
+        for (const [k, v] of Object.entries<any>(a.input.properties ?? {})) {
+          const type = v.type ?? (v.anyOf ? v.anyOf.map((x: any) => x.type ?? 'value').join('|') : v.enum ? 'enum' : 'any');
+          out(`    ${k}${req.has(k) ? '' : '?'}: ${v.enum ? v.enum.map((x: unknown) => JSON.stringify(x)).join('|') : type}${v.default !== undefined ? ` = ${JSON.stringify(v.default)}` : ''}${v.description ? `  — ${v.description}` : ''}`);
+        }
+      }
+    });
+
+  program
+    .command('worker')
+    .addOption(actionsOpt())
+    .description('run a worker for the configured Temporal server (Ctrl-C stops it gracefully)')
+    .action(async (o) => {
+      await runWorkerProcess({ actionModules: o.actions ?? [], log: err });
+    });
+
+  program
+    .command('dev')
+    .addOption(actionsOpt())
+    .description('run an embedded Temporal dev server with web UI, plus a worker, until Ctrl-C')
+    .action(async (o) => {
+      const s = await openSession({ worker: 'if-no-poller', ui: true, extraActions: loadActionModules(o.actions ?? []) });
+      err(`runwright dev: Temporal ${s.embedded ? 'embedded' : 'existing'} server, UI ${s.uiUrl}, task queue "${s.taskQueue}". Ctrl-C to stop.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await s.close();
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  // `runwright list | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  // The in-process worker logs only warnings; progress is the CLI's job.
+  // Only long-running commands let the SDK turn SIGINT/SIGTERM into a graceful worker shutdown.
+  const longRunning = ['worker', 'dev'].includes(argv[2]);
+  Runtime.install({ logger: new DefaultLogger('WARN'), ...(longRunning ? {} : { shutdownSignals: [] }) });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (e: any) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
+    if (e instanceof CliError) {
+      err(e.message);
+      return e.exitCode;
+    }
+    if (e instanceof WorkflowFailedError) {
+      err(failureMessage(e));
+      return EXIT.failed;
+    }
+    if (/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED/.test(String(e?.message))) {
+      err(`cannot reach Temporal: ${String(e.message).split('\n')[0]}`);
+      return EXIT.unreachable;
+    }
+    // Not a user mistake: keep the stack for the bug report.
+    err(`runwright: internal error: ${e?.stack ?? e}`);
+    return 70;
+  }
+}
+
+if (require.main === module) {
+  main().then((code) => process.exit(code));
+}

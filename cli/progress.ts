@@ -1,0 +1,85 @@
+/**
+ * Live progress of a run from its `status` query: on a TTY a redrawn block of step lines,
+ * otherwise one plain line per state change (good for CI logs and pipes).
+ */
+import type { RunStatus, StepStatus } from '../workflows/definitions';
+
+const ICON: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  waiting: '⏸',
+  succeeded: '✓',
+  failed: '✗',
+  skipped: '–',
+  cancelled: '⊘',
+  compensated: '↺',
+};
+
+function duration(s: StepStatus, now: number): string {
+  if (!s.startedAt) return '';
+  const end = s.endedAt ? Date.parse(s.endedAt) : now;
+  const ms = end - Date.parse(s.startedAt);
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function stepLine(s: StepStatus, now = Date.now()): string {
+  const depth = (s.path.match(/\./g) ?? []).length;
+  const parts = [`${'  '.repeat(depth)}${ICON[s.state] ?? '?'} ${s.path}`, s.state];
+  if (s.items) parts.push(`${s.items.succeeded + s.items.failed}/${s.items.total} items, batch ${s.items.batch}/${s.items.batches}${s.items.failed ? `, ${s.items.failed} failed` : ''}`);
+  if (s.attempts && s.attempts > 1) parts.push(`attempt ${s.attempts}`);
+  const d = duration(s, now);
+  if (d) parts.push(d);
+  let line = parts.join('  ');
+  if (s.error) line += `\n${'  '.repeat(depth + 2)}${s.error}`;
+  return line;
+}
+
+export function approvalLines(st: RunStatus, workflowId: string): string[] {
+  return st.pendingApprovals.map(
+    (p) =>
+      `⏸ ${p.step}: ${p.message}  (${p.decisions.filter((d) => d.decision === 'approve').length}/${p.required} approvals${p.deadline ? `, until ${p.deadline}` : ''})\n` +
+      `    runwright approve ${workflowId} --step ${p.step}   |   runwright reject ${workflowId} --step ${p.step} --reason "..."`,
+  );
+}
+
+export function renderStatus(st: RunStatus, workflowId: string): string {
+  const lines = [`${st.runbook}: ${st.state}${st.error ? ` — ${st.error}` : ''}`];
+  for (const s of st.steps) lines.push(stepLine(s));
+  lines.push(...approvalLines(st, workflowId));
+  for (const c of st.compensations) lines.push(`↺ undo ${c.path} (${c.action}): ${c.state}${c.error ? ` — ${c.error}` : ''}`);
+  for (const d of st.decisions) lines.push(`  ${d.decision === 'approve' ? 'approved' : 'rejected'} ${d.step} by ${d.user} via ${d.source ?? 'cli'} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`);
+  return lines.join('\n');
+}
+
+export class ProgressPrinter {
+  private seen = new Map<string, string>();
+  private drawn = 0;
+  private approvalsShown = new Set<string>();
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly workflowId: string,
+    private readonly tty = !!out.isTTY,
+  ) {}
+
+  update(st: RunStatus): void {
+    if (this.tty) {
+      const text = renderStatus(st, this.workflowId);
+      if (this.drawn) this.out.write(`\x1b[${this.drawn}F\x1b[J`);
+      this.out.write(`${text}\n`);
+      this.drawn = text.split('\n').length;
+      return;
+    }
+    for (const s of st.steps) {
+      const key = `${s.state}|${s.items ? `${s.items.batch}` : ''}`;
+      if (this.seen.get(s.path) === key) continue;
+      this.seen.set(s.path, key);
+      this.out.write(`${stepLine(s)}\n`);
+    }
+    for (const line of approvalLines(st, this.workflowId)) {
+      if (this.approvalsShown.has(line)) continue;
+      this.approvalsShown.add(line);
+      this.out.write(`${line}\n`);
+    }
+  }
+}

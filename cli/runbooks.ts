@@ -1,0 +1,117 @@
+/**
+ * Finding and loading runbook files for the CLI: validation with positions, and the child
+ * runbooks a `runbook:` step names (looked up by metadata.name next to the file and in
+ * RUNWRIGHT_RUNBOOK_PATH), so the workflow receives every definition it may start.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ActionRegistry } from '../activities/registry';
+import type { Diagnostic } from '../dsl/diagnostics';
+import type { Runbook, Step } from '../dsl/schema';
+import { validateRunbookText } from '../dsl/validate';
+import { ENV } from '../lib/config';
+
+export interface LoadedRunbook {
+  file: string;
+  runbook: Runbook;
+  children: Record<string, Runbook>;
+}
+
+const isYaml = (f: string) => /\.ya?ml$/i.test(f);
+
+/** Expand files and folders into runbook files (folders: *.yaml/*.yml, not recursive into dot-dirs). */
+export function expandPaths(paths: string[]): { files: string[]; diagnostics: Diagnostic[] } {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) {
+      diagnostics.push({ file: p, line: 1, column: 1, message: 'no such file or directory' });
+      continue;
+    }
+    if (statSync(p).isDirectory()) {
+      for (const f of readdirSync(p).sort()) if (isYaml(f)) files.push(join(p, f));
+    } else files.push(p);
+  }
+  return { files, diagnostics };
+}
+
+/** metadata.name -> file, for the folders where child runbooks may live. */
+function runbookIndex(near: string): Map<string, string> {
+  const dirs = [dirname(resolve(near)), ...(process.env[ENV.runbookPath] ?? '').split(delimiter).filter(Boolean)];
+  const index = new Map<string, string>();
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d)) {
+      if (!isYaml(f)) continue;
+      const full = join(d, f);
+      try {
+        const name = parseDocument(readFileSync(full, 'utf8')).getIn(['metadata', 'name']);
+        if (typeof name === 'string' && !index.has(name)) index.set(name, full);
+      } catch {
+        /* unreadable files are reported when validated directly */
+      }
+    }
+  }
+  return index;
+}
+
+function childNames(steps: Step[], out = new Set<string>()): Set<string> {
+  for (const s of steps) {
+    if ('runbook' in s) out.add(s.runbook);
+    if ('steps' in s) childNames(s.steps, out);
+    if ('parallel' in s) childNames(s.parallel, out);
+  }
+  return out;
+}
+
+export function displayPath(file: string): string {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') ? r : file;
+}
+
+/** Validate a runbook file and every runbook it starts; all diagnostics at once. */
+export function loadRunbookFile(file: string, registry: ActionRegistry): { loaded?: LoadedRunbook; diagnostics: Diagnostic[] } {
+  let index: Map<string, string> | undefined;
+  const lookup = () => (index ??= runbookIndex(file));
+  const cache = new Map<string, Runbook | null>();
+  const diagnostics: Diagnostic[] = [];
+  const loadOne = (path: string): Runbook | undefined => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e: any) {
+      diagnostics.push({ file: displayPath(path), line: 1, column: 1, message: `cannot read file (${e.code ?? e.message})` });
+      return undefined;
+    }
+    const r = validateRunbookText(displayPath(path), bytes, {
+      actions: registry,
+      findRunbook: (name) => {
+        if (!cache.has(name)) {
+          cache.set(name, null);
+          const f = lookup().get(name);
+          cache.set(name, f ? (loadOne(f) ?? null) : null);
+          // A child that exists but is invalid has its own diagnostics; do not also say "unknown".
+          if (f && !cache.get(name)) return { metadata: { name } } as Runbook;
+        }
+        return cache.get(name) ?? (lookup().has(name) ? ({ metadata: { name } } as Runbook) : undefined);
+      },
+    });
+    diagnostics.push(...r.diagnostics);
+    return r.runbook;
+  };
+  const runbook = loadOne(file);
+  if (!runbook || diagnostics.length) return { diagnostics };
+  const children: Record<string, Runbook> = {};
+  const collect = (rb: Runbook) => {
+    for (const name of childNames(rb.spec.steps)) {
+      const c = cache.get(name);
+      if (c && !children[name]) {
+        children[name] = c;
+        collect(c);
+      }
+    }
+  };
+  collect(runbook);
+  return { loaded: { file, runbook, children }, diagnostics };
+}

@@ -1,0 +1,133 @@
+/**
+ * A CLI session's Temporal: the configured server, or, with nothing configured and nothing on
+ * localhost:7233, an embedded dev server (SQLite under the data folder) plus an in-process worker.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { ActionDefinition } from '../activities/define';
+import { buildRegistry } from '../activities/registry';
+import { DEFAULT_UI_PORT, SEARCH_ATTRIBUTES, taskQueue, uiBaseUrl } from '../lib/config';
+import { dataDir, loadConnectionConfig, type ConnectionConfig } from '../lib/connect';
+import { isListening, startDevServer, type DevServer } from '../lib/dev-server';
+import { findTemporalCli } from '../lib/temporal-cli';
+import { createWorker } from '../lib/worker';
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Session {
+  client: Client;
+  connection: Connection;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string;
+  embedded: boolean;
+  /** Whether the server has Runwright's search attributes (only then are they set). */
+  searchAttributes: boolean;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /** Start an in-process worker when the session's server has none (embedded or local dev). */
+  worker?: 'never' | 'if-embedded' | 'if-no-poller';
+  extraActions?: ActionDefinition[];
+  log?: (m: string) => void;
+  /** Keep the embedded server's UI on (runwright dev). */
+  ui?: boolean;
+}
+
+async function connectTo(cfg: ConnectionConfig): Promise<Connection> {
+  try {
+    return await Connection.connect({ address: cfg.address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata, connectTimeout: 5000 });
+  } catch (e: any) {
+    throw new CliError(
+      `cannot reach Temporal at ${cfg.address}: ${String(e?.message ?? e).split('\n')[0]}\n` +
+        `Start a local server with \`runwright dev\`, or set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) for yours.`,
+      EXIT.unreachable,
+    );
+  }
+}
+
+async function hasSearchAttributes(conn: Connection, namespace: string): Promise<boolean> {
+  try {
+    const r = await conn.operatorService.listSearchAttributes({ namespace });
+    const custom = r.customAttributes ?? {};
+    return Object.values(SEARCH_ATTRIBUTES).every((n) => n in custom);
+  } catch {
+    return false;
+  }
+}
+
+async function hasPoller(client: Client, namespace: string, queue: string): Promise<boolean> {
+  try {
+    const r = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: 1 });
+    return (r.pollers ?? []).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export async function openSession(opts: SessionOptions = {}): Promise<Session> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const cfg = loadConnectionConfig();
+  let server: DevServer | undefined;
+  if (!cfg.explicit && !(await isListening('127.0.0.1', 7233))) {
+    const cli = await findTemporalCli({ log }).catch((e) => {
+      throw new CliError(e.message, EXIT.unreachable);
+    });
+    const dir = dataDir();
+    log(`runwright: no Temporal server configured and none on localhost:7233; starting an embedded dev server (state in ${join(dir, 'temporal.db')})`);
+    server = await startDevServer({
+      cli,
+      port: 7233,
+      ip: '127.0.0.1',
+      uiPort: opts.ui ? DEFAULT_UI_PORT : undefined,
+      headless: !opts.ui,
+      dbFile: join(dir, 'temporal.db'),
+      logFile: join(dir, 'temporal.log'),
+    });
+    cfg.address = server.address;
+  }
+  const connection = await connectTo(cfg);
+  const client = new Client({ connection, namespace: cfg.namespace });
+  const queue = taskQueue();
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  const want = opts.worker ?? 'never';
+  const needWorker = want === 'if-embedded' ? !!server : want === 'if-no-poller' ? !!server || !(await hasPoller(client, cfg.namespace, queue)) : false;
+  if (needWorker) {
+    native = await NativeConnection.connect({ address: cfg.address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
+    worker = await createWorker({ connection: native, namespace: cfg.namespace, taskQueue: queue, registry: buildRegistry(opts.extraActions), tuning: { shutdownGraceTime: '2s' } });
+    workerRun = worker.run();
+    if (!server) log(`runwright: no worker is polling task queue "${queue}"; running one in this process`);
+  }
+  return {
+    client,
+    connection,
+    namespace: cfg.namespace,
+    taskQueue: queue,
+    uiUrl: server ? `http://localhost:${DEFAULT_UI_PORT}` : uiBaseUrl(),
+    embedded: !!server,
+    searchAttributes: await hasSearchAttributes(connection, cfg.namespace),
+    close: async () => {
+      if (worker) {
+        worker.shutdown();
+        await workerRun?.catch(() => undefined);
+      }
+      await native?.close();
+      await connection.close();
+      await server?.stop();
+    },
+  };
+}
