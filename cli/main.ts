@@ -206,7 +206,7 @@ export function buildProgram(): Command {
         out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
         return;
       }
-      const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
+      const code = await withSession({ worker: o.detach ? 'never' : 'if-no-poller', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
         if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
         const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
         const input: RunInput = { runbook, params: values, children, startedBy: currentUser(o.as), searchAttributes: s.searchAttributes };

@@ -73,6 +73,15 @@ export function references(expr: string): Reference[] {
         else walk(target, bound);
         return;
       }
+      case '[]': {
+        // params["x"] names a member just like params.x.
+        const [target, index] = n.args as [Node, Node];
+        if (target.op === 'id' && !bound.has(target.args) && index.op === 'value' && typeof index.args === 'string')
+          refs.push({ root: target.args, member: index.args, offset: target.start });
+        else walk(target, bound);
+        walk(index, bound);
+        return;
+      }
       case 'rcall': {
         // Macros such as list.map(x, expr) bind x inside expr.
         const [fn, target, args] = n.args as [string, Node, Node[]];

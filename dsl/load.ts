@@ -2,7 +2,7 @@
  * YAML text -> plain object, keeping source positions so every later check can point at
  * file:line:column. Collects all problems instead of stopping at the first.
  */
-import { isAlias, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Alias, type Document } from 'yaml';
 import type { Diagnostic } from './diagnostics';
 
 /** Expanding aliases is bounded: a "billion laughs" file fails fast with a clear message. */
@@ -29,16 +29,29 @@ export function loadYaml(file: string, bytes: Buffer | string): { doc?: LoadedYa
     at(binary.line, binary.column, `file is not UTF-8 text (${binary.what}); expected a YAML runbook`);
     return { diagnostics };
   }
-  const text = buf.toString('utf8');
-  if (text.trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text)) {
+  // A byte order mark is allowed; everything else is judged on the text after it.
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
+  // Line by line (a single regex over the whole text backtracks exponentially on long comment headers).
+  const lines = text.split(/\r?\n/);
+  if (lines.every((l) => l.trim() === '')) {
     at(1, 1, 'file is empty; expected a YAML mapping with apiVersion, kind, metadata and spec');
+    return { diagnostics };
+  }
+  if (lines.every((l) => /^\s*(#.*)?$/.test(l))) {
+    at(1, 1, 'file contains only comments; expected a YAML mapping with apiVersion, kind, metadata and spec');
     return { diagnostics };
   }
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false, keepSourceTokens: false });
   const pos = (offset: number) => lineCounter.linePos(offset);
+  // After the first real syntax error the parser is out of step and what follows is mostly
+  // noise; duplicate keys and tab indentation are independent of each other, so all are shown.
+  let syntaxError = false;
   for (const e of [...doc.errors, ...doc.warnings]) {
+    const independent = e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT';
+    if (!independent && syntaxError) continue;
+    if (!independent) syntaxError = true;
     const p = pos(e.pos[0]);
     at(p.line, p.col, yamlMessage(e.code, e.message));
   }
@@ -49,11 +62,14 @@ export function loadYaml(file: string, bytes: Buffer | string): { doc?: LoadedYa
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e: any) {
-    const alias = firstAlias(doc, String(e?.message));
+    const bomb = /excessive alias count/i.test(String(e?.message));
+    const alias = bomb ? amplifyingAlias(doc) : unresolvedAlias(doc);
     const p = alias?.range ? pos(alias.range[0]) : { line: 1, col: 1 };
-    const msg = /excessive alias count/i.test(String(e?.message))
-      ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); aliases are limited to prevent "billion laughs" files`
-      : `${String(e?.message).split('\n')[0]}`;
+    const msg = bomb
+      ? `too many alias expansions${alias ? ` through "*${alias.source}"` : ''} (limit ${MAX_ALIAS_COUNT}); nested aliases are limited to prevent "billion laughs" files`
+      : alias
+        ? `unknown alias "*${alias.source}": expected an anchor "&${alias.source}" defined before it`
+        : `YAML error: ${String(e?.message).split('\n')[0]}`;
     at(p.line, p.col, msg);
     return { diagnostics };
   }
@@ -79,7 +95,9 @@ export function loadYaml(file: string, bytes: Buffer | string): { doc?: LoadedYa
           return { line: best.line, column: best.col };
         }
         mark(pair.key);
-        next = pair.value ?? pair.key;
+        // An empty value (`key:` and nothing after it) has no place of its own: use the key.
+        if (!pair.value || (isScalar(pair.value) && pair.value.range && pair.value.range[0] === pair.value.range[1])) break;
+        next = pair.value;
       } else {
         next = items[Number(key)];
       }
@@ -99,23 +117,43 @@ function yamlMessage(code: string, message: string): string {
       return 'duplicate key: each key may appear once in a mapping';
     case 'TAB_AS_INDENT':
       return 'tab character used for indentation; YAML requires spaces';
+    case 'MULTIPLE_DOCS':
+      return 'a second YAML document ("---") in the file; expected exactly one runbook per file';
     default:
       return `YAML syntax error: ${first}`;
   }
 }
 
-function firstAlias(doc: Document, message: string): Node | undefined {
-  const name = /alias\s+\*?([^\s:]+)/i.exec(message)?.[1];
-  let found: Node | undefined;
+function aliases(doc: Document): Alias[] {
+  const out: Alias[] = [];
   visit(doc, {
     Alias(_k, node) {
-      if (!found && (!name || node.source === name)) found = node;
-      if (!found) return;
-      return visit.BREAK;
+      out.push(node);
     },
   });
-  if (!found) visit(doc, { Alias(_k, node) { found ??= node; return visit.BREAK; } });
-  return found && isAlias(found) ? found : found;
+  return out;
+}
+
+/** The first alias whose anchor is missing (or only defined after it). */
+function unresolvedAlias(doc: Document): Alias | undefined {
+  return aliases(doc).find((a) => a.resolve(doc) === undefined);
+}
+
+/** For an alias bomb: the first alias to a node that itself contains aliases (the amplifier). */
+function amplifyingAlias(doc: Document): Alias | undefined {
+  const all = aliases(doc);
+  const containsAlias = (n: unknown) => {
+    let found = false;
+    if (isNode(n))
+      visit(n, {
+        Alias() {
+          found = true;
+          return visit.BREAK;
+        },
+      });
+    return found;
+  };
+  return all.find((a) => containsAlias(a.resolve(doc))) ?? all[0];
 }
 
 /** NUL bytes or invalid UTF-8 mean this is not a text file. Returns the first bad byte. */
@@ -132,6 +170,11 @@ function findBinary(buf: Buffer): { line: number; column: number; what: string }
     const need = b < 0x80 ? 0 : (b & 0xe0) === 0xc0 && b >= 0xc2 ? 1 : (b & 0xf0) === 0xe0 ? 2 : (b & 0xf8) === 0xf0 && b <= 0xf4 ? 3 : -1;
     let ok = need >= 0 && i + need < buf.length;
     for (let k = 1; ok && k <= need; k++) ok = (buf[i + k] & 0xc0) === 0x80;
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are invalid too.
+    if (ok && need >= 2) {
+      const c = buf[i + 1];
+      ok = !((b === 0xe0 && c < 0xa0) || (b === 0xed && c > 0x9f) || (b === 0xf0 && c < 0x90) || (b === 0xf4 && c > 0x8f));
+    }
     if (!ok) {
       off = i;
       what = 'invalid UTF-8 byte';
@@ -140,6 +183,9 @@ function findBinary(buf: Buffer): { line: number; column: number; what: string }
     i += need + 1;
   }
   if (off < 0) return undefined;
-  const before = buf.subarray(0, off).toString('latin1');
-  return { line: before.split('\n').length, column: off - before.lastIndexOf('\n'), what };
+  // Columns count characters (UTF-16 units, like the YAML positions), not bytes.
+  const lineStart = off === 0 ? 0 : buf.lastIndexOf(0x0a, off - 1) + 1;
+  let line = 1;
+  for (let i = 0; i < lineStart; i++) if (buf[i] === 0x0a) line++;
+  return { line, column: buf.subarray(lineStart, off).toString('utf8').length + 1, what };
 }

@@ -5,37 +5,68 @@
 import { z } from 'zod';
 import type { ParamSpec, Runbook } from './schema';
 
-function baseSchema(spec: Pick<ParamSpec, 'type'>, coerce: boolean): z.ZodTypeAny {
-  switch (spec.type) {
-    case 'string':
-      return z.string();
+const BOOL_WORDS: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, '1': true, '0': false };
+
+/** `--set` gives strings; turn them into the declared type, leaving anything unclear to fail. */
+function coerceTo(type: ParamSpec['type'], v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  switch (type) {
     case 'integer':
-      return coerce ? z.coerce.number().int() : z.number().int();
     case 'number':
-      return coerce ? z.coerce.number() : z.number();
+      // Number('') is 0; an empty value is not a number.
+      return t === '' ? v : Number(t);
     case 'boolean':
-      return coerce ? z.stringbool().or(z.boolean()) : z.boolean();
-    case 'array':
-      return z.array(z.unknown());
+      return BOOL_WORDS[t.toLowerCase()] ?? v;
     case 'object':
-      return z.record(z.string(), z.unknown());
+    case 'array':
+      if (t.startsWith('{') || t.startsWith('[')) {
+        try {
+          return JSON.parse(t);
+        } catch {
+          return v;
+        }
+      }
+      // The CLI's list form: `--set hosts=a,b`.
+      return type === 'array' ? (t === '' ? [] : v.split(',')) : v;
+    default:
+      return v;
   }
 }
 
+function typed(spec: Pick<ParamSpec, 'type' | 'minimum' | 'maximum' | 'pattern'>, items?: z.ZodTypeAny): z.ZodTypeAny {
+  switch (spec.type) {
+    case 'string': {
+      let s = z.string({ error: 'expected a string' });
+      if (spec.pattern) s = s.regex(new RegExp(spec.pattern), `must match /${spec.pattern}/`);
+      return s;
+    }
+    case 'integer':
+    case 'number': {
+      let n = z.number({ error: 'expected a number' });
+      if (spec.type === 'integer') n = n.int({ error: 'expected a whole number' });
+      if (spec.minimum !== undefined) n = n.min(spec.minimum, `must be >= ${spec.minimum}`);
+      if (spec.maximum !== undefined) n = n.max(spec.maximum, `must be <= ${spec.maximum}`);
+      return n;
+    }
+    case 'boolean':
+      return z.boolean({ error: 'expected true or false' });
+    case 'array':
+      return z.array(items ?? z.unknown(), { error: 'expected a list' });
+    case 'object':
+      return z.record(z.string(), z.unknown(), { error: 'expected a mapping' });
+  }
+}
+
+/**
+ * The schema one param's values must satisfy. With `coerce`, strings (from `--set k=v`) are
+ * first turned into the declared type: numbers, booleans (true/false/yes/no/on/off/1/0), lists
+ * ("a,b" or JSON) and objects (JSON).
+ */
 export function paramSchema(spec: ParamSpec, coerce: boolean): z.ZodTypeAny {
-  let s: z.ZodTypeAny = baseSchema(spec, coerce);
-  if (s instanceof z.ZodNumber || (coerce && (spec.type === 'integer' || spec.type === 'number'))) {
-    let n = s as z.ZodNumber;
-    if (spec.minimum !== undefined) n = n.min(spec.minimum, `must be >= ${spec.minimum}`);
-    if (spec.maximum !== undefined) n = n.max(spec.maximum, `must be <= ${spec.maximum}`);
-    s = n;
-  }
-  if (spec.type === 'string' && spec.pattern) s = (s as z.ZodString).regex(new RegExp(spec.pattern), `must match /${spec.pattern}/`);
-  if (spec.type === 'array' && spec.items) {
-    const item = baseSchema(spec.items, coerce);
-    // `--set hosts=a,b` is the CLI's list form.
-    s = coerce ? z.preprocess((v) => (typeof v === 'string' ? (v === '' ? [] : v.split(',')) : v), z.array(item)) : z.array(item);
-  }
+  const wrap = (type: ParamSpec['type'], s: z.ZodTypeAny) => (coerce ? z.preprocess((v) => coerceTo(type, v), s) : s);
+  const items = spec.type === 'array' && spec.items ? wrap(spec.items.type, typed(spec.items)) : undefined;
+  let s = wrap(spec.type, typed(spec, items));
   if (spec.enum) {
     const allowed = spec.enum;
     s = s.refine((v) => allowed.includes(v as never), { message: `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` });
