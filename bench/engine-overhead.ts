@@ -43,10 +43,14 @@ const CFG = {
   runs: num('BENCH_RUNS', 5),
   concurrentRuns: num('BENCH_CONCURRENT', 500),
   concurrentSteps: num('BENCH_CONCURRENT_STEPS', 10),
+  /** What phase (c) runs: the interpreter (default), or the hand-written baseline for comparison. */
+  concurrentKind: (process.env.BENCH_CONCURRENT_KIND === 'handwritten' ? 'handwritten' : 'interpreter') as 'interpreter' | 'handwritten',
   /** Workflow starts in flight at once while launching phase (c). */
   startConcurrency: 50,
   rssSampleMs: 100,
 };
+/** No BENCH_* overrides (other than BENCH_OUT): the run is comparable with the committed results. */
+const isDefault = !Object.keys(process.env).some((k) => k.startsWith('BENCH_') && k !== 'BENCH_OUT');
 const TARGET = { ratio: 1.15, peakRssBytes: 1024 ** 3 };
 const CHECK = process.argv.includes('--check');
 
@@ -366,8 +370,10 @@ async function main(): Promise<void> {
   }, CFG.rssSampleMs);
 
   const smallInput = runInput(noopRunbook(`bench-noop-${CFG.concurrentSteps}`, CFG.concurrentSteps));
-  console.log(`(c) ${CFG.concurrentRuns} concurrent runbook runs of ${CFG.concurrentSteps} noop steps...`);
+  console.log(`(c) ${CFG.concurrentRuns} concurrent ${CFG.concurrentKind} runs of ${CFG.concurrentSteps} noop steps...`);
   const cpuC0 = procCpuMs(wC.pid);
+  const serverCpuC0 = procCpuMs(server.pid);
+  const clientCpuC0 = process.cpuUsage();
   const t0 = performance.now();
   const startedAtMs: number[] = [];
   const doneAtMs: number[] = [];
@@ -381,7 +387,11 @@ async function main(): Promise<void> {
       Array.from({ length: CFG.concurrentRuns }, (_, i) => i),
       CFG.startConcurrency,
       async (i) => {
-        const h = await client.workflow.start(INTERPRETER_WORKFLOW, { taskQueue: queueC, workflowId: `bench-c-${tag}-${i}`, args: [smallInput] });
+        const workflowId = `bench-c-${tag}-${i}`;
+        const h =
+          CFG.concurrentKind === 'interpreter'
+            ? await client.workflow.start(INTERPRETER_WORKFLOW, { taskQueue: queueC, workflowId, args: [smallInput] })
+            : await client.workflow.start(HANDWRITTEN_WORKFLOW, { taskQueue: queueC, workflowId, args: [CFG.concurrentSteps] });
         startedAtMs[i] = performance.now();
         waits.push(
           h.result().then(() => {
@@ -398,6 +408,8 @@ async function main(): Promise<void> {
   }
   const totalMs = performance.now() - t0;
   const workerCpuC = procCpuMs(wC.pid) - cpuC0;
+  const serverCpuC = procCpuMs(server.pid) - serverCpuC0;
+  const clientCpu = process.cpuUsage(clientCpuC0);
   clearInterval(sampler);
   const finalMem = procMem(wC.pid);
   peakRss = Math.max(peakRss, finalMem?.rss ?? 0);
@@ -406,6 +418,7 @@ async function main(): Promise<void> {
   const latencies = startedAtMs.map((s, i) => doneAtMs[i] - s);
 
   const concurrent = {
+    kind: CFG.concurrentKind,
     runs: CFG.concurrentRuns,
     stepsPerRun: CFG.concurrentSteps,
     totalMs: r1(totalMs),
@@ -413,7 +426,10 @@ async function main(): Promise<void> {
     runsPerSecond: r1((CFG.concurrentRuns * 1000) / totalMs),
     activitiesPerSecond: r1((CFG.concurrentRuns * CFG.concurrentSteps * 1000) / totalMs),
     runLatencyMs: { p50: r1(pct(latencies, 50)), p95: r1(pct(latencies, 95)), max: r1(Math.max(...latencies)) },
+    // CPU spent during the phase by each party (2 cores = 2000 ms per second at most).
     workerCpuMs: r1(workerCpuC),
+    serverCpuMs: r1(serverCpuC),
+    clientCpuMs: r1((clientCpu.user + clientCpu.system) / 1000),
     worker: {
       pid: wC.pid,
       idleRssMiB: mib(idle?.rss ?? NaN),
@@ -446,9 +462,10 @@ async function main(): Promise<void> {
     );
   console.log(`  ratio interpreter/handwritten: ${verdict.ratio} (target <= ${TARGET.ratio}) ${verdict.ratioOk ? 'OK' : 'ABOVE TARGET'}`);
   console.log('');
-  console.log(`Concurrent: ${CFG.concurrentRuns} runbook runs x ${CFG.concurrentSteps} core.noop steps, one worker`);
+  console.log(`Concurrent: ${CFG.concurrentRuns} ${CFG.concurrentKind} runs x ${CFG.concurrentSteps} core.noop steps, one worker`);
   console.log(`  all finished in ${(totalMs / 1000).toFixed(1)} s (${concurrent.runsPerSecond} runs/s, ${concurrent.activitiesPerSecond} activities/s); launching took ${(launchMs / 1000).toFixed(1)} s`);
-  console.log(`  run latency p50 ${(concurrent.runLatencyMs.p50 / 1000).toFixed(1)} s, p95 ${(concurrent.runLatencyMs.p95 / 1000).toFixed(1)} s; worker cpu ${(workerCpuC / 1000).toFixed(1)} s`);
+  console.log(`  run latency p50 ${(concurrent.runLatencyMs.p50 / 1000).toFixed(1)} s, p95 ${(concurrent.runLatencyMs.p95 / 1000).toFixed(1)} s`);
+  console.log(`  cpu: worker ${(workerCpuC / 1000).toFixed(1)} s, dev server ${(serverCpuC / 1000).toFixed(1)} s, bench client ${(concurrent.clientCpuMs / 1000).toFixed(1)} s`);
   console.log(`  worker RSS: idle ${concurrent.worker.idleRssMiB} MiB, peak ${concurrent.worker.peakRssMiB} MiB (sampled), VmHWM ${concurrent.worker.vmHwmMiB} MiB (target <= ${verdict.peakRssTargetMiB} MiB) ${verdict.peakRssOk ? 'OK' : 'ABOVE TARGET'}`);
   console.log(`  dev server peak RSS ${concurrent.serverPeakRssMiB} MiB (informational)`);
 
@@ -468,7 +485,7 @@ async function main(): Promise<void> {
       memTotalMiB: mib(os.totalmem()),
       platform: `${os.platform()} ${os.release()}`,
     },
-    config: CFG,
+    config: { ...CFG, default: isDefault },
     sequential: {
       steps: CFG.steps,
       workerSettings: wAB.settings,
@@ -480,9 +497,14 @@ async function main(): Promise<void> {
     concurrent,
     verdict,
   };
-  const outDir = path.join(__dirname, 'results');
-  mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, `engine-${startedAt.toISOString().slice(0, 10)}.json`);
+  // Only default-configuration runs land in bench/results (committed); experiments go to the temp dir.
+  const day = startedAt.toISOString().slice(0, 10);
+  const file = process.env.BENCH_OUT
+    ? path.resolve(process.env.BENCH_OUT)
+    : isDefault
+      ? path.join(__dirname, 'results', `engine-${day}.json`)
+      : path.join(os.tmpdir(), `runwright-engine-${day}-custom-${process.pid}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nWrote ${path.relative(process.cwd(), file)} (total ${results.durationS} s)`);
   if (CHECK && !(verdict.ratioOk && verdict.peakRssOk)) process.exitCode = 2;

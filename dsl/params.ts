@@ -107,7 +107,7 @@ export function resolveParams(
     }
     const r = paramSchema(spec, opts.coerce?.has(name) ?? false).safeParse(given);
     if (r.success) values[name] = r.data;
-    else errors.push({ param: name, message: `param "${name}": ${r.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(given)})` });
+    else errors.push({ param: name, message: `param "${name}": ${r.error.issues.map((i) => `${i.path.length ? `item ${i.path.join('.')}: ` : ''}${i.message}`).join('; ')} (got ${JSON.stringify(given)})` });
   }
   return { values, errors };
 }

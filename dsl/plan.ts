@@ -74,7 +74,8 @@ export function planRunbook(runbook: Runbook, params: Record<string, unknown>, a
       const entry: PlanEntry = { path, depth, kind, title: step.name ?? step.id };
       if (step.when !== undefined) {
         const w = tryValue(step.when, sc);
-        entry.condition = w === UNKNOWN ? `only if ${step.when}` : w === true ? undefined : 'skipped (condition is false)';
+        // Same rule as the interpreter (isTrue): true or "true" runs the step.
+        entry.condition = w === UNKNOWN ? `only if ${step.when}` : w === true || w === 'true' ? undefined : 'skipped (condition is false)';
       }
       out.push(entry);
       if ('action' in step) {
@@ -88,7 +89,7 @@ export function planRunbook(runbook: Runbook, params: Record<string, unknown>, a
         if (step.compensate) detail += `  (undo: ${step.compensate.action})`;
         entry.detail = detail;
       } else if ('foreach' in step) {
-        const items = tryValue(step.foreach, sc);
+        const items = Array.isArray(step.foreach) ? tryRender(step.foreach, sc) : tryValue(step.foreach, sc);
         const batch = step.batch === undefined ? undefined : tryValue(step.batch, sc);
         const as = step.as ?? 'item';
         if (Array.isArray(items)) {

@@ -1,0 +1,37 @@
+/**
+ * Determinism guard: histories recorded from the shipped runbooks (scripts/record-histories.ts,
+ * committed under test/histories/) must replay against the current workflow code. A change
+ * that would break runs already in flight fails here.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { workflowBundle } from '../lib/worker';
+
+const dir = join(__dirname, 'histories');
+const histories = () =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => ({ workflowId: `replay-${f.replace(/\.json$/, '')}`, history: JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
+
+test('every shipped runbook history is recorded', () => {
+  const recorded = new Set(readdirSync(dir).map((f) => f.replace(/\.json$/, '')));
+  const shipped = readdirSync(join(__dirname, '../runbooks')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+  expect(shipped.length).toBeGreaterThan(0);
+  expect(shipped.filter((s) => !recorded.has(s))).toEqual([]);
+});
+
+test('recorded histories replay against the current interpreter', async () => {
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories())) results.push(r);
+  expect(results.length).toBeGreaterThanOrEqual(3);
+  expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+}, 120_000);
+
+test('a non-deterministic change to the interpreter is caught', async () => {
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/nondeterministic'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories())) results.push(r);
+  const demo = results.find((r) => r.workflowId === 'replay-demo');
+  expect(demo?.error?.message).toMatch(/[Nn]ondeterminism/);
+}, 120_000);
