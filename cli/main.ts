@@ -112,6 +112,8 @@ function failureMessage(e: unknown): string {
 }
 
 async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<number> {
+  const warnAt = Date.now() + 5000;
+  let warned = false;
   const printer = json ? undefined : new ProgressPrinter(process.stdout, h.workflowId);
   let done = false;
   let result: RunResult | undefined;
@@ -129,6 +131,10 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
   while (!done) {
     const st = await fetchStatus(s, h);
     if (st && printer) printer.update(st);
+    if (!st && !warned && Date.now() > warnAt) {
+      warned = true;
+      err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). Waiting; Ctrl-C leaves the run queued.`);
+    }
     await Promise.race([finished, new Promise((r) => setTimeout(r, 300))]);
   }
   const final = await fetchStatus(s, h);
@@ -206,7 +212,7 @@ export function buildProgram(): Command {
         out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
         return;
       }
-      const code = await withSession({ worker: o.detach ? 'never' : 'if-no-poller', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
+      const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
         if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
         const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
         const input: RunInput = { runbook, params: values, children, startedBy: currentUser(o.as), searchAttributes: s.searchAttributes };
@@ -291,10 +297,17 @@ export function buildProgram(): Command {
         await withSession({ worker: 'if-no-poller' }, async (s) => {
           const h = await handleFor(s, id);
           try {
-            const r = await h.executeUpdate(decideUpdate, { args: [{ decision, user: currentUser(o.as), step: o.step, reason: o.reason, source: 'cli' }] });
+            const desc = await h.describe();
+            if (desc.status.name !== 'RUNNING') throw new CliError(`refused: run ${id} has already ended (${desc.status.name.toLowerCase()}); nothing to ${decision}`, EXIT.usage);
+            // An Update needs a live worker: do not wait forever for one.
+            const r = await s.connection.withDeadline(Date.now() + 30_000, () =>
+              h.executeUpdate(decideUpdate, { args: [{ decision, user: currentUser(o.as), step: o.step, reason: o.reason, source: 'cli' }] }),
+            );
             out(`${decision === 'approve' ? 'approved' : 'rejected'} ${r.step} of ${id} as ${currentUser(o.as)} (${r.approvals}/${r.required} approvals)`);
           } catch (e) {
             if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${failureMessage(e)}`, EXIT.usage);
+            if (e instanceof WorkflowNotFoundError) throw new CliError(`refused: run ${id} has already ended; nothing to ${decision}`, EXIT.usage);
+            if (/DEADLINE_EXCEEDED/.test(String((e as Error)?.message))) throw new CliError(`no worker answered within 30s; is a worker running for task queue "${s.taskQueue}"? The decision was not recorded.`, EXIT.unreachable);
             throw e;
           }
         });

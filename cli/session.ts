@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActionDefinition } from '../activities/define';
 import { buildRegistry } from '../activities/registry';
-import { DEFAULT_UI_PORT, SEARCH_ATTRIBUTES, taskQueue, uiBaseUrl } from '../lib/config';
+import { SEARCH_ATTRIBUTES, embeddedPort, taskQueue, uiBaseUrl } from '../lib/config';
 import { dataDir, loadConnectionConfig, type ConnectionConfig } from '../lib/connect';
 import { isListening, startDevServer, type DevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
@@ -38,7 +38,11 @@ export interface Session {
 }
 
 export interface SessionOptions {
-  /** Start an in-process worker when the session's server has none (embedded or local dev). */
+  /**
+   * Start an in-process worker: with the embedded server (nothing else can run one), or when
+   * the server lists no poller on the task queue. (A worker that just exited is still listed
+   * for a while, so `run` does not rely on that; it warns when nobody picks the run up.)
+   */
   worker?: 'never' | 'if-embedded' | 'if-no-poller';
   extraActions?: ActionDefinition[];
   log?: (m: string) => void;
@@ -81,17 +85,20 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const cfg = loadConnectionConfig();
   let server: DevServer | undefined;
-  if (!cfg.explicit && !(await isListening('127.0.0.1', 7233))) {
+  const port = embeddedPort();
+  const uiPort = port + 1000;
+  if (!cfg.explicit && (await isListening('127.0.0.1', port))) cfg.address = `127.0.0.1:${port}`;
+  else if (!cfg.explicit) {
     const cli = await findTemporalCli({ log }).catch((e) => {
       throw new CliError(e.message, EXIT.unreachable);
     });
     const dir = dataDir();
-    log(`runwright: no Temporal server configured and none on localhost:7233; starting an embedded dev server (state in ${join(dir, 'temporal.db')})`);
+    log(`runwright: no Temporal server configured and none on localhost:${port}; starting an embedded dev server (state in ${join(dir, 'temporal.db')})`);
     server = await startDevServer({
       cli,
-      port: 7233,
+      port,
       ip: '127.0.0.1',
-      uiPort: opts.ui ? DEFAULT_UI_PORT : undefined,
+      uiPort: opts.ui ? uiPort : undefined,
       headless: !opts.ui,
       dbFile: join(dir, 'temporal.db'),
       logFile: join(dir, 'temporal.log'),
@@ -117,7 +124,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     connection,
     namespace: cfg.namespace,
     taskQueue: queue,
-    uiUrl: server ? `http://localhost:${DEFAULT_UI_PORT}` : uiBaseUrl(),
+    uiUrl: server ? `http://localhost:${uiPort}` : uiBaseUrl(),
     embedded: !!server,
     searchAttributes: await hasSearchAttributes(connection, cfg.namespace),
     close: async () => {

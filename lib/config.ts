@@ -14,6 +14,8 @@ export const ENV = {
   home: 'RUNWRIGHT_HOME',
   runbookPath: 'RUNWRIGHT_RUNBOOK_PATH',
   temporalCli: 'TEMPORAL_CLI',
+  /** Port of the embedded dev server (default 7233; its UI is this + 1000). */
+  embeddedPort: 'RUNWRIGHT_EMBEDDED_PORT',
 } as const;
 
 /** Custom search attributes the interpreter sets so `runwright list` can filter server-side. */
@@ -32,4 +34,8 @@ export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
 
 export function workflowUiLink(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
   return `${uiBaseUrl(env)}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function embeddedPort(env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env[ENV.embeddedPort]) || 7233;
 }

@@ -21,7 +21,7 @@ export interface ConnectionConfig {
 }
 
 export function loadConnectionConfig(env: NodeJS.ProcessEnv = process.env): ConnectionConfig {
-  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
   const c = loadClientConnectConfig({ overrideEnvVars });
   const o = c.connectionOptions;
   return {
