@@ -53,7 +53,7 @@ async function main(): Promise<void> {
           await h.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'recorder', step: p.step, reason: 'recording', source: 'cli' }] }).catch(() => undefined);
       }
       const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '-w', id, '--output', 'json'], { maxBuffer: 64 << 20 });
-      writeFileSync(join(OUT, `${basename(file, '.yaml')}.json`), json);
+      writeFileSync(join(OUT, `${basename(file, '.yaml')}.json`), JSON.stringify({ workflowId: id, ...JSON.parse(String(json)) }, null, 1));
       console.log(`recorded ${id}: ${state}`);
     }
   } finally {

@@ -12,7 +12,12 @@ const dir = join(__dirname, 'histories');
 const histories = () =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ workflowId: `replay-${f.replace(/\.json$/, '')}`, history: JSON.parse(readFileSync(join(dir, f), 'utf8')) }));
+    .map((f) => {
+      // Replay needs the recorded workflow id (child ids derive from it); the recorders store it
+      // beside the events as `workflowId`.
+      const { workflowId, ...history } = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      return { workflowId: workflowId ?? `replay-${f.replace(/\.json$/, '')}`, history };
+    });
 
 test('every shipped runbook history is recorded', () => {
   const recorded = new Set(readdirSync(dir).map((f) => f.replace(/\.json$/, '')));
@@ -32,6 +37,6 @@ test('a non-deterministic change to the interpreter is caught', async () => {
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/nondeterministic'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
   const results = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, histories())) results.push(r);
-  const demo = results.find((r) => r.workflowId === 'replay-demo');
+  const demo = results.find((r) => r.workflowId.endsWith('demo'));
   expect(demo?.error?.message).toMatch(/[Nn]ondeterminism/);
 }, 120_000);

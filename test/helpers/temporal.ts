@@ -68,3 +68,18 @@ export function inputFor(rb: Runbook, params: Record<string, unknown> = {}, extr
 export async function startRun(env: TestEnv, taskQueue: string, input: RunInput, workflowId = `${input.runbook.metadata.name}-${Date.now().toString(36)}-${queueSeq++}`) {
   return env.client.workflow.start<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, { taskQueue, workflowId, args: [input] });
 }
+
+/**
+ * Record a finished run's history for the replay test (test/histories/<name>.json) when
+ * RECORD_HISTORIES=1. Integration tests of shipped runbooks call this after the run ends, so
+ * runbooks that need simulators or test hosts get recorded by the tests that set those up.
+ */
+export async function maybeRecordHistory(env: TestEnv, workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const { execFileSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const cli = process.env.RUNWRIGHT_TEST_TEMPORAL_CLI!;
+  const json = execFileSync(cli, ['workflow', 'show', '--address', serverAddress(), '-w', workflowId, '--output', 'json'], { maxBuffer: 64 << 20 });
+  writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), JSON.stringify({ workflowId, ...JSON.parse(String(json)) }, null, 1));
+}
