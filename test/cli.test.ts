@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
+import { freePort } from '../lib/dev-server';
 import { connectTestEnv, serverAddress, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 
 const root = resolve(__dirname, '..');
@@ -195,7 +196,6 @@ test('schema, actions, unknown command, unreachable server', async () => {
 });
 
 test('embedded default: with nothing configured, run starts a dev server (SQLite) and a worker; state survives for status', async () => {
-  const { freePort } = await import('../lib/dev-server');
   const port = String(await freePort());
   const home = join(dir, 'home');
   const bare: Record<string, string> = {

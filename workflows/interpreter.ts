@@ -21,16 +21,14 @@ import { isTrue, render } from '../dsl/expr';
 import { resolveParams } from '../dsl/params';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
+import { ApprovalGates } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,
   INTERPRETER_WORKFLOW,
-  decideUpdate,
   statusQuery,
   type ChunkInput,
   type ChunkResult,
-  type DecisionInput,
   type IterationResult,
-  type PendingApproval,
   type PendingCompensation,
   type RunInput,
   type RunResult,
@@ -98,6 +96,7 @@ export class Interpreter {
   readonly status: RunStatus;
   private readonly stepMap = new Map<string, StepStatus>();
   readonly compensations: PendingCompensation[] = [];
+  readonly approvals: ApprovalGates;
 
   constructor(
     private readonly runbook: Pick<Runbook, 'metadata'>,
@@ -116,6 +115,7 @@ export class Interpreter {
       decisions: [],
       compensations: [],
     };
+    this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st));
   }
 
   snapshot(): RunStatus {
@@ -342,69 +342,8 @@ export class Interpreter {
   }
 
   private async approval(step: ApprovalStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
-    const a = step.approval;
-    const now = Date.now();
-    const timeoutMs = a.timeout ? msOf(a.timeout) : undefined;
-    const pending: PendingApproval = {
-      step: path,
-      message: String(render(a.message, exprScope(scope))),
-      requestedAt: new Date(now).toISOString(),
-      deadline: timeoutMs ? new Date(now + timeoutMs).toISOString() : undefined,
-      approvers: a.approvers,
-      required: a.required ?? 1,
-      decisions: [],
-    };
-    (pending as PendingApproval & { allowSelfApproval?: boolean }).allowSelfApproval = a.allowSelfApproval ?? false;
-    this.status.pendingApprovals.push(pending);
     if (st) st.state = 'waiting';
-    this.setRunState('waiting-approval');
-    const approvals = () => pending.decisions.filter((d) => d.decision === 'approve').length;
-    const rejected = () => pending.decisions.find((d) => d.decision === 'reject');
-    try {
-      const done = () => rejected() !== undefined || approvals() >= pending.required;
-      const decided = timeoutMs === undefined ? (await condition(done), true) : await condition(done, timeoutMs);
-      const r = rejected();
-      if (r) throw ApplicationFailure.nonRetryable(`approval ${path} rejected by ${r.user}: ${r.reason}`, 'ApprovalRejected');
-      if (!decided) {
-        if (a.onTimeout === 'approve') return { approved: true, timedOut: true, decisions: pending.decisions };
-        throw ApplicationFailure.nonRetryable(`approval ${path} timed out after ${a.timeout} with ${approvals()} of ${pending.required} approvals`, 'ApprovalTimeout');
-      }
-      return { approved: true, timedOut: false, decisions: pending.decisions };
-    } finally {
-      this.status.pendingApprovals = this.status.pendingApprovals.filter((p) => p !== pending);
-      if (this.status.pendingApprovals.length === 0 && this.status.state === 'waiting-approval') this.setRunState('running');
-    }
-  }
-
-  /** Synchronous check of a decision; a throw refuses the Update with that message. */
-  validateDecision(d: DecisionInput): PendingApproval {
-    const pend = this.status.pendingApprovals;
-    if (!d || (d.decision !== 'approve' && d.decision !== 'reject')) throw new Error('decision must be "approve" or "reject"');
-    if (!d.user) throw new Error('a decision needs a user identity');
-    if (pend.length === 0) throw new Error(`no approval is pending in this run (state: ${this.status.state})`);
-    let target: PendingApproval | undefined;
-    if (d.step) {
-      target = pend.find((p) => p.step === d.step || p.step.endsWith(`.${d.step}`) || p.step === d.step!.split('.').pop());
-      if (!target) throw new Error(`step "${d.step}" is not waiting for approval (waiting: ${pend.map((p) => p.step).join(', ')})`);
-    } else {
-      if (pend.length > 1) throw new Error(`several approvals are pending (${pend.map((p) => p.step).join(', ')}); name one with --step`);
-      target = pend[0];
-    }
-    if (d.decision === 'reject' && !d.reason?.trim()) throw new Error('a rejection needs a reason');
-    if (target.approvers?.length && !target.approvers.includes(d.user)) throw new Error(`${d.user} is not an approver for ${target.step} (approvers: ${target.approvers.join(', ')})`);
-    const self = (target as PendingApproval & { allowSelfApproval?: boolean }).allowSelfApproval;
-    if (!self && target.approvers?.length && this.startedBy && d.user === this.startedBy && d.decision === 'approve')
-      throw new Error(`${d.user} started this run and cannot approve it (allowSelfApproval is false)`);
-    if (target.decisions.some((x) => x.user === d.user)) throw new Error(`${d.user} has already decided on ${target.step}`);
-    return target;
-  }
-
-  decide(d: DecisionInput): { accepted: true; step: string; approvals: number; required: number } {
-    const target = this.validateDecision(d);
-    const decision = { decision: d.decision, user: d.user, reason: d.reason, source: d.source ?? 'cli', at: new Date().toISOString() };
-    target.decisions.push(decision);
-    this.status.decisions.push({ ...decision, step: target.step });
-    return { accepted: true, step: target.step, approvals: target.decisions.filter((x) => x.decision === 'approve').length, required: target.required };
+    return this.approvals.wait(step, path, String(render(step.approval.message, exprScope(scope))));
   }
 
   private async child(step: RunbookStep, scope: Scope, path: string): Promise<unknown> {
@@ -461,16 +400,9 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) =>
   return out;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-export function msOf(d: string): number {
-  let total = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  return total;
-}
-
 function installHandlers(it: Interpreter): void {
   setHandler(statusQuery, () => it.snapshot());
-  setHandler(decideUpdate, (d) => it.decide(d), { validator: (d) => void it.validateDecision(d) });
+  it.approvals.installHandlers();
 }
 
 /** Workflow: run a whole runbook. */
