@@ -53,7 +53,7 @@ export function loadYaml(file: string, bytes: Buffer | string): { doc?: LoadedYa
     if (!independent && syntaxError) continue;
     if (!independent) syntaxError = true;
     const p = pos(e.pos[0]);
-    at(p.line, p.col, yamlMessage(e.code, e.message));
+    at(p.line, p.col, yamlMessage(e.code, e.message, text.slice(e.pos[0], e.pos[0] + 200)));
   }
   if (diagnostics.length) return { diagnostics };
 
@@ -110,16 +110,21 @@ export function loadYaml(file: string, bytes: Buffer | string): { doc?: LoadedYa
   return { doc: { value, position }, diagnostics };
 }
 
-function yamlMessage(code: string, message: string): string {
+function yamlMessage(code: string, message: string, source: string): string {
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   switch (code) {
-    case 'DUPLICATE_KEY':
-      return 'duplicate key: each key may appear once in a mapping';
+    case 'DUPLICATE_KEY': {
+      // The error points at the repeated key; name it (plain or quoted, up to the colon).
+      const key = /^("(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s:,{}[\]#][^:\n,{}[\]#]*?)\s*:/.exec(source)?.[1];
+      return `duplicate key${key ? ` ${key.startsWith('"') || key.startsWith("'") ? key : JSON.stringify(key)}` : ''}: each key may appear once in a mapping`;
+    }
     case 'TAB_AS_INDENT':
       return 'tab character used for indentation; YAML requires spaces';
     case 'MULTIPLE_DOCS':
       return 'a second YAML document ("---") in the file; expected exactly one runbook per file';
     default:
+      // The parser recurses per nesting level and turns a stack overflow into an error.
+      if (/maximum call stack/i.test(first)) return 'YAML nested too deeply; expected a runbook of ordinary depth';
       return `YAML syntax error: ${first}`;
   }
 }

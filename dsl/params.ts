@@ -17,7 +17,7 @@ function coerceTo(type: ParamSpec['type'], v: unknown): unknown {
       // Number('') is 0; an empty value is not a number.
       return t === '' ? v : Number(t);
     case 'boolean':
-      return BOOL_WORDS[t.toLowerCase()] ?? v;
+      return Object.hasOwn(BOOL_WORDS, t.toLowerCase()) ? BOOL_WORDS[t.toLowerCase()] : v;
     case 'object':
     case 'array':
       if (t.startsWith('{') || t.startsWith('[')) {

@@ -20,7 +20,7 @@ export const Template = z.string().describe('Text with {{ expression }} placehol
 /** A value that is either a literal of type T or a template producing one at run time. */
 const orTemplate = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.string().regex(/\{\{[\s\S]*\}\}/, 'expected a {{ expression }}')]);
 
-export const STEP_ID_RE = /^[a-z][a-z0-9_-]{0,62}$/i;
+export const STEP_ID_RE = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const StepId = z
   .string()
   .regex(STEP_ID_RE, { message: 'step id must start with a letter and contain only letters, digits, "_" and "-" (max 63)' })
@@ -134,7 +134,7 @@ export const ParallelStep: z.ZodType<ParallelStep> = z
 export const ForeachStep: z.ZodType<ForeachStep> = z.strictObject({
   ...common,
   foreach: z.union([Template, z.array(z.unknown())]).describe('A list, or an expression producing one.'),
-  as: z.string().regex(/^[a-z_][a-z0-9_]*$/i, 'expected an identifier').optional().describe('Loop variable name (default item).'),
+  as: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier').optional().describe('Loop variable name (default item).'),
   batch: orTemplate(z.number().int().min(1, 'batch must be at least 1'))
     .optional()
     .describe('Rolling batches: this many items at a time, one batch after another (default: all at once).'),
@@ -168,7 +168,7 @@ export const RunbookSchema = z
       labels: z.record(z.string(), z.string()).optional(),
     }),
     spec: z.strictObject({
-      params: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/i, 'param names must be identifiers'), ParamSpec).optional(),
+      params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'param names must be identifiers'), ParamSpec).optional(),
       steps: z.array(StepSchema).min(1, 'a runbook needs at least one step'),
       timeout: Duration.optional().describe('Limit for the whole run.'),
     }),

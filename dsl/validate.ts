@@ -90,7 +90,8 @@ function kindsOf(value: Record<string, unknown>): StepKind[] {
 // ---- Walking the zod schema alongside the document (for field lists and value kinds) ----
 
 type AnySchema = z.core.$ZodType;
-const def = (s: AnySchema): any => (s as any)._zod.def;
+/** zod 4 internals; anything else (say, an action module built with another zod) has no shape to offer. */
+const def = (s: AnySchema): any => (s as any)?._zod?.def ?? {};
 
 function unwrap(s: AnySchema | undefined): AnySchema | undefined {
   for (let i = 0; s && i < 20; i++) {

@@ -201,6 +201,14 @@ describe('bounded and exact on hostile input', () => {
     expect(ok.diagnostics).toEqual([]);
   });
 
+  test('absurdly deep nesting is one diagnostic, not a crash', () => {
+    for (const text of ['a: ' + '['.repeat(20_000) + ']'.repeat(20_000), 'a: ' + '{b: '.repeat(20_000)]) {
+      const r = validateRunbookText('deep.yaml', text, { actions: registry });
+      expect(r.diagnostics).toHaveLength(1);
+      expect(r.diagnostics[0].message).toBe('YAML nested too deeply; expected a runbook of ordinary depth');
+    }
+  });
+
   test('an oversized file is refused before parsing', () => {
     const r = validateRunbookText('big.yaml', Buffer.alloc(3 * 1024 * 1024, 0x20), { actions: registry });
     expect(r.diagnostics).toEqual([{ file: 'big.yaml', line: 1, column: 1, message: expect.stringContaining('runbooks are limited to') }]);
