@@ -2,88 +2,22 @@
  * `runwright`: validate, plan, run and watch runbooks; approve, cancel, inspect.
  * Exit codes: 0 success, 1 runbook failed, 2 bad input or usage, 3 cannot reach Temporal.
  */
-import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
-import { parseDocument } from 'yaml';
-import { buildRegistry, loadActionModules, type ActionRegistry } from '../activities/registry';
-import { formatDiagnostic, type Diagnostic } from '../dsl/diagnostics';
-import { resolveParams } from '../dsl/params';
+import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
 import { runbookJsonSchema } from '../dsl/schema';
 import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
 import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
 import { ProgressPrinter, renderStatus } from './progress';
+import { registerScheduleCommands } from './schedule';
+import { currentUser, err, failDiagnostics, out, prepareRun, registryFrom, runInput, withSession } from './common';
 import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
-
-const out = (s: string): void => void process.stdout.write(`${s}\n`);
-const err = (s: string): void => void process.stderr.write(`${s}\n`);
-
-function registryFrom(opts: { actions?: string[] }): ActionRegistry {
-  try {
-    return buildRegistry(loadActionModules(opts.actions ?? []));
-  } catch (e: any) {
-    throw new CliError(`cannot load actions: ${e.message}`, EXIT.usage);
-  }
-}
-
-function failDiagnostics(ds: Diagnostic[]): never {
-  throw new CliError(ds.map(formatDiagnostic).join('\n') + `\n${ds.length} error${ds.length === 1 ? '' : 's'}`, EXIT.usage);
-}
-
-/** --set k=v (strings, coerced by the param's type) and --params FILE (typed YAML/JSON). */
-function collectParams(file: string | undefined, sets: string[]): { values: Record<string, unknown>; coerce: Set<string> } {
-  const values: Record<string, unknown> = {};
-  const coerce = new Set<string>();
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e: any) {
-      throw new CliError(`${file}:1:1: error: cannot read params file (${e.code ?? e.message})`, EXIT.usage);
-    }
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length) {
-      const lc = text.slice(0, doc.errors[0].pos[0]).split('\n');
-      throw new CliError(`${file}:${lc.length}:${lc[lc.length - 1].length + 1}: error: ${doc.errors[0].message.split('\n')[0]}`, EXIT.usage);
-    }
-    const v = doc.toJS({ maxAliasCount: 100 });
-    if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new CliError(`${file}:1:1: error: expected a mapping of param names to values`, EXIT.usage);
-    Object.assign(values, v ?? {});
-  }
-  for (const s of sets) {
-    const i = s.indexOf('=');
-    if (i <= 0) throw new CliError(`--set ${s}: expected NAME=VALUE`, EXIT.usage);
-    values[s.slice(0, i)] = s.slice(i + 1);
-    coerce.add(s.slice(0, i));
-  }
-  return { values, coerce };
-}
-
-function currentUser(explicit?: string): string {
-  if (explicit) return explicit;
-  if (process.env.RUNWRIGHT_USER) return process.env.RUNWRIGHT_USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
-
-async function withSession<T>(opts: Parameters<typeof openSession>[0], fn: (s: Session) => Promise<T>): Promise<T> {
-  const s = await openSession(opts);
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
 
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
 async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
@@ -200,13 +134,8 @@ export function buildProgram(): Command {
     .addOption(actionsOpt())
     .description('run a runbook and watch its progress')
     .action(async (file: string, o) => {
-      const registry = registryFrom(o);
-      const r = loadRunbookFile(file, registry);
-      if (!r.loaded) failDiagnostics(r.diagnostics);
-      const { runbook, children } = r.loaded;
-      const p = collectParams(o.params, o.set);
-      const { values, errors } = resolveParams(runbook, p.values, { coerce: p.coerce });
-      if (errors.length) throw new CliError(errors.map((e) => `${displayPath(file)}: error: ${e.message}`).join('\n'), EXIT.usage);
+      const { registry, loaded, params: values } = prepareRun(file, o);
+      const { runbook } = loaded;
       if (o.plan) {
         const plan = planRunbook(runbook, values, registry);
         out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
@@ -215,7 +144,7 @@ export function buildProgram(): Command {
       const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
         if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
         const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
-        const input: RunInput = { runbook, params: values, children, startedBy: currentUser(o.as), searchAttributes: s.searchAttributes };
+        const input: RunInput = runInput(loaded, values, currentUser(o.as), s.searchAttributes);
         let h: WorkflowHandle;
         try {
           h = await s.client.workflow.start(INTERPRETER_WORKFLOW, {
@@ -345,6 +274,8 @@ export function buildProgram(): Command {
         }
       });
     });
+
+  registerScheduleCommands(program);
 
   program
     .command('schema')
