@@ -193,7 +193,7 @@ export function buildProgram(): Command {
   program
     .command('list')
     .option('--runbook <name>', 'only runs of this runbook')
-    .option('--state <state>', 'Running, Completed, Failed, Canceled, Terminated, TimedOut')
+    .option('--state <state>', 'Running, Completed, Failed, Canceled, Terminated, TimedOut; or a Runwright state: waiting-approval, compensating, ...')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'machine-readable output')
     .description('list runbook runs')
@@ -201,7 +201,14 @@ export function buildProgram(): Command {
       await withSession({}, async (s) => {
         const q = [`WorkflowType = "${INTERPRETER_WORKFLOW}"`];
         if (o.runbook) q.push(s.searchAttributes ? `${SEARCH_ATTRIBUTES.runbook} = "${o.runbook.replace(/"/g, '')}"` : `WorkflowId STARTS_WITH "${o.runbook.replace(/"/g, '')}-"`);
-        if (o.state) q.push(`ExecutionStatus = "${o.state.replace(/"/g, '')}"`);
+        if (o.state) {
+          const st = String(o.state).replace(/"/g, '');
+          // Runwright's own states (waiting-approval, compensating) live in a search attribute.
+          if (/^[a-z-]+$/.test(st)) {
+            if (!s.searchAttributes) throw new CliError(`--state ${st} needs the ${SEARCH_ATTRIBUTES.state} search attribute on the server (runwright dev registers it)`, EXIT.usage);
+            q.push(`${SEARCH_ATTRIBUTES.state} = "${st}"`);
+          } else q.push(`ExecutionStatus = "${st}"`);
+        }
         const rows: Record<string, unknown>[] = [];
         for await (const w of s.client.workflow.list({ query: q.join(' AND ') })) {
           rows.push({ workflowId: w.workflowId, runbook: (w.memo?.runbook as string) ?? '', status: w.status.name, startTime: w.startTime.toISOString(), closeTime: w.closeTime?.toISOString() });

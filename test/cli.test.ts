@@ -144,6 +144,8 @@ test('detach, status, approve, list, history: a run waits for a human and record
     status = await cli(['status', id, '--json']);
   }
   expect(JSON.parse(status.stdout).status.pendingApprovals[0]).toMatchObject({ step: 'gate', message: 'ship it?' });
+  const waiting = await cli(['list', '--json', '--state', 'waiting-approval']);
+  expect(JSON.parse(waiting.stdout).map((r: { workflowId: string }) => r.workflowId)).toEqual([id]);
   const human = await cli(['status', id]);
   expect(human.stdout).toMatch(/runwright approve .* --step gate/);
 

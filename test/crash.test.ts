@@ -57,7 +57,7 @@ test('worker SIGKILLed mid-run: a new worker finishes the run, each side effect 
   await new Promise((r) => first.once('exit', r));
   expect(first.signalCode).toBe('SIGKILL');
 
-  startWorkerProcess(queue);
+  const second = startWorkerProcess(queue);
   const res = await h.result();
   expect((res.outputs.each as unknown[]).length).toBe(6);
 
@@ -66,4 +66,9 @@ test('worker SIGKILLed mid-run: a new worker finishes the run, each side effect 
   // The interrupted step really was retried by the second worker.
   const attempts = readFileSync(join(dir, 'attempts.log'), 'utf8').trim().split('\n');
   expect(attempts.filter((l) => / [2-9]$/.test(l))).toEqual([expect.stringMatching(/^s[34] [2-9]$/)]);
+
+  // SIGTERM is a graceful shutdown: the worker drains and exits 0.
+  const exited = new Promise<number | null>((r) => second.once('exit', (code) => r(code)));
+  second.kill('SIGTERM');
+  expect(await exited).toBe(0);
 }, 120_000);
