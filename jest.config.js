@@ -6,7 +6,8 @@ module.exports = {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   // cel-js ships as ESM only; let swc turn it into CommonJS for jest's loader.
-  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
+  // @kubernetes/client-node 1.x and these dependencies of it are ESM only too (Node itself loads them with require()).
+  transformIgnorePatterns: ['/node_modules/(?!(@marcbachmann/cel-js|@kubernetes/client-node|openid-client|oauth4webapi|jose|jsonpath-plus|@jsep-plugin|rfc4648)/)'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',

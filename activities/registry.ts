@@ -4,12 +4,18 @@
  */
 import type { ActionDefinition } from './define';
 import { toActivity } from './define';
+import { approvalActivities } from './approval';
 import coreLog from './core/log';
 import coreSleep from './core/sleep';
 import coreNoop from './core/noop';
 import httpRequest from './http/request';
+import { CAPI_ACTIONS } from './capi';
+import { HOST_ACTIONS } from './host';
+import { TRAFFIC_ACTIONS } from './traffic';
+import { PROBE_ACTIONS } from './probe';
+import { OPENSTACK_ACTIONS } from './openstack';
 
-export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest];
+export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS];
 
 export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
 
@@ -24,7 +30,7 @@ export function buildRegistry(extra: readonly ActionDefinition[] = []): ActionRe
 
 /** Activities object for Worker.create: one activity per action, named after it. */
 export function activitiesFor(registry: ActionRegistry): Record<string, (input: unknown) => Promise<unknown>> {
-  return Object.fromEntries([...registry.values()].map((a) => [a.name, toActivity(a)]));
+  return { ...Object.fromEntries([...registry.values()].map((a) => [a.name, toActivity(a)])), ...approvalActivities(registry) };
 }
 
 /** Load user action modules (`runwright worker --actions ./my-actions.js`): default export or `actions` array. */

@@ -306,6 +306,10 @@ function summarize(samples: RunSample[]) {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const tAll = performance.now();
+  // Other work on the machine skews every figure here (2 cores are easily saturated): record it.
+  const loadAtStart = os.loadavg().map(r1);
+  if (loadAtStart[0] > os.cpus().length / 2)
+    console.warn(`warning: load average ${loadAtStart.join(' ')} on ${os.cpus().length} CPUs before starting; results will be noisy`);
   const cli = await findTemporalCli();
   let server: Pick<DevServer, 'address' | 'pid'>;
   const external = process.env.BENCH_TEMPORAL_ADDRESS;
@@ -483,6 +487,9 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       memTotalMiB: mib(os.totalmem()),
+      /** 1/5/15-minute load averages: well above 0 at the start means something else was running. */
+      loadAvgAtStart: loadAtStart,
+      loadAvgAtEnd: os.loadavg().map(r1),
       platform: `${os.platform()} ${os.release()}`,
     },
     config: { ...CFG, default: isDefault },
@@ -506,7 +513,7 @@ async function main(): Promise<void> {
       : path.join(os.tmpdir(), `runwright-engine-${day}-custom-${process.pid}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nWrote ${path.relative(process.cwd(), file)} (total ${results.durationS} s)`);
+  console.log(`\nWrote ${path.relative(process.cwd(), file)} (total ${results.durationS} s; load average at start ${loadAtStart.join(' ')}, at end ${results.env.loadAvgAtEnd.join(' ')})`);
   if (CHECK && !(verdict.ratioOk && verdict.peakRssOk)) process.exitCode = 2;
 }
 

@@ -3,29 +3,64 @@
  * Exit codes: 0 success, 1 runbook failed, 2 bad input or usage, 3 cannot reach Temporal.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
 import { runbookJsonSchema } from '../dsl/schema';
 import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
-import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
+import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
 import { ProgressPrinter, renderStatus } from './progress';
 import { registerScheduleCommands } from './schedule';
+import { registerApprovalCommands } from './approval';
+import { registerSlackCommands } from './slack';
+import { registerSimCommands } from './sim';
 import { currentUser, err, failDiagnostics, out, prepareRun, registryFrom, runInput, withSession } from './common';
 import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
+import { printHostRecaps } from '../activities/host/recap';
 
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
 async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
+  let st: RunStatus;
   try {
-    return await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
+    st = await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
   } catch {
     return undefined;
   }
+  // Running actions report progress through heartbeats, which the server keeps (not history):
+  // merge their attempt and latest progress into the steps (activity id = step path).
+  if (st.steps.some((x) => x.state === 'running')) {
+    try {
+      const d = await h.describe();
+      for (const pa of d.raw.pendingActivities ?? []) {
+        const step = st.steps.find((x) => x.path === pa.activityId);
+        if (!step) continue;
+        if (pa.attempt) step.attempts = pa.attempt;
+        const details = pa.heartbeatDetails?.payloads?.[0];
+        if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(details));
+        if (pa.lastFailure?.message) step.error = `last attempt: ${pa.lastFailure.message}`;
+      }
+    } catch {
+      /* progress is best effort */
+    }
+  }
+  return st;
+}
+
+function summarize(v: unknown): string {
+  if (typeof v === 'string') return v.slice(0, 120);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.progress === 'string') return o.progress.slice(0, 120);
+    if (typeof o.message === 'string') return o.message.slice(0, 120);
+    return JSON.stringify(v).slice(0, 120);
+  }
+  return String(v);
 }
 
 async function handleFor(s: Session, id: string): Promise<WorkflowHandle> {
@@ -73,6 +108,8 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
   }
   const final = await fetchStatus(s, h);
   if (final && printer) printer.update(final);
+  // Runs that configured hosts (host.play) end with an Ansible-like recap.
+  if (!json) await printHostRecaps(h, (id) => s.client.workflow.getHandle(id), out);
   if (json) out(JSON.stringify({ workflowId: h.workflowId, state: final?.state ?? (failure ? 'failed' : 'succeeded'), status: final, result, error: failure ? failureMessage(failure) : undefined }, null, 2));
   if (failure) {
     if (!json) err(`run ${h.workflowId} ${final?.state === 'cancelled' ? 'was cancelled' : 'failed'}: ${failureMessage(failure)}`);
@@ -220,35 +257,7 @@ export function buildProgram(): Command {
       });
     });
 
-  for (const decision of ['approve', 'reject'] as const) {
-    program
-      .command(decision)
-      .argument('<id>', 'workflow id')
-      .option('--step <step>', 'the approval step (needed when several are pending)')
-      .option('--as <user>', 'your identity (default: RUNWRIGHT_USER or the OS user)')
-      .option('--reason <text>', decision === 'reject' ? 'why (required)' : 'why (optional)')
-      .description(`${decision} a pending approval`)
-      .action(async (id: string, o) => {
-        if (decision === 'reject' && !o.reason) throw new CliError('reject needs --reason', EXIT.usage);
-        await withSession({ worker: 'if-no-poller' }, async (s) => {
-          const h = await handleFor(s, id);
-          try {
-            const desc = await h.describe();
-            if (desc.status.name !== 'RUNNING') throw new CliError(`refused: run ${id} has already ended (${desc.status.name.toLowerCase()}); nothing to ${decision}`, EXIT.usage);
-            // An Update needs a live worker: do not wait forever for one.
-            const r = await s.connection.withDeadline(Date.now() + 30_000, () =>
-              h.executeUpdate(decideUpdate, { args: [{ decision, user: currentUser(o.as), step: o.step, reason: o.reason, source: 'cli' }] }),
-            );
-            out(`${decision === 'approve' ? 'approved' : 'rejected'} ${r.step} of ${id} as ${currentUser(o.as)} (${r.approvals}/${r.required} approvals)`);
-          } catch (e) {
-            if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${failureMessage(e)}`, EXIT.usage);
-            if (e instanceof WorkflowNotFoundError) throw new CliError(`refused: run ${id} has already ended; nothing to ${decision}`, EXIT.usage);
-            if (/DEADLINE_EXCEEDED/.test(String((e as Error)?.message))) throw new CliError(`no worker answered within 30s; is a worker running for task queue "${s.taskQueue}"? The decision was not recorded.`, EXIT.unreachable);
-            throw e;
-          }
-        });
-      });
-  }
+  registerApprovalCommands(program);
 
   program
     .command('cancel')
@@ -283,6 +292,7 @@ export function buildProgram(): Command {
     });
 
   registerScheduleCommands(program);
+  registerSlackCommands(program);
 
   program
     .command('schema')
@@ -330,6 +340,7 @@ export function buildProgram(): Command {
       await s.close();
     });
 
+  registerSimCommands(program); // `sim openstack`; also hooks `dev` to start the stand-in (after `dev` is defined)
   return program;
 }
 

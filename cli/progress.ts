@@ -27,6 +27,7 @@ export function stepLine(s: StepStatus, now = Date.now()): string {
   const parts = [`${'  '.repeat(depth)}${ICON[s.state] ?? '?'} ${s.path}`, s.state];
   if (s.items) parts.push(`${s.items.succeeded + s.items.failed}/${s.items.total} items, batch ${s.items.batch}/${s.items.batches}${s.items.failed ? `, ${s.items.failed} failed` : ''}`);
   if (s.attempts && s.attempts > 1) parts.push(`attempt ${s.attempts}`);
+  if (s.progress && s.state === 'running') parts.push(s.progress);
   const d = duration(s, now);
   if (d) parts.push(d);
   let line = parts.join('  ');
@@ -35,11 +36,36 @@ export function stepLine(s: StepStatus, now = Date.now()): string {
 }
 
 export function approvalLines(st: RunStatus, workflowId: string): string[] {
-  return st.pendingApprovals.map(
-    (p) =>
-      `⏸ ${p.step}: ${p.message}  (${p.decisions.filter((d) => d.decision === 'approve').length}/${p.required} approvals${p.deadline ? `, until ${p.deadline}` : ''})\n` +
-      `    runwright approve ${workflowId} --step ${p.step}   |   runwright reject ${workflowId} --step ${p.step} --reason "..."`,
-  );
+  return st.pendingApprovals.map((p) => {
+    const counted = p.decisions.filter((d) => d.counted !== false && d.decision === 'approve').length;
+    const who = p.approvers?.length ? `; approvers: ${p.approvers.join(', ')}${p.eligible ? ` = ${p.eligible.join(', ')}` : ''}` : '';
+    const phase = p.phase === 'escalated' ? '; escalated' : '';
+    const plan = p.planHash ? `    plan ${p.planHash.slice(0, 12)} (\`runwright status ${workflowId}\` shows it)\n` : '';
+    return (
+      `⏸ ${p.step}: ${p.message}  (${counted}/${p.required} approvals${p.deadline ? `, until ${p.deadline}` : ''}${who}${phase})\n` +
+      plan +
+      `    runwright approve ${workflowId} --step ${p.step}   |   runwright reject ${workflowId} --step ${p.step} --reason "..."`
+    );
+  });
+}
+
+/** The audit view: decisions (who, when, from where, why), refusals, finished gates, param changes. */
+export function auditLines(st: RunStatus): string[] {
+  const lines: string[] = [];
+  for (const p of st.pendingApprovals) if (p.plan) lines.push(`  plan for ${p.step} (hash ${p.planHash?.slice(0, 12)}):`, ...p.plan.split('\n').map((l) => `    ${l}`));
+  for (const d of st.decisions)
+    lines.push(
+      `  ${d.decision === 'approve' ? 'approved' : 'rejected'} ${d.step} by ${d.user} via ${d.source ?? 'cli'} at ${d.at}${d.reason ? `: ${d.reason}` : ''}` +
+        `${d.actor ? ` [${d.actor}]` : ''}${d.queued ? ' (queued)' : ''}${d.planHash ? ` plan ${d.planHash.slice(0, 12)}` : ''}${d.counted === false ? ' — not counted: the plan changed after it' : ''}`,
+    );
+  for (const r of st.refusals ?? [])
+    lines.push(`  refused ${r.decision} ${r.step ?? ''} by ${r.user} via ${r.source ?? 'cli'} at ${r.at}${r.queued ? ' (queued)' : ''}: ${r.reason}`.replace(/  +/g, ' ').replace(/^ /, '  '));
+  for (const a of st.approvals ?? [])
+    lines.push(`  approval ${a.step}: ${a.outcome} at ${a.endedAt}${a.escalated ? ' (after escalation)' : ''}${a.planHash ? `, plan ${a.planHash.slice(0, 12)}` : ''}`);
+  for (const c of st.paramChanges ?? [])
+    lines.push(`  params changed by ${c.user} via ${c.source ?? 'cli'} at ${c.at}: ${Object.entries(c.changed).map(([k, v]) => `${k} ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`).join(', ')}${c.reason ? ` (${c.reason})` : ''}`);
+  for (const n of st.notices ?? []) lines.push(`  note: ${n}`);
+  return lines;
 }
 
 export function renderStatus(st: RunStatus, workflowId: string): string {
@@ -47,7 +73,7 @@ export function renderStatus(st: RunStatus, workflowId: string): string {
   for (const s of st.steps) lines.push(stepLine(s));
   lines.push(...approvalLines(st, workflowId));
   for (const c of st.compensations) lines.push(`↺ undo ${c.path} (${c.action}): ${c.state}${c.error ? ` — ${c.error}` : ''}`);
-  for (const d of st.decisions) lines.push(`  ${d.decision === 'approve' ? 'approved' : 'rejected'} ${d.step} by ${d.user} via ${d.source ?? 'cli'} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`);
+  lines.push(...auditLines(st));
   return lines.join('\n');
 }
 

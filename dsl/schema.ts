@@ -72,16 +72,31 @@ const common = {
   onFailure: z.enum(['fail', 'continue']).optional().describe('fail (default) stops the runbook; continue records the failure and goes on.'),
 };
 
+/** An approver: a user identity, or `group:NAME` (groups come from the approvers file the worker reads). */
+export const APPROVER_RE = /^(group:)?[A-Za-z0-9][A-Za-z0-9._@+:-]*$/;
+const Approver = z.string().regex(APPROVER_RE, 'expected a user name or group:NAME');
+
+export const EscalationSpec = z
+  .strictObject({
+    approvers: z.array(Approver).optional().describe('Also allowed to decide once escalated (users and group:NAME); they are notified.'),
+    channel: z.string().min(1).optional().describe('Slack channel notified on escalation (default: the request channel).'),
+    timeout: Duration.optional().describe('How long to wait again after escalating (default: the first timeout).'),
+    onTimeout: z.enum(['abort', 'approve']).optional().describe('Final action when nobody decides after escalating (default abort).'),
+  })
+  .describe('What `onTimeout: escalate` does: notify more approvers, wait again, then a final action.');
+
 export const ApprovalSpec = z
   .strictObject({
     message: Template,
     timeout: Duration.optional(),
-    onTimeout: z.enum(['abort', 'approve']).optional().describe('What happens when nobody decides in time (default abort).'),
-    approvers: z.array(z.string()).optional().describe('Users allowed to decide; empty means anyone.'),
+    onTimeout: z.enum(['abort', 'approve', 'escalate']).optional().describe('What happens when nobody decides in time (default abort).'),
+    escalate: EscalationSpec.optional(),
+    approvers: z.array(Approver).optional().describe('Users and group:NAME allowed to decide; empty means anyone (but the starter, unless allowSelfApproval).'),
     required: z.number().int().min(1).optional().describe('Approvals needed (N of M); default 1.'),
-    allowSelfApproval: z.boolean().optional(),
+    allowSelfApproval: z.boolean().optional().describe('Whether the person who started the run may approve it (default false).'),
+    channel: z.string().min(1).optional().describe("Slack channel for the request (default: the worker's RUNWRIGHT_SLACK_CHANNEL)."),
   })
-  .describe('Pause until a human approves or rejects (Temporal Update).');
+  .describe('Pause until humans approve or reject (Temporal Update); decisions are bound to the plan of the following steps.');
 
 export type Step = ActionStep | GroupStep | ParallelStep | ForeachStep | ApprovalStep | SleepStep | RunbookStep;
 export type ActionStep = z.infer<typeof ActionStep>;

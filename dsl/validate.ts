@@ -569,8 +569,14 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
     if ('approval' in step && isPlainObject(step.approval)) {
       const a = step.approval;
       checkExpressions(a.message, [...sp, 'approval', 'message'], visible, loopVars);
-      if (Array.isArray(a.approvers) && typeof a.required === 'number' && a.approvers.length > 0 && a.required > a.approvers.length)
+      const usersOnly = Array.isArray(a.approvers) && a.approvers.every((x: unknown) => typeof x === 'string' && !x.startsWith('group:'));
+      // With groups, the count is only known once the worker resolves them (checked at run time).
+      if (Array.isArray(a.approvers) && usersOnly && typeof a.required === 'number' && a.approvers.length > 0 && a.required > a.approvers.length)
         report([...sp, 'approval', 'required'], `approval needs ${a.required} approvals but lists only ${a.approvers.length} approver(s); expected required <= ${a.approvers.length}`);
+      if (a.onTimeout === 'escalate' && a.timeout === undefined)
+        report([...sp, 'approval', 'onTimeout'], 'onTimeout: escalate needs a timeout (how long to wait before escalating)');
+      if (a.escalate !== undefined && a.onTimeout !== 'escalate')
+        report([...sp, 'approval', 'escalate'], 'escalate is only used with onTimeout: escalate');
     }
     if ('runbook' in step && typeof step.runbook === 'string') {
       checkExpressions(step.with, [...sp, 'with'], visible, loopVars);

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       while (!(state = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))]))) {
         const st = await h.query(statusQuery).catch(() => undefined);
         for (const p of st?.pendingApprovals ?? [])
-          await h.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'recorder', step: p.step, reason: 'recording', source: 'cli' }] }).catch(() => undefined);
+          await h.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'recorder-approver', step: p.step, reason: 'recording', source: 'cli' }] }).catch(() => undefined);
       }
       const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '-w', id, '--output', 'json'], { maxBuffer: 64 << 20 });
       writeFileSync(join(OUT, `${basename(file, '.yaml')}.json`), JSON.stringify({ workflowId: id, ...JSON.parse(String(json)) }, null, 1));

@@ -2,8 +2,9 @@
  * The interpreter's public contract: input, result, status query and approval updates.
  * Shared by the workflow, the worker and the CLI; contains no logic.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Runbook, Step } from '../dsl/schema';
+import type { ApprovalCard } from '../lib/slack-blocks';
 
 export const INTERPRETER_WORKFLOW = 'runbook';
 export const FOREACH_CHUNK_WORKFLOW = 'runbookForeachChunk';
@@ -19,6 +20,8 @@ export interface RunInput {
   startedBy?: string;
   /** Upsert RunwrightRunbook/RunwrightState search attributes (only when the server has them). */
   searchAttributes?: boolean;
+  /** Slack context of a run started from ChatOps: requests default to this channel; failures and completion go to this thread. */
+  slack?: { channel?: string; threadTs?: string };
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';
@@ -34,6 +37,8 @@ export interface StepStatus {
   endedAt?: string;
   outputs?: unknown;
   error?: string;
+  /** Latest heartbeat progress of a running action (merged in by the CLI from describe()). */
+  progress?: string;
   /** foreach progress */
   items?: { total: number; succeeded: number; failed: number; running: number; batches: number; batch: number };
 }
@@ -42,8 +47,18 @@ export interface Decision {
   decision: 'approve' | 'reject';
   user: string;
   reason?: string;
+  /** Where the decision came from: cli | slack | api. */
   source?: string;
   at: string;
+  /** Hash of the plan the decision was made on; a decision on an older plan no longer counts. */
+  planHash?: string;
+  /** False once the plan changed after this decision (it stays in the record, but is not counted). */
+  counted?: boolean;
+  /** Who actually acted, when it differs from `user` (OS user@host for the CLI, slack:<id> for Slack). */
+  actor?: string;
+  requestId?: string;
+  /** Arrived as a queued Signal (no worker was up when it was sent) and was validated later. */
+  queued?: boolean;
 }
 
 export interface PendingApproval {
@@ -54,6 +69,53 @@ export interface PendingApproval {
   approvers?: string[];
   required: number;
   decisions: Decision[];
+  /** Users the approvers (groups expanded) resolve to; absent: anyone may decide. */
+  eligible?: string[];
+  allowSelfApproval?: boolean;
+  /** The rendered plan of the steps that follow, as shown to approvers, and its hash. */
+  plan?: string;
+  planHash?: string;
+  onTimeout?: 'abort' | 'approve' | 'escalate';
+  /** 'escalated' after the first timeout of an `onTimeout: escalate` gate. */
+  phase?: 'waiting' | 'escalated';
+  /** Where the Slack request was posted, if it was. */
+  slack?: { channel: string; ts: string };
+}
+
+/** A decision that was refused (validators write no history: clients report refusals by Signal). */
+export interface Refusal {
+  step?: string;
+  user: string;
+  decision: string;
+  reason: string;
+  source?: string;
+  actor?: string;
+  requestId?: string;
+  at: string;
+  /** Refused by the workflow itself when a queued decision was checked. */
+  queued?: boolean;
+}
+
+/** The outcome of an approval gate, kept for the audit trail after it is no longer pending. */
+export interface ApprovalRecord {
+  step: string;
+  outcome: 'approved' | 'rejected' | 'timed-out' | 'approved-on-timeout' | 'cancelled' | 'failed';
+  requestedAt: string;
+  endedAt: string;
+  required: number;
+  planHash?: string;
+  escalated?: boolean;
+  /** Counted decisions (on the final plan). */
+  decisions: Decision[];
+  note?: string;
+}
+
+export interface ParamChange {
+  user: string;
+  source?: string;
+  reason?: string;
+  at: string;
+  changed: Record<string, { from: unknown; to: unknown }>;
 }
 
 export interface CompensationRecord {
@@ -77,6 +139,14 @@ export interface RunStatus {
   decisions: (Decision & { step: string })[];
   compensations: CompensationRecord[];
   error?: string;
+  /** Refused decisions, newest last (the last 100; all of them are in the history as signals). */
+  refusals?: Refusal[];
+  /** Finished approval gates. */
+  approvals?: ApprovalRecord[];
+  /** Params changed by the setParams update while an approval was pending. */
+  paramChanges?: ParamChange[];
+  /** Notifications that could not be delivered (Slack down, misconfigured); the run goes on. */
+  notices?: string[];
 }
 
 export interface RunResult {
@@ -100,6 +170,35 @@ export interface DecisionInput {
   step?: string;
   reason?: string;
   source?: string;
+  /** Idempotency key: the same request counts once (Slack retries, replayed clicks, a queued Signal plus a late Update). */
+  requestId?: string;
+  /** The plan hash the decider reviewed; refused when the plan has changed since. */
+  planHash?: string;
+  actor?: string;
+}
+
+export interface DecisionResult {
+  accepted: true;
+  step: string;
+  approvals: number;
+  required: number;
+  planHash?: string;
+  /** True when this requestId had already been applied (nothing new was recorded). */
+  duplicate?: boolean;
+}
+
+export interface SetParamsInput {
+  user: string;
+  params: Record<string, unknown>;
+  source?: string;
+  reason?: string;
+  /** Coerce strings like --set does (CLI, Slack). */
+  coerce?: boolean;
+}
+
+export interface SetParamsResult {
+  params: Record<string, unknown>;
+  changed: string[];
 }
 
 export interface ChunkInput {
@@ -126,4 +225,44 @@ export interface ChunkResult {
 }
 
 export const statusQuery = defineQuery<RunStatus>('status');
-export const decideUpdate = defineUpdate<{ accepted: true; step: string; approvals: number; required: number }, [DecisionInput]>('decide');
+export const decideUpdate = defineUpdate<DecisionResult, [DecisionInput]>('decide');
+/** Change params while an approval is pending; the plan is re-rendered and earlier approvals stop counting. */
+export const setParamsUpdate = defineUpdate<SetParamsResult, [SetParamsInput]>('setParams');
+/** A client reports a decision its `decide` Update had refused, so the refusal is in the history. */
+export const refusalSignal = defineSignal<[Omit<Refusal, 'at' | 'queued'>]>('approvalRefused');
+/** A decision sent while no worker could answer an Update: validated like one when a worker resumes. */
+export const queuedDecisionSignal = defineSignal<[DecisionInput]>('decideQueued');
+
+/** Internal activities of approval gates (registered on every worker; not runbook actions). */
+export const APPROVAL_PREPARE_ACTIVITY = 'runwright.approval.prepare';
+export const SLACK_NOTIFY_ACTIVITY = 'runwright.slack.notify';
+
+export interface PrepareApprovalInput {
+  runbook: string;
+  /** The steps that run after the gate, in order (what approvers are asked to allow). */
+  following: Step[];
+  params: Record<string, unknown>;
+  approvers?: string[];
+  escalationApprovers?: string[];
+}
+
+export interface PrepareApprovalResult {
+  plan: string;
+  planHash: string;
+  /** Absent: anyone may decide. */
+  eligible?: string[];
+  escalationEligible?: string[];
+}
+
+export type SlackNotifyInput =
+  | { kind: 'request'; card: ApprovalCard; channel?: string; key: string }
+  | { kind: 'update'; card: ApprovalCard; channel: string; ts: string }
+  | { kind: 'thread'; channel: string; threadTs: string; text: string };
+
+export interface SlackNotifyResult {
+  posted: boolean;
+  channel?: string;
+  ts?: string;
+  /** Why nothing was posted (Slack not configured on the worker, no channel). */
+  skipped?: string;
+}

@@ -115,7 +115,7 @@ export class Interpreter {
       decisions: [],
       compensations: [],
     };
-    this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st));
+    this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
   }
 
   snapshot(): RunStatus {
@@ -166,6 +166,8 @@ export class Interpreter {
       const msg = errorMessage(err);
       scope.steps[step.id] = { state: 'failed', error: msg, outputs: null };
       this.end(st, 'failed', { error: msg });
+      // Posted in the Slack thread of the run's approval request, if there is one (no thread: no await).
+      if (this.approvals.threadActive) await this.approvals.stepFailed(path, msg);
       if (step.onFailure === 'continue') return;
       throw err;
     }
@@ -409,6 +411,7 @@ function installHandlers(it: Interpreter): void {
 export async function runbook(input: RunInput): Promise<RunResult> {
   const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes);
   installHandlers(it);
+  it.approvals.useRun(input);
   const scope: Scope = {
     params: input.params,
     steps: {},
@@ -419,6 +422,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     await it.runSteps(input.runbook.spec.steps, scope, '');
     it.status.endedAt = new Date().toISOString();
     it.setRunState('succeeded');
+    if (it.approvals.threadActive) await it.approvals.runEnded('succeeded');
     await condition(allHandlersFinished);
     const outputs = Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.outputs ?? null]));
     return { state: 'succeeded', outputs, compensations: it.compensations };
@@ -431,6 +435,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     it.status.error = errorMessage(err);
     it.status.endedAt = new Date().toISOString();
     it.setRunState(cancelled ? 'cancelled' : 'failed');
+    if (it.approvals.threadActive) await CancellationScope.nonCancellable(() => it.approvals.runEnded(it.status.state, it.status.error));
     if (cancelled) throw err;
     const failedComp = it.status.compensations.filter((c) => c.state === 'failed');
     const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';

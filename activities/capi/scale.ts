@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { defineAction } from '../define';
+import { KINDS } from './api';
+import { applyObject, connect, Connection, durationMs, DurationText, failure, getObject, Name, Namespace, requireKinds } from './kube';
+import { machineDeploymentName } from './render';
+import { rolloutProgress, waitForRollout } from './rollout';
+
+/** Field manager for scaling: its own, so a later capi.cluster.apply sees the new count as owned by a scale. */
+export const SCALE_FIELD_MANAGER = 'runwright-scale';
+
+export default defineAction({
+  name: 'capi.machinedeployment.scale',
+  description: 'Set the replicas of a cluster\'s MachineDeployment (a worker pool) and wait until that many machines are ready and available.',
+  input: z.strictObject({
+    cluster: Name,
+    namespace: Namespace,
+    machineDeployment: z.string().min(1).describe('Pool name (MachineDeployment <cluster>-<pool>) or the MachineDeployment\'s full name.'),
+    replicas: z.number().int().min(0).max(1000),
+    ...Connection,
+    wait: z.boolean().default(true),
+    timeout: DurationText.default('30m'),
+    pollInterval: DurationText.default('5s'),
+  }),
+  async run(input, ctx) {
+    const kube = connect(input);
+    await requireKinds(kube, [KINDS.MachineDeployment]);
+    const candidates = [machineDeploymentName(input.cluster, input.machineDeployment), input.machineDeployment];
+    let md = null;
+    for (const n of candidates) if (!md) md = await getObject(kube, KINDS.MachineDeployment, input.namespace, n);
+    if (!md) throw failure('KubeNotFound', `cluster ${input.namespace}/${input.cluster} has no MachineDeployment ${candidates.join(' or ')} on ${kube.where}`);
+    if (md.spec?.clusterName !== input.cluster) throw failure('InvalidInput', `MachineDeployment ${md.metadata!.name} belongs to cluster ${md.spec?.clusterName}, not ${input.cluster}`);
+    const name = md.metadata!.name!;
+    const from = md.spec?.replicas ?? 1;
+    let changed = false;
+    if (from !== input.replicas) {
+      const r = await applyObject(
+        kube,
+        { apiVersion: KINDS.MachineDeployment.apiVersion, kind: KINDS.MachineDeployment.kind, metadata: { name, namespace: input.namespace }, spec: { clusterName: input.cluster, replicas: input.replicas } },
+        { fieldManager: SCALE_FIELD_MANAGER, force: true },
+      );
+      changed = r.changed;
+      ctx.log(`MachineDeployment ${input.namespace}/${name}: replicas ${from} → ${input.replicas}`);
+    }
+    const progress = input.wait
+      ? await waitForRollout(kube, ctx, KINDS.MachineDeployment, input.namespace, name, {
+          timeoutMs: durationMs(input.timeout),
+          intervalMs: durationMs(input.pollInterval),
+          key: `scale:${input.namespace}/${name}:${input.replicas}`,
+          phase: `scaling ${name} to ${input.replicas}`,
+        })
+      : rolloutProgress(md);
+    return { machineDeployment: name, namespace: input.namespace, from, to: input.replicas, ready: progress.ready, available: progress.available, changed };
+  },
+  plan: (i) => `scale MachineDeployment ${i.namespace}/${machineDeploymentName(i.cluster, i.machineDeployment)} to ${i.replicas} replicas${i.wait ? `, wait up to ${i.timeout}` : ''}`,
+});

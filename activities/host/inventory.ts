@@ -1,0 +1,104 @@
+/**
+ * `host.inventory`: resolve an Ansible inventory, a host pattern and --limit into rolling
+ * batches (`serial`), and load the play file, before anything touches a host. Its output (host
+ * names, batches and the play's tasks) is recorded in history; host vars are not.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ApplicationFailure } from '@temporalio/common';
+import { LineCounter, parseDocument } from 'yaml';
+import { defineAction } from '../define';
+import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from '../../lib/inventory';
+import { PlaySchema } from './play-schema';
+
+const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);
+
+export const InventoryInput = z.strictObject({
+  inventory: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Inventory file(s) or folder(s), INI or YAML'),
+  pattern: z.string().default('').describe('Host pattern; default: the play\'s `hosts`, else all'),
+  limit: z.string().default('').describe('Further limit, like ansible-playbook --limit'),
+  serial: SerialInput.optional().describe('Batch size, percentage or list; default: the play\'s serial, else one batch'),
+  play: z.string().optional().describe('Play file (YAML): tasks, handlers, vars, become, serial...'),
+});
+
+/** Load and check a play file; errors carry file:line:column. Returns the play as written (plus base_dir). */
+export function loadPlayFile(path: string): Record<string, unknown> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e: any) {
+    throw new InventoryError(path, 1, 1, `cannot read play file (${e.code ?? e.message})`);
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    const p = lc.linePos(doc.errors[0].pos[0]);
+    throw new InventoryError(path, p.line, p.col, `YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  }
+  let raw = doc.toJS({ maxAliasCount: 100 });
+  // An Ansible playbook is a list of plays: accept a list with exactly one.
+  let prefix: (string | number)[] = [];
+  if (Array.isArray(raw)) {
+    if (raw.length !== 1) throw new InventoryError(path, 1, 1, `expected one play, found ${raw.length}`);
+    raw = raw[0];
+    prefix = [0];
+  }
+  const parsed = PlaySchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    const node = doc.getIn([...prefix, ...i.path] as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+    const where = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+    throw new InventoryError(path, where.line, where.col, `${i.path.join('.') || 'play'}: ${i.message}${parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : ''}`);
+  }
+  return { ...(raw as Record<string, unknown>), base_dir: dirname(file) };
+}
+
+/** '' means "not set"; "1,10%,100%" (handy with --set) is a list. */
+function normSerial(s: unknown): unknown {
+  if (s === '' || s === null || s === undefined) return undefined;
+  if (typeof s === 'string' && s.includes(',')) return s.split(',').map((x) => x.trim());
+  return s;
+}
+
+export default defineAction({
+  name: 'host.inventory',
+  description: 'Resolve an Ansible inventory + host pattern + limit into rolling batches, and load a play file. Changes nothing.',
+  input: InventoryInput,
+  async run(input) {
+    try {
+      const play = input.play ? loadPlayFile(input.play) : undefined;
+      const pattern = input.pattern || (play?.hosts as string | undefined) || 'all';
+      const inv = loadInventory(input.inventory);
+      const hosts = selectHosts(inv, pattern, input.limit);
+      const batches = serialBatches(hosts, (normSerial(input.serial) ?? play?.serial) as never);
+      return {
+        hosts,
+        count: hosts.length,
+        batches,
+        pattern,
+        limit: input.limit,
+        groups: [...inv.groups.keys()].filter((g) => g !== 'ungrouped'),
+        play: play ?? null,
+        changed: false,
+      };
+    } catch (e: any) {
+      if (e instanceof InventoryError || e instanceof PatternError) throw ApplicationFailure.nonRetryable(e.message, e.name);
+      if (/^serial:/.test(e?.message ?? '')) throw ApplicationFailure.nonRetryable(e.message, 'InvalidInput');
+      throw e;
+    }
+  },
+  plan(input) {
+    try {
+      const play = input.play ? loadPlayFile(input.play) : undefined;
+      const pattern = input.pattern || (play?.hosts as string | undefined) || 'all';
+      const hosts = selectHosts(loadInventory(input.inventory), pattern, input.limit);
+      const batches = serialBatches(hosts, (normSerial(input.serial) ?? play?.serial) as never);
+      const tasks = (play?.tasks as unknown[] | undefined)?.length ?? 0;
+      return `${hosts.length} host(s) match "${pattern}"${input.limit ? ` limited to "${input.limit}"` : ''} in ${batches.length} batch(es): ${batches.map((b) => b.join(',')).join(' | ')}${play ? `; play ${input.play}: ${tasks} task(s)` : ''}`;
+    } catch (e: any) {
+      return `error: ${e.message}`;
+    }
+  },
+});

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { AbsPath, defineModule, ensureFile, fileDiff, Mode, ModuleError, Owner, readRemoteFile } from '../module';
+
+function lastMatch(lines: string[], r: RegExp): number {
+  for (let i = lines.length - 1; i >= 0; i--) if (r.test(lines[i])) return i;
+  return -1;
+}
+
+export interface BlockArgs {
+  block: string;
+  marker: string;
+  markerBegin: string;
+  markerEnd: string;
+  state: 'present' | 'absent';
+  insertafter?: string;
+  insertbefore?: string;
+}
+
+/** Compute the new text (pure; exported for unit tests). Ansible's blockinfile rules. */
+export function editBlock(text: string | null, a: BlockArgs): string | null {
+  const begin = a.marker.replace('{mark}', a.markerBegin);
+  const end = a.marker.replace('{mark}', a.markerEnd);
+  const src = text ?? '';
+  const lines = src.length ? (src.endsWith('\n') ? src.slice(0, -1) : src).split('\n') : [];
+  const b = lines.indexOf(begin);
+  const e = b >= 0 ? lines.indexOf(end, b + 1) : -1;
+  const blockLines = a.block === '' ? [] : (a.block.endsWith('\n') ? a.block.slice(0, -1) : a.block).split('\n');
+  const wanted = a.state === 'present' && blockLines.length ? [begin, ...blockLines, end] : [];
+  let out: string[];
+  if (b >= 0 && e >= 0) {
+    out = [...lines.slice(0, b), ...wanted, ...lines.slice(e + 1)];
+  } else {
+    if (!wanted.length) return text;
+    let at = lines.length;
+    if (a.insertbefore !== undefined) {
+      if (a.insertbefore === 'BOF') at = 0;
+      else {
+        const r = new RegExp(a.insertbefore);
+        const m = lastMatch(lines, r);
+        if (m >= 0) at = m;
+      }
+    } else if (a.insertafter !== undefined && a.insertafter !== 'EOF') {
+      const r = new RegExp(a.insertafter);
+      const m = lastMatch(lines, r);
+      if (m >= 0) at = m + 1;
+    }
+    out = [...lines];
+    out.splice(at, 0, ...wanted);
+  }
+  const next = out.map((l) => `${l}\n`).join('');
+  return next === src ? text : next;
+}
+
+export default defineModule({
+  name: 'blockinfile',
+  description: 'A block of lines between marker lines, inserted, updated or removed in a text file.',
+  args: z
+    .strictObject({
+      path: AbsPath,
+      block: z.string().default(''),
+      marker: z.string().default('# {mark} RUNWRIGHT MANAGED BLOCK').refine((m) => m.includes('{mark}') && !m.includes('\n'), 'marker must contain {mark} and be one line'),
+      marker_begin: z.string().default('BEGIN'),
+      marker_end: z.string().default('END'),
+      state: z.enum(['present', 'absent']).default('present'),
+      insertafter: z.string().optional(),
+      insertbefore: z.string().optional(),
+      create: z.boolean().default(false),
+      mode: Mode.optional(),
+      owner: Owner.optional(),
+      group: Owner.optional(),
+      backup: z.boolean().default(false),
+    })
+    .refine((a) => !(a.insertafter && a.insertbefore), 'give insertafter or insertbefore, not both'),
+  async run(a, ctx) {
+    const cur = await readRemoteFile(ctx, a.path);
+    if (cur.exists && !cur.isFile) throw new ModuleError(`${a.path} is not a regular file`);
+    if (!cur.exists && a.state === 'present' && !a.create) {
+      // In check mode an earlier task may be the one that would create the file.
+      if (ctx.check) return { changed: false, skipped: true, msg: `${a.path} does not exist (yet)` };
+      throw new ModuleError(`${a.path} does not exist (set create: true to create it)`);
+    }
+    if (!cur.exists && a.state === 'absent') return { changed: false };
+    const before = cur.content ? cur.content.toString('utf8') : null;
+    const after = editBlock(before, { block: a.block, marker: a.marker, markerBegin: a.marker_begin, markerEnd: a.marker_end, state: a.state, insertafter: a.insertafter, insertbefore: a.insertbefore });
+    if (after === before && cur.exists && !a.mode && !a.owner && !a.group) return { changed: false };
+    const content = Buffer.from(after ?? '');
+    const res = await ensureFile(ctx, {
+      path: a.path,
+      content,
+      mode: a.mode,
+      owner: a.owner,
+      group: a.group,
+      backup: a.backup,
+      expectSha: cur.content ? createHash('sha256').update(cur.content).digest('hex') : null,
+    });
+    return { changed: res.changed, diff: ctx.diff ? fileDiff(a.path, cur, content, res) : undefined };
+  },
+});

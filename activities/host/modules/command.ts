@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import { shq } from '../../../lib/ssh';
+import { shlexSplit } from '../../../lib/inventory';
+import { defineModule, ModuleError, type ModuleContext, type ModuleResult } from '../module';
+
+export const CommandOptions = {
+  chdir: z.string().optional(),
+  creates: z.string().optional().describe('Skip when this path exists'),
+  removes: z.string().optional().describe('Skip unless this path exists'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  stdin: z.string().optional(),
+  timeout: z.number().int().min(1).max(86_400).optional().describe('Seconds'),
+};
+
+/**
+ * Run a script with creates/removes/chdir in one round trip. The skip decision is printed as
+ * a random marker only this run knows, so no command output can fake it.
+ */
+export async function runScript(ctx: ModuleContext, body: string, a: { chdir?: string; creates?: string; removes?: string; env: Record<string, string>; stdin?: string; timeout?: number }): Promise<ModuleResult> {
+  const nonce = randomBytes(8).toString('hex');
+  const pre: string[] = [];
+  if (a.creates) pre.push(`if [ -e ${shq(a.creates)} ]; then echo RWSKIP-${nonce}-creates; exit 0; fi`);
+  if (a.removes) pre.push(`if [ ! -e ${shq(a.removes)} ]; then echo RWSKIP-${nonce}-removes; exit 0; fi`);
+  if (a.chdir) pre.push(`cd ${shq(a.chdir)} || exit 127`);
+  if (ctx.check) pre.push(`echo RWCHECK-${nonce}; exit 0`);
+  const r = await ctx.exec(`${pre.join('\n')}\n${body}`, { env: a.env, stdin: a.stdin, timeoutMs: a.timeout ? a.timeout * 1000 : undefined });
+  const out = r.stdout.trim();
+  if (out === `RWSKIP-${nonce}-creates`) return { changed: false, skipped: false, msg: `skipped: ${a.creates} exists`, rc: 0, stdout: '', stderr: '' };
+  if (out === `RWSKIP-${nonce}-removes`) return { changed: false, skipped: false, msg: `skipped: ${a.removes} does not exist`, rc: 0, stdout: '', stderr: '' };
+  if (out === `RWCHECK-${nonce}`) return { changed: false, skipped: true, msg: 'skipped in check mode' };
+  const res: ModuleResult = { changed: true, rc: r.code ?? -1, stdout: r.stdout.replace(/\n$/, ''), stderr: r.stderr.replace(/\n$/, '') };
+  if (r.code !== 0) {
+    const tail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join('\n');
+    throw new ModuleError(`non-zero return code ${r.code ?? r.signal}${tail ? `: ${tail}` : ''}`, res);
+  }
+  return res;
+}
+
+export default defineModule({
+  name: 'command',
+  description: 'Run a program with arguments, without a shell (no pipes, redirects or variable expansion). `cmd` is split like a shell would, or give `argv`.',
+  freeForm: 'cmd',
+  args: z
+    .strictObject({
+      cmd: z.string().optional(),
+      argv: z.array(z.string()).min(1).optional(),
+      ...CommandOptions,
+    })
+    .refine((a) => (a.cmd === undefined) !== (a.argv === undefined), 'give exactly one of cmd or argv'),
+  async run(a, ctx) {
+    let argv: string[];
+    try {
+      argv = a.argv ?? shlexSplit(a.cmd!, false);
+    } catch (e: any) {
+      throw new ModuleError(`cannot split cmd: ${e.message}`);
+    }
+    if (!argv.length) throw new ModuleError('empty command');
+    // Every word is quoted: the command runs as exec argv, never re-parsed by a shell.
+    return runScript(ctx, `exec ${argv.map(shq).join(' ')}`, a);
+  },
+});

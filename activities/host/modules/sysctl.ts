@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { shq } from '../../../lib/ssh';
+import { AbsPath, defineModule, ensureFile, failed, kv, ModuleError, readRemoteFile } from '../module';
+
+const norm = (v: string): string => v.trim().split(/\s+/).join(' ');
+
+/**
+ * A kernel parameter, live (sysctl -w) and persisted in a sysctl.d file. Note that on test
+ * hosts only per-network-namespace keys (net.*) are private to the host; others are the kernel's.
+ */
+export default defineModule({
+  name: 'sysctl',
+  description: 'A kernel parameter set live and persisted in /etc/sysctl.d (state absent removes it from the file).',
+  args: z.strictObject({
+    name: z.string().regex(/^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)+$/, 'expected a sysctl key like net.ipv4.ip_forward'),
+    value: z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))).optional(),
+    state: z.enum(['present', 'absent']).default('present'),
+    sysctl_file: AbsPath.default('/etc/sysctl.d/99-runwright.conf'),
+    reload: z.boolean().default(true).describe('Also set the live value'),
+  }).refine((a) => a.state === 'absent' || a.value !== undefined, 'state: present needs value'),
+  async run(a, ctx) {
+    const key = a.name.replace(/\//g, '.');
+    const procPath = `/proc/sys/${key.replace(/\./g, '/')}`;
+    const live = await ctx.exec(`p=${shq(procPath)}; if [ -r "$p" ]; then echo "value=$(cat "$p" | tr '\\t' ' ')"; else echo missing=1; fi`, { noBecome: true });
+    if (live.code !== 0) throw failed(live, 'reading sysctl');
+    const l = kv(live.stdout);
+    if (l.missing) throw new ModuleError(`${ctx.host}: unknown sysctl key ${key} (${procPath} does not exist)`);
+    const file = await readRemoteFile(ctx, a.sysctl_file);
+    const text = file.content?.toString('utf8') ?? '';
+    const lines = text.length ? text.replace(/\n$/, '').split('\n') : [];
+    const re = new RegExp(`^\\s*${key.replace(/\./g, '[./]')}\\s*=`);
+    const kept = lines.filter((x) => !re.test(x));
+    const next = a.state === 'present' ? [...kept, `${key} = ${a.value}`] : kept;
+    const nextText = next.length ? `${next.join('\n')}\n` : '';
+    const diff: string[] = [];
+    let changed = false;
+    if (nextText !== text && (file.exists || a.state === 'present')) {
+      const res = await ensureFile(ctx, { path: a.sysctl_file, content: Buffer.from(nextText), expectSha: file.content ? createHash('sha256').update(file.content).digest('hex') : null });
+      if (res.changed) {
+        changed = true;
+        diff.push(`${a.sysctl_file}: ${a.state === 'present' ? `${key} = ${a.value}` : `removed ${key}`}`);
+      }
+    }
+    if (a.state === 'present' && a.reload && norm(l.value) !== norm(a.value!)) {
+      changed = true;
+      diff.push(`${key}: ${norm(l.value)} -> ${norm(a.value!)}`);
+      if (!ctx.check) {
+        const w = await ctx.exec(`printf '%s\\n' ${shq(a.value!)} > ${shq(procPath)}`);
+        if (w.code !== 0) throw failed(w, `setting ${key}`);
+      }
+    }
+    return { changed, name: key, value: a.state === 'present' ? a.value : undefined, diff: ctx.diff && diff.length ? diff.join('\n') : undefined };
+  },
+});

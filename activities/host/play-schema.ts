@@ -1,0 +1,118 @@
+/**
+ * Plays and tasks, with Ansible's keywords (a play file reads like an Ansible play): one module
+ * key per task plus name, when, register, notify, loop, become, changed_when, failed_when...
+ */
+import { z } from 'zod';
+import { HOST_MODULES } from './modules';
+
+const Cond = z.union([z.string().min(1), z.boolean(), z.array(z.union([z.string().min(1), z.boolean()])).min(1)]);
+const Names = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => ([] as string[]).concat(v));
+const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
+
+export const TASK_KEYWORDS = [
+  'name',
+  'when',
+  'register',
+  'notify',
+  'listen',
+  'become',
+  'become_user',
+  'changed_when',
+  'failed_when',
+  'ignore_errors',
+  'loop',
+  'loop_var',
+  'check_mode',
+  'diff',
+  'no_log',
+  'tags',
+  'vars',
+] as const;
+
+const TaskBase = z.object({
+  name: z.string().optional(),
+  when: Cond.optional(),
+  register: Ident.optional(),
+  notify: Names.optional(),
+  listen: Names.optional(),
+  become: z.boolean().optional(),
+  become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
+  changed_when: Cond.optional(),
+  failed_when: Cond.optional(),
+  ignore_errors: z.boolean().optional(),
+  loop: z.union([z.array(z.unknown()), z.string()]).optional(),
+  loop_var: Ident.optional(),
+  check_mode: z.boolean().optional(),
+  diff: z.boolean().optional(),
+  no_log: z.boolean().optional(),
+  tags: z.unknown().optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+});
+
+export interface Task extends z.output<typeof TaskBase> {
+  /** Module name and its (unrendered) args. */
+  module: string;
+  args: unknown;
+}
+
+/** A task: its keywords plus exactly one module key (`copy: {...}`, or `command: ls -l`). */
+export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx): Task => {
+  const mods = Object.keys(raw).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
+  if (mods.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: mods.length
+        ? `a task has exactly one module; found ${mods.map((m) => `"${m}"`).join(', ')}`
+        : `a task needs a module (one of ${[...HOST_MODULES.keys()].join(', ')})`,
+    });
+    return z.NEVER;
+  }
+  const module = mods[0];
+  const mod = HOST_MODULES.get(module);
+  if (!mod) {
+    ctx.addIssue({ code: 'custom', message: `unknown module "${module}" (modules: ${[...HOST_MODULES.keys()].join(', ')})`, path: [module] });
+    return z.NEVER;
+  }
+  const base = TaskBase.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== module)));
+  if (!base.success) {
+    for (const i of base.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  }
+  let args = raw[module] ?? {};
+  if (typeof args === 'string') {
+    if (!mod.freeForm) {
+      ctx.addIssue({ code: 'custom', message: `module ${module} takes a mapping of arguments, not a string`, path: [module] });
+      return z.NEVER;
+    }
+    args = { [mod.freeForm]: args };
+  }
+  // Args without templates are checked now; the rest once rendered for each host.
+  if (!JSON.stringify(args).includes('{{') && base.data.loop === undefined) {
+    const p = mod.args.safeParse(args);
+    if (!p.success) {
+      for (const i of p.error.issues) ctx.addIssue({ code: 'custom', message: `${module}: ${i.message}`, path: [module, ...i.path] });
+      return z.NEVER;
+    }
+  }
+  return { ...base.data, module, args };
+});
+
+const Serial = z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/), z.array(z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/)])).min(1)]);
+
+export const PlaySchema = z.strictObject({
+  name: z.string().optional(),
+  hosts: z.string().optional().describe('Host pattern (the runbook may override it)'),
+  serial: Serial.optional(),
+  max_fail_percentage: z.number().min(0).max(100).optional(),
+  forks: z.number().int().min(1).max(1000).optional(),
+  become: z.boolean().optional(),
+  become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
+  gather_facts: z.boolean().default(true),
+  vars: z.record(z.string(), z.unknown()).default({}),
+  tasks: z.array(TaskSchema).default([]),
+  handlers: z.array(TaskSchema).default([]),
+  /** Folder that relative `src` paths are read from (set when the play is loaded from a file). */
+  base_dir: z.string().optional(),
+});
+export type Play = z.output<typeof PlaySchema>;
+export type PlayInput = z.input<typeof PlaySchema>;

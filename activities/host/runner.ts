@@ -1,0 +1,436 @@
+/**
+ * Runs a play on a batch of hosts inside one activity: one SSH connection per host, tasks in
+ * order on each host, hosts in parallel up to `forks`, handlers at the end of each host's play,
+ * check and diff modes. Progress is heartbeated so a retry after a worker crash skips hosts
+ * that finished and still runs the handlers a crashed attempt had been notified for.
+ */
+import { setMaxListeners } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { evaluateExpression, placeholders, render, renderString } from '../../dsl/expr';
+import { connectionVars, hostVars, type Inventory, type Vars } from '../../lib/inventory';
+import { resolveSecret } from '../../lib/secrets';
+import { connectHost, shq, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
+import { ModuleError, type Facts, type ModuleContext, type ModuleResult } from './module';
+import { HOST_MODULES } from './modules';
+import type { Play, Task } from './play-schema';
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface TaskRecord {
+  task: string;
+  module: string;
+  status: TaskStatus;
+  msg?: string;
+  diff?: string;
+  rc?: number;
+  stdout?: string;
+  stderr?: string;
+  ignored?: boolean;
+  items?: number;
+}
+
+export interface HostCounts {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  ignored: number;
+}
+
+export interface HostResult {
+  status: 'ok' | 'changed' | 'failed' | 'unreachable';
+  address: string;
+  counts: HostCounts;
+  msg?: string;
+  tasks: TaskRecord[];
+  handlers: TaskRecord[];
+  /** Finished in an earlier attempt of this activity (worker crash): not run again. */
+  resumed?: boolean;
+}
+
+export interface SshSettings {
+  knownHostsFile?: string;
+  hostKeyChecking: HostKeyChecking;
+  connectTimeoutMs: number;
+}
+
+export interface RunPlayOptions {
+  inventory: Inventory;
+  hosts: string[];
+  play: Play;
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  extraVars: Vars;
+  ssh: SshSettings;
+  signal: AbortSignal;
+  /** Called after each task; `progress` is what a retry needs to resume. */
+  onProgress?(progress: PlayProgress): void;
+  resume?: PlayProgress;
+  log?(msg: string): void;
+}
+
+/** Heartbeat payload: small on purpose (no task details). */
+export interface PlayProgress {
+  done: Record<string, { status: HostResult['status']; counts: HostCounts; address: string; msg?: string }>;
+  notified: Record<string, string[]>;
+}
+
+const MAX_TEXT = 4000;
+const MAX_DIFF = 64 * 1024;
+const trim = (s: string | undefined, n = MAX_TEXT): string | undefined => (s === undefined ? undefined : s.length > n ? `${s.slice(0, n)}\n… (${s.length - n} more characters)` : s);
+
+export class PlayError extends Error {
+  name = 'PlayError';
+}
+
+const FACTS_SCRIPT = `echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
+if [ -r /etc/os-release ]; then . /etc/os-release; fi
+echo "os_id=\${ID:-unknown}"; echo "os_version=\${VERSION_ID:-}"; echo "os_name=\${PRETTY_NAME:-}"; echo "os_like=\${ID_LIKE:-}"
+echo "kernel=$(uname -r)"; echo "arch=$(uname -m)"
+for pm in apt-get dnf yum; do if command -v $pm >/dev/null 2>&1; then echo "pkg_mgr=$pm"; break; fi; done
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo service_mgr=systemd; else echo service_mgr=none; fi
+echo "python=$(command -v python3 2>/dev/null)"
+echo "user=$(id -un)"
+ip -o -4 addr show 2>/dev/null | while read -r _ dev _ addr _; do echo "addr=$dev $addr"; done
+ip -o -6 addr show scope global 2>/dev/null | while read -r _ dev _ addr _; do echo "addr=$dev $addr"; done
+echo "default_route=$(ip route show default 2>/dev/null | head -1)"
+echo "route_count=$(ip -4 route show 2>/dev/null | wc -l)"
+ip -4 route show 2>/dev/null | head -200 | sed 's/^/route=/'`;
+
+export function parseFacts(out: string): Facts {
+  const f: Facts = {
+    hostname: '',
+    os: { id: 'unknown', version: '', name: '', family: 'unknown' },
+    kernel: '',
+    arch: '',
+    pkgMgr: null,
+    serviceMgr: 'none',
+    python: null,
+    user: '',
+    addresses: [],
+    defaultRoute: null,
+    routeCount: 0,
+    routes: [],
+  };
+  let like = '';
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i < 0) continue;
+    const k = line.slice(0, i);
+    const v = line.slice(i + 1).trim();
+    if (k === 'hostname') f.hostname = v;
+    else if (k === 'os_id') f.os.id = v;
+    else if (k === 'os_version') f.os.version = v;
+    else if (k === 'os_name') f.os.name = v;
+    else if (k === 'os_like') like = v;
+    else if (k === 'kernel') f.kernel = v;
+    else if (k === 'arch') f.arch = v;
+    else if (k === 'pkg_mgr') f.pkgMgr = v;
+    else if (k === 'service_mgr') f.serviceMgr = v;
+    else if (k === 'python') f.python = v || null;
+    else if (k === 'user') f.user = v;
+    else if (k === 'addr') {
+      const [dev, address] = v.split(' ');
+      if (dev && address) f.addresses.push({ dev, address });
+    } else if (k === 'default_route') f.defaultRoute = v || null;
+    else if (k === 'route_count') f.routeCount = Number(v) || 0;
+    else if (k === 'route') f.routes.push(v);
+  }
+  const ids = `${f.os.id} ${like}`;
+  f.os.family = /debian|ubuntu/.test(ids) ? 'Debian' : /rhel|fedora|centos/.test(ids) ? 'RedHat' : /suse/.test(ids) ? 'Suse' : /alpine/.test(ids) ? 'Alpine' : f.os.id;
+  return f;
+}
+
+/** Render `{{ }}` placeholders as single shell words (for `shell: cmd`). */
+function renderShellQuoted(template: string, scope: Vars): string {
+  let out = '';
+  let last = 0;
+  for (const p of placeholders(template)) {
+    const start = p.offset - 2;
+    const end = template.indexOf('}}', p.offset) + 2;
+    const v = evaluateExpression(p.expr, scope);
+    out += template.slice(last, start) + shq(typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    last = end;
+  }
+  return out + template.slice(last);
+}
+
+function renderArgs(args: unknown, scope: Vars, quoted: string[] = [], raw: string[] = []): unknown {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return render(args, scope);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (raw.includes(k)) out[k] = v;
+    else if (quoted.includes(k) && typeof v === 'string') out[k] = renderShellQuoted(v, scope);
+    else out[k] = render(v, scope);
+  }
+  return out;
+}
+
+/** `when`, `changed_when`, `failed_when`: a bare CEL expression (Ansible style) or `{{ }}`; lists are ANDed. */
+function condition(c: string | boolean | (string | boolean)[], scope: Vars, what: string): boolean {
+  for (const one of ([] as (string | boolean)[]).concat(c)) {
+    if (typeof one === 'boolean') {
+      if (!one) return false;
+      continue;
+    }
+    const v = one.includes('{{') ? renderString(one, scope) : evaluateExpression(one, scope);
+    const b = v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined;
+    if (b === undefined) throw new ModuleError(`${what}: expected a boolean, got ${JSON.stringify(v)} from ${JSON.stringify(one)}`);
+    if (!b) return false;
+  }
+  return true;
+}
+
+function emptyCounts(): HostCounts {
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 };
+}
+
+function resolveMaybeSecret(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/.test(v) ? resolveSecret(v) : v;
+}
+
+/** Run one host's play. Never throws for host problems: they become the host's result. */
+async function runHost(name: string, o: RunPlayOptions, secrets: string[], notifiedBefore: string[], report: (notified: string[]) => void): Promise<HostResult> {
+  const vars: Vars = { ...hostVars(o.inventory, name), ...o.play.vars, ...o.extraVars };
+  const cv = connectionVars(name, vars);
+  const address = `${cv.host}:${cv.port}`;
+  const counts = emptyCounts();
+  const tasks: TaskRecord[] = [];
+  const handlers: TaskRecord[] = [];
+  const password = resolveMaybeSecret(cv.password);
+  const becomePassword = resolveMaybeSecret(cv.becomePassword);
+  for (const s of [password, becomePassword]) if (s) secrets.push(s);
+  if (cv.becomeMethod && cv.becomeMethod !== 'sudo') return { status: 'failed', address, counts: { ...counts, failed: 1 }, msg: `become method ${cv.becomeMethod} is not supported (sudo only)`, tasks, handlers };
+
+  let conn: HostConnection;
+  try {
+    conn = await connectHost({
+      name,
+      host: cv.host,
+      port: cv.port,
+      user: cv.user,
+      privateKeyFile: cv.privateKeyFile,
+      password,
+      knownHostsFile: o.ssh.knownHostsFile,
+      hostKeyChecking: o.ssh.hostKeyChecking,
+      connectTimeoutMs: o.ssh.connectTimeoutMs,
+      signal: o.signal,
+    });
+  } catch (e: any) {
+    if (o.signal.aborted) throw o.signal.reason;
+    const msg = e instanceof SshError ? e.message : `${name} (${address}): ${e?.message ?? e}`;
+    return { status: 'unreachable', address, counts: { ...counts, unreachable: 1 }, msg, tasks, handlers };
+  }
+
+  const registered: Vars = {};
+  const notified = new Set<string>(notifiedBefore);
+  let facts: Facts | undefined;
+  let hostFailed: string | undefined;
+  const playBecome = o.play.become ?? cv.become ?? false;
+  const playBecomeUser = o.play.become_user ?? cv.becomeUser ?? 'root';
+
+  const scope = (extra: Vars = {}): Vars => ({ ...vars, vars, ...registered, facts: facts ?? null, inventory_hostname: name, ...extra });
+
+  const gatherFacts = async (): Promise<Facts> => {
+    if (facts) return facts;
+    const r = await conn.exec(FACTS_SCRIPT, { signal: o.signal });
+    if (r.code !== 0) throw new ModuleError(`gathering facts failed: ${r.stderr.trim().slice(0, 300)}`);
+    facts = parseFacts(r.stdout);
+    return facts;
+  };
+
+  const runTask = async (t: Task, isHandler: boolean): Promise<TaskRecord> => {
+    const title = t.name ?? `${t.module}`;
+    const rec: TaskRecord = { task: title, module: t.module, status: 'ok' };
+    const mod = HOST_MODULES.get(t.module)!;
+    const check = t.check_mode ?? o.check;
+    const diff = t.diff ?? o.diff;
+    const become: Become | null = (t.become ?? playBecome) ? { user: t.become_user ?? playBecomeUser, password: becomePassword } : null;
+    const taskScope = scope(t.vars ?? {});
+    if (t.when !== undefined && !condition(t.when, taskScope, 'when')) {
+      rec.status = 'skipped';
+      rec.msg = 'condition is false';
+      return rec;
+    }
+    const loopVar = t.loop_var ?? 'item';
+    let items: unknown[] = [undefined];
+    if (t.loop !== undefined) {
+      const l = typeof t.loop === 'string' ? (t.loop.includes('{{') ? renderString(t.loop, taskScope) : evaluateExpression(t.loop, taskScope)) : render(t.loop, taskScope);
+      if (!Array.isArray(l)) throw new ModuleError(`loop: expected a list, got ${JSON.stringify(l)?.slice(0, 100)}`);
+      items = l;
+      rec.items = l.length;
+    }
+    const results: ModuleResult[] = [];
+    let anyChanged = false;
+    let failure: string | undefined;
+    const diffs: string[] = [];
+    for (const item of items) {
+      const itemScope = t.loop !== undefined ? { ...taskScope, [loopVar]: item } : taskScope;
+      const rendered = renderArgs(t.args, itemScope, mod.shellQuotedArgs, mod.rawArgs);
+      const parsed = mod.args.safeParse(rendered);
+      if (!parsed.success) throw new ModuleError(`${t.module}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
+      const ctx: ModuleContext = {
+        host: name,
+        check,
+        diff,
+        signal: o.signal,
+        exec: (script, eo = {}) => conn.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, become: eo.noBecome ? null : become, signal: o.signal }),
+        facts: gatherFacts,
+        readLocal: async (p) => readFile(isAbsolute(p) ? p : resolve(o.play.base_dir ?? process.cwd(), p)),
+        render: (tpl) => {
+          const v = renderString(tpl, itemScope);
+          return typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+        },
+      };
+      let res: ModuleResult;
+      try {
+        res = await mod.run(parsed.data, ctx);
+      } catch (e) {
+        if (o.signal.aborted) throw o.signal.reason;
+        if (e instanceof SshError) throw e;
+        if (!(e instanceof ModuleError)) throw new ModuleError(`${t.module}: ${(e as Error)?.message ?? e}`);
+        res = { changed: false, ...e.extra, failed: true, msg: e.message };
+      }
+      // changed_when / failed_when see the module's result as `result`.
+      const rs = { ...itemScope, result: res };
+      if (t.changed_when !== undefined) res.changed = condition(t.changed_when, rs, 'changed_when');
+      if (t.failed_when !== undefined) {
+        const f = condition(t.failed_when, rs, 'failed_when');
+        res.failed = f;
+        if (f && !res.msg) res.msg = `failed_when is true`;
+        if (!f) delete res.msg;
+      }
+      results.push(res);
+      if (res.changed) anyChanged = true;
+      if (res.diff) diffs.push(res.diff);
+      if (res.failed && failure === undefined) failure = res.msg ?? 'failed';
+      if (res.failed && !t.ignore_errors) break;
+    }
+    const last = results[results.length - 1] ?? { changed: false };
+    const allSkipped = results.length > 0 && results.every((r) => r.skipped);
+    rec.status = failure !== undefined ? 'failed' : allSkipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
+    if (failure !== undefined) rec.msg = failure;
+    else if (last.msg) rec.msg = String(last.msg);
+    if (t.no_log) {
+      rec.msg = rec.msg && failure !== undefined ? 'the output has been hidden (no_log)' : undefined;
+    } else {
+      if (diffs.length) rec.diff = trim(diffs.join('\n'), MAX_DIFF);
+      if (typeof last.stdout === 'string' && last.stdout) rec.stdout = trim(last.stdout);
+      if (typeof last.stderr === 'string' && last.stderr) rec.stderr = trim(last.stderr);
+      if (typeof last.rc === 'number') rec.rc = last.rc;
+    }
+    if (failure !== undefined && t.ignore_errors) rec.ignored = true;
+    if (t.register) {
+      const reg = t.loop !== undefined ? { changed: anyChanged, failed: failure !== undefined, results } : { ...last, failed: !!last.failed, skipped: !!last.skipped };
+      registered[t.register] = JSON.parse(JSON.stringify(reg));
+    }
+    if (rec.status === 'changed' && t.notify && !isHandler) for (const n of t.notify) notified.add(n);
+    if (rec.status === 'changed' && t.notify && isHandler) for (const n of t.notify) notified.add(n);
+    return rec;
+  };
+
+  const count = (r: TaskRecord): void => {
+    if (r.status === 'skipped') counts.skipped++;
+    else if (r.status === 'failed') {
+      if (r.ignored) counts.ignored++;
+      else counts.failed++;
+    } else {
+      counts.ok++;
+      if (r.status === 'changed') counts.changed++;
+    }
+  };
+
+  try {
+    if (o.play.gather_facts) await gatherFacts();
+    for (const t of o.play.tasks) {
+      let r: TaskRecord;
+      try {
+        r = await runTask(t, false);
+      } catch (e: any) {
+        if (o.signal.aborted) throw o.signal.reason;
+        if (e instanceof SshError) throw e;
+        r = { task: t.name ?? t.module, module: t.module, status: 'failed', msg: e?.message ?? String(e) };
+      }
+      tasks.push(r);
+      count(r);
+      report([...notified]);
+      if (r.status === 'failed' && !r.ignored) {
+        hostFailed = `task "${r.task}" (${r.module}) failed: ${r.msg}`;
+        break;
+      }
+    }
+    // Handlers: once, in the order they are defined, if a task notified them (by name or `listen`).
+    if (!hostFailed) {
+      for (const h of o.play.handlers) {
+        const names = [h.name, ...(h.listen ?? [])].filter(Boolean) as string[];
+        if (!names.some((n) => notified.has(n))) continue;
+        let r: TaskRecord;
+        try {
+          r = await runTask(h, true);
+        } catch (e: any) {
+          if (o.signal.aborted) throw o.signal.reason;
+          if (e instanceof SshError) throw e;
+          r = { task: h.name ?? h.module, module: h.module, status: 'failed', msg: e?.message ?? String(e) };
+        }
+        handlers.push(r);
+        count(r);
+        if (r.status === 'failed' && !r.ignored) {
+          hostFailed = `handler "${r.task}" (${r.module}) failed: ${r.msg}`;
+          break;
+        }
+      }
+    }
+  } catch (e: any) {
+    if (o.signal.aborted) throw o.signal.reason;
+    // The connection dropped mid-play (host died, network): the host is unreachable.
+    const msg = e instanceof SshError ? e.message : `${name} (${address}): ${e?.message ?? e}`;
+    counts.unreachable = 1;
+    return { status: 'unreachable', address, counts, msg, tasks, handlers };
+  } finally {
+    conn.close();
+  }
+  for (const u of unknownNotifications(o.play, notified)) tasks.push({ task: `notify ${u}`, module: 'handler', status: 'ok', msg: `no handler named "${u}"` });
+  return { status: hostFailed ? 'failed' : counts.changed ? 'changed' : 'ok', address, counts, msg: hostFailed, tasks, handlers };
+}
+
+function unknownNotifications(play: Play, notified: Set<string>): string[] {
+  const known = new Set(play.handlers.flatMap((h) => [h.name, ...(h.listen ?? [])].filter(Boolean) as string[]));
+  return [...notified].filter((n) => !known.has(n));
+}
+
+/** Run the play on every host of the batch, `forks` at a time. */
+export async function runPlay(o: RunPlayOptions): Promise<{ results: Record<string, HostResult>; secrets: string[] }> {
+  const results: Record<string, HostResult> = {};
+  const secrets: string[] = [];
+  // Every in-flight command listens for cancellation on the same signal.
+  setMaxListeners(Math.max(10, o.forks * 3 + 10), o.signal);
+  const progress: PlayProgress = { done: { ...(o.resume?.done ?? {}) }, notified: { ...(o.resume?.notified ?? {}) } };
+  const todo: string[] = [];
+  for (const h of o.hosts) {
+    const d = progress.done[h];
+    if (d) results[h] = { ...d, tasks: [], handlers: [], resumed: true };
+    else todo.push(h);
+  }
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(o.forks, todo.length) }, async () => {
+    while (next < todo.length) {
+      const h = todo[next++];
+      if (o.signal.aborted) throw o.signal.reason;
+      const r = await runHost(h, o, secrets, progress.notified[h] ?? [], (n) => {
+        if (n.length) progress.notified[h] = n;
+        o.onProgress?.(progress);
+      });
+      results[h] = r;
+      progress.done[h] = { status: r.status, counts: r.counts, address: r.address, msg: r.msg };
+      delete progress.notified[h];
+      o.onProgress?.(progress);
+    }
+  });
+  await Promise.all(lanes);
+  // Keep the batch order.
+  return { results: Object.fromEntries(o.hosts.map((h) => [h, results[h]])), secrets };
+}

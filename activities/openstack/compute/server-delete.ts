@@ -1,0 +1,46 @@
+/**
+ * `openstack.server.delete`: delete a server (already gone is fine), wait until it is gone, and
+ * optionally delete the ports it had that Nova does not delete itself (ports created before the
+ * server). The port list is kept in heartbeat details, so a retry after a crash still finds it.
+ */
+import { z } from 'zod';
+import { defineAction } from '../../define';
+import { Duration, Skip, ms, target, withClient } from '../common';
+import { waitServers } from './servers';
+
+export default defineAction({
+  name: 'openstack.server.delete',
+  description: 'Delete a server by id (404 = already deleted), wait until gone, optionally delete its remaining ports; `skip` for compensations.',
+  input: z.strictObject({
+    ...target,
+    id: z.string().min(1),
+    wait: z.boolean().default(true),
+    deletePorts: z.boolean().default(false).describe('Also delete ports left behind (ports created before the server)'),
+    releaseFloatingIps: z.boolean().default(false).describe("Release the floating IPs on the server's ports first"),
+    timeout: Duration.default('10m'),
+    skip: Skip,
+  }),
+  async run(input, ctx) {
+    if (input.skip) return { id: input.id, deleted: false, skipped: true, changed: false };
+    return withClient(`openstack.server.delete ${input.id}`, input, ctx, async (c) => {
+      const earlier = ctx.heartbeatDetails<{ ports?: string[] }>();
+      let ports = earlier?.ports ?? [];
+      if ((input.deletePorts || input.releaseFloatingIps) && !earlier?.ports) {
+        ports = (await c.list('network', '/ports', 'ports', { query: { device_id: input.id } })).map((p: any) => p.id);
+        if (input.deletePorts) ctx.heartbeat({ progress: `deleting server ${input.id}`, ports });
+      }
+      const released: string[] = [];
+      if (input.releaseFloatingIps)
+        for (const p of ports)
+          for (const f of await c.list('network', '/floatingips', 'floatingips', { query: { port_id: p } }))
+            if (await c.deleteIfExists('network', `/floatingips/${f.id}`)) released.push(f.floating_ip_address);
+      if (!input.deletePorts) ports = [];
+      const deleted = await c.deleteIfExists('compute', `/servers/${input.id}`);
+      if (input.wait || input.deletePorts) await waitServers(c, ctx, [input.id], 'DELETED', ms(input.timeout), { details: { ports } });
+      const portsDeleted: string[] = [];
+      for (const p of ports) if (await c.deleteIfExists('network', `/ports/${p}`)) portsDeleted.push(p);
+      return { id: input.id, deleted, portsDeleted, floatingIpsReleased: released, changed: deleted || portsDeleted.length > 0 || released.length > 0 };
+    });
+  },
+  plan: (i) => (i.skip ? `(skip) keep server ${i.id}` : `delete server ${i.id}${i.releaseFloatingIps ? ', release its floating IPs' : ''}${i.deletePorts ? ' and delete its ports' : ''}`),
+});

@@ -1,0 +1,32 @@
+/** `openstack.floating-ip.create`: allocate a floating IP from an external network, optionally on a port. */
+import { z } from 'zod';
+import { defineAction } from '../../define';
+import { looksLikeId, target, withClient } from '../common';
+import { ensureNeutron, findNetwork } from './neutron';
+
+export function fipSummary(f: any) {
+  return { id: f.id, address: f.floating_ip_address, portId: f.port_id ?? null, fixedIp: f.fixed_ip_address ?? null, status: f.status };
+}
+
+export default defineAction({
+  name: 'openstack.floating-ip.create',
+  description: 'Allocate a floating IP on an external network (default "public") and associate it with a port; idempotent across retries.',
+  input: z.strictObject({
+    ...target,
+    network: z.string().default('public').describe('External network name or id'),
+    port: z.string().default('').describe('Port id to associate with'),
+    fixedIp: z.string().default('').describe("Which of the port's fixed IPs"),
+    description: z.string().default(''),
+  }),
+  async run(input, ctx) {
+    return withClient('openstack.floating-ip.create', input, ctx, async (c) => {
+      const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;
+      const body: Record<string, unknown> = { floating_network_id: netId, description: input.description || undefined };
+      if (input.port) body.port_id = input.port;
+      if (input.fixedIp) body.fixed_ip_address = input.fixedIp;
+      const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/floatingips', key: 'floatingip', what: 'floating IP', adopt: false, body, filters: { floating_network_id: netId } });
+      return { ...fipSummary(resource), created, changed };
+    });
+  },
+  plan: (i) => `allocate a floating IP from ${i.network}${i.port ? ` for port ${i.port}` : ''}`,
+});

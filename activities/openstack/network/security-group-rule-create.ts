@@ -1,0 +1,20 @@
+/** `openstack.security-group-rule.create`: one rule (an identical existing rule is reused, created: false). */
+import { z } from 'zod';
+import { defineAction } from '../../define';
+import { looksLikeId, target, withClient } from '../common';
+import { findSecurityGroup } from './neutron';
+import { Rule, ensureRule } from './rules';
+
+export default defineAction({
+  name: 'openstack.security-group-rule.create',
+  description: 'Add a rule to a security group (name or id); idempotent: Neutron\'s "rule already exists" returns the existing rule.',
+  input: Rule.extend({ ...target, securityGroup: z.string().min(1) }),
+  async run(input, ctx) {
+    return withClient(`openstack.security-group-rule.create ${input.securityGroup}`, input, ctx, async (c) => {
+      const sgId = looksLikeId(input.securityGroup) ? input.securityGroup : (await findSecurityGroup(c, ctx, input.securityGroup)).id;
+      const r = await ensureRule(c, sgId, input);
+      return { id: r.id, securityGroupId: sgId, created: r.created, changed: r.created };
+    });
+  },
+  plan: (i) => `allow ${i.direction} ${i.protocol}${i.port ? `/${i.port}` : ''}${i.remoteIpPrefix ? ` from ${i.remoteIpPrefix}` : ''} in ${i.securityGroup}`,
+});

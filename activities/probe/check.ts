@@ -1,0 +1,55 @@
+/** One HTTP check on a fresh connection (no keep-alive), as a load balancer's health check does. */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface CheckResult {
+  status: number | null;
+  latencyMs: number;
+  body?: string;
+  error?: string;
+}
+
+const MAX_BODY = 64 * 1024;
+
+export function httpCheck(o: {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  readBody?: boolean;
+}): Promise<CheckResult> {
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) return reject(o.signal.reason);
+    const u = new URL(o.url);
+    const mod = u.protocol === 'https:' ? https : http;
+    let settled = false;
+    const settle = (r: CheckResult | null, err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      req.destroy();
+      if (r) resolve(r);
+      else reject(err);
+    };
+    const onAbort = () => settle(null, o.signal?.reason);
+    const timer = setTimeout(() => settle({ status: null, latencyMs: elapsed(), error: `timed out after ${o.timeoutMs}ms` }), o.timeoutMs);
+    const req = mod.request(u, { method: o.method, headers: { connection: 'close', ...o.headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (o.readBody && size < MAX_BODY) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => settle({ status: res.statusCode ?? null, latencyMs: elapsed(), ...(o.readBody ? { body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY) } : {}) }));
+      res.on('error', (e: NodeJS.ErrnoException) => settle({ status: res.statusCode ?? null, latencyMs: elapsed(), error: e.code ?? e.message }));
+    });
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (e: NodeJS.ErrnoException) => settle({ status: null, latencyMs: elapsed(), error: e.code ?? e.message }));
+    req.end(o.body);
+  });
+}

@@ -1,0 +1,19 @@
+/** Traffic steering: DNS (PowerDNS HTTP API) and load balancer (HAProxy runtime API) actions. */
+import type { ActionDefinition } from '../define';
+import dnsRecordsGet from './dns-records-get';
+import dnsRecordsSet from './dns-records-set';
+import haproxyState from './haproxy-state';
+import haproxySetWeight from './haproxy-set-weight';
+import haproxyDrain from './haproxy-drain';
+import haproxyReady from './haproxy-ready';
+import haproxyMaint from './haproxy-maint';
+
+export const TRAFFIC_ACTIONS: readonly ActionDefinition[] = [
+  dnsRecordsGet,
+  dnsRecordsSet,
+  haproxyState,
+  haproxySetWeight,
+  haproxyDrain,
+  haproxyReady,
+  haproxyMaint,
+] as ActionDefinition[];

@@ -1,0 +1,308 @@
+/**
+ * SSH to managed hosts: one persistent connection per host (node-ssh over ssh2), host keys
+ * verified against known_hosts by default, commands run through /bin/sh with every value
+ * quoted, optional sudo (become), and cancellation that kills the remote process group.
+ */
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel } from 'ssh2';
+import { appendKnownHost, fingerprint, hostKeyAlgorithms, keyTypeOf, lookupHostKeys, readKnownHosts } from './ssh-known-hosts';
+
+export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
+
+/** Quote one value as a single POSIX shell word. */
+export function shq(value: string | number): string {
+  const s = String(value);
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export class SshError extends Error {
+  name = 'SshError';
+  constructor(
+    message: string,
+    /** unreachable: network/timeout; hostkey: unknown or changed key; auth: refused credentials; lost: connection dropped mid-play */
+    readonly kind: 'unreachable' | 'hostkey' | 'auth' | 'lost' | 'timeout',
+  ) {
+    super(message);
+  }
+}
+
+export interface SshConnectOptions {
+  /** Inventory name, for messages. */
+  name: string;
+  host: string;
+  port?: number;
+  user?: string;
+  privateKeyFile?: string;
+  /** Resolved password (never a reference here). */
+  password?: string;
+  /** ssh-agent socket; defaults to SSH_AUTH_SOCK when there is no key or password. */
+  agent?: string;
+  knownHostsFile?: string;
+  hostKeyChecking?: HostKeyChecking;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Become {
+  user: string;
+  /** Resolved sudo password, if sudo needs one. */
+  password?: string;
+}
+
+export interface ExecOptions {
+  stdin?: string | Buffer;
+  become?: Become | null;
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Largest stdout kept (bytes); more is an error. */
+  maxOutput?: number;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export const DEFAULT_KNOWN_HOSTS = (): string => process.env.RUNWRIGHT_KNOWN_HOSTS || join(homedir(), '.ssh', 'known_hosts');
+
+function sudoPrefix(b: Become): string {
+  // -n: never prompt (fails clearly instead of hanging); -S reads the password from stdin.
+  return b.password ? `sudo -k -S -p '' -H -u ${shq(b.user)} -- ` : `sudo -n -H -u ${shq(b.user)} -- `;
+}
+
+export class HostConnection {
+  private closed = false;
+  private closeReason = '';
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    private readonly ssh: NodeSSH,
+    private readonly client: Client,
+  ) {
+    client.on('close', () => {
+      this.closed = true;
+      this.closeReason ||= 'connection closed';
+    });
+    client.on('error', (e: Error) => {
+      this.closeReason = e.message;
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /**
+   * Run a shell script on the host. The remote login shell prints its PID (the process group
+   * and session leader) first, so cancellation can kill the whole group from a second channel.
+   */
+  async exec(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.closed) throw new SshError(`${this.name} (${this.address}): ${this.closeReason}`, 'lost');
+    const envLines = Object.entries(opts.env ?? {}).map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+      return `export ${k}=${shq(v)}\n`;
+    });
+    const inner = envLines.join('') + script;
+    const become = opts.become ?? null;
+    const command = `printf 'RW:%s\\n' "$$"; exec ${become ? sudoPrefix(become) : ''}/bin/sh -c ${shq(inner)}`;
+    let stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
+    if (become?.password) stdin = Buffer.concat([Buffer.from(`${become.password}\n`), stdin ?? Buffer.alloc(0)]);
+    const maxOutput = opts.maxOutput ?? 64 << 20;
+    const signal = opts.signal;
+    if (signal?.aborted) throw signal.reason;
+
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.client.exec(command, (err, ch: ClientChannel) => {
+        if (err) return reject(new SshError(`${this.name} (${this.address}): cannot open a channel: ${err.message}`, this.closed ? 'lost' : 'unreachable'));
+        const out: Buffer[] = [];
+        const errb: Buffer[] = [];
+        let outLen = 0;
+        let pid: number | undefined;
+        let head = Buffer.alloc(0);
+        let code: number | null = null;
+        let sig: string | null = null;
+        let settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (e?: unknown): void => {
+          if (settled) return;
+          settled = true;
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (e) return reject(e);
+          if (code === null && sig === null && this.closed) return reject(new SshError(`${this.name} (${this.address}): connection lost while running a command (${this.closeReason})`, 'lost'));
+          resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errb).toString('utf8') });
+        };
+        let killing = false;
+        const kill = (why: unknown): void => {
+          if (killing || settled) return;
+          killing = true;
+          // Kill the remote process group (sudo relays the signal to its command), wait for that
+          // to be done (the caller may close the connection next), then drop the channel.
+          const done = (): void => {
+            try {
+              ch.close();
+            } catch {
+              /* already closed */
+            }
+            finish(why);
+          };
+          if (pid === undefined && !this.closed) {
+            // Cancelled before the remote PID line arrived: kill as soon as it does.
+            const t = setTimeout(done, 3000);
+            onPid = () => {
+              clearTimeout(t);
+              killGroup(done);
+            };
+            return;
+          }
+          if (pid === undefined || pid < 0 || this.closed) return done();
+          killGroup(done);
+        };
+        let onPid: (() => void) | undefined;
+        const killGroup = (done: () => void): void => {
+          if (pid === undefined || pid < 0 || this.closed) return done();
+          const k = `kill -TERM -- -${pid} 2>/dev/null; sleep 0.2; kill -KILL -- -${pid} 2>/dev/null; pkill -KILL -s ${pid} 2>/dev/null; true`;
+          const guard = setTimeout(done, 5000);
+          this.client.exec(become ? `${sudoPrefix(become)}/bin/sh -c ${shq(k)}` : k, (e2, kc) => {
+            if (e2 || !kc) {
+              clearTimeout(guard);
+              return done();
+            }
+            kc.on('data', () => undefined);
+            kc.stderr.on('data', () => undefined);
+            kc.on('close', () => {
+              clearTimeout(guard);
+              done();
+            });
+            kc.end(become?.password ? `${become.password}\n` : undefined);
+          });
+        };
+        const onAbort = (): void => kill(signal!.reason ?? new Error('cancelled'));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (opts.timeoutMs) timer = setTimeout(() => kill(new SshError(`${this.name}: command timed out after ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs);
+        ch.on('data', (chunk: Buffer) => {
+          if (pid === undefined) {
+            head = Buffer.concat([head, chunk]);
+            const nl = head.indexOf(10);
+            if (nl < 0) return;
+            const m = /^RW:(\d+)$/.exec(head.subarray(0, nl).toString('latin1'));
+            pid = m ? Number(m[1]) : -1;
+            chunk = m ? head.subarray(nl + 1) : head;
+            head = Buffer.alloc(0);
+            if (onPid) return onPid();
+          }
+          outLen += chunk.length;
+          if (outLen > maxOutput) return kill(new Error(`${this.name}: command output exceeded ${maxOutput} bytes`));
+          out.push(chunk);
+        });
+        ch.stderr.on('data', (chunk: Buffer) => {
+          if (errb.reduce((n, b) => n + b.length, 0) < 1 << 20) errb.push(chunk);
+        });
+        ch.on('exit', (c: number | null, s?: string) => {
+          code = c ?? null;
+          sig = s ?? null;
+        });
+        ch.on('close', () => {
+          if (!killing) finish();
+        });
+        ch.on('error', (e: Error) => finish(e));
+        if (stdin) ch.end(stdin);
+        else ch.end();
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    try {
+      this.ssh.dispose();
+    } catch {
+      /* ignore */
+    }
+  }
+}
+
+/** Connect with host key verification (known_hosts by default, like StrictHostKeyChecking=yes). */
+export async function connectHost(o: SshConnectOptions): Promise<HostConnection> {
+  const port = o.port ?? 22;
+  const address = `${o.host}:${port}`;
+  const where = `${o.name} (${address})`;
+  const checking = o.hostKeyChecking ?? 'strict';
+  const knownHostsFile = o.knownHostsFile ?? DEFAULT_KNOWN_HOSTS();
+  const known = checking === 'off' ? { keys: [], revoked: new Set<string>() } : lookupHostKeys(readKnownHosts(knownHostsFile), o.host, port);
+  let refusal: SshError | undefined;
+  let acceptNew: Buffer | undefined;
+  const hostVerifier = (key: Buffer): boolean => {
+    const b64 = key.toString('base64');
+    if (known.revoked.has(b64)) {
+      refusal = new SshError(`${where}: host key ${fingerprint(key)} is marked @revoked in ${knownHostsFile}`, 'hostkey');
+      return false;
+    }
+    if (checking === 'off') return true;
+    if (known.keys.some((k) => k.key === b64)) return true;
+    if (known.keys.length) {
+      refusal = new SshError(
+        `${where}: HOST KEY MISMATCH: the host offered ${keyTypeOf(key)} ${fingerprint(key)}, which differs from ${knownHostsFile}:${known.keys.map((k) => k.line).join(',')}; refusing to connect (possible man-in-the-middle)`,
+        'hostkey',
+      );
+      return false;
+    }
+    if (checking === 'accept-new') {
+      acceptNew = key;
+      return true;
+    }
+    refusal = new SshError(
+      `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint(key)}: not in ${knownHostsFile}; add it (ssh-keyscan) or set hostKeyChecking: accept-new`,
+      'hostkey',
+    );
+    return false;
+  };
+  const ssh = new NodeSSH();
+  const agent = o.agent ?? (!o.privateKeyFile && !o.password ? process.env.SSH_AUTH_SOCK : undefined);
+  const algos = hostKeyAlgorithms(known.keys.map((k) => k.keyType));
+  const onAbort = (): void => {
+    try {
+      ssh.connection?.end();
+    } catch {
+      /* ignore */
+    }
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await ssh.connect({
+      host: o.host,
+      port,
+      username: o.user ?? userInfo().username,
+      privateKeyPath: o.privateKeyFile,
+      password: o.password,
+      agent,
+      tryKeyboard: !!o.password,
+      readyTimeout: o.connectTimeoutMs ?? 10_000,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier,
+      ...(algos ? { algorithms: { serverHostKey: algos as any } } : {}),
+    });
+  } catch (e: any) {
+    ssh.dispose();
+    if (o.signal?.aborted) throw o.signal.reason;
+    if (refusal) throw refusal;
+    const msg = String(e?.message ?? e);
+    if (/authentication methods failed|All configured authentication/i.test(msg)) throw new SshError(`${where}: authentication refused for user ${o.user ?? userInfo().username} (${msg})`, 'auth');
+    if (/privateKeyPath|private key/i.test(msg)) throw new SshError(`${where}: cannot use private key ${o.privateKeyFile}: ${msg}`, 'auth');
+    throw new SshError(`${where}: unreachable: ${e?.code && !msg.includes(e.code) ? `${e.code} ` : ''}${msg}`, 'unreachable');
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  if (acceptNew) appendKnownHost(knownHostsFile, o.host, port, acceptNew);
+  // Many small request/response exchanges: without TCP_NODELAY, Nagle + delayed ACKs add ~40 ms to each.
+  (ssh.connection as unknown as { _sock?: { setNoDelay?(b: boolean): void } })._sock?.setNoDelay?.(true);
+  return new HostConnection(o.name, address, ssh, ssh.connection!);
+}

@@ -1,0 +1,170 @@
+/**
+ * The shipped OpenStack runbooks end to end through the interpreter, on a real Temporal dev
+ * server and worker, against the local OpenStack stand-in: provision-vm (including the
+ * one-instance-in-under-10-s target with the stand-in's default latencies, a lost response
+ * retried without a duplicate, and compensation after a server goes to ERROR), decommission-vm
+ * and demo-cloud. Histories are recorded for the replay test with RECORD_HISTORIES=1.
+ */
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { buildRegistry } from '../activities/registry';
+import { OpenStackClient } from '../activities/openstack/client';
+import { loadRunbookFile } from '../cli/runbooks';
+import { resolveParams } from '../dsl/params';
+import { DEFAULT_LATENCIES } from '../sim/openstack/model';
+import { statusQuery, type RunInput, type RunResult } from '../workflows/definitions';
+import { connectTestEnv, maybeRecordHistory, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { TEST_LATENCY, act, makePool, startSim, type SimEnv } from './helpers/openstack';
+
+const ROOT = join(__dirname, '..');
+let env: TestEnv;
+let worker: Worker;
+let running: Promise<void>;
+let queue: string;
+let os: SimEnv;
+
+beforeAll(async () => {
+  os = await startSim();
+  env = await connectTestEnv();
+  queue = uniqueQueue('openstack');
+  worker = await startTestWorker(env, queue);
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.close();
+  await os?.close();
+});
+
+afterEach(() => {
+  os.sim.clearFaults();
+  os.sim.setLatency(TEST_LATENCY);
+});
+
+function input(name: string, params: Record<string, unknown>): RunInput {
+  const { loaded, diagnostics } = loadRunbookFile(join(ROOT, 'runbooks', `${name}.yaml`), buildRegistry());
+  if (!loaded) throw new Error(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`).join('\n'));
+  const { values, errors } = resolveParams(loaded.runbook, params);
+  if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
+  return { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: 'openstack-test' };
+}
+
+async function runToEnd(name: string, params: Record<string, unknown>, record = false) {
+  const h = await startRun(env, queue, input(name, params));
+  const res = (await h.result()) as RunResult;
+  if (record) await maybeRecordHistory(env, h.workflowId, name);
+  return { h, res, outputs: res.outputs as Record<string, any> };
+}
+
+async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    let c: any = e;
+    while (c.cause) c = c.cause;
+    return String(c.message);
+  }
+  throw new Error('expected the run to fail');
+}
+
+const client = (cloud = 'cluster-a') => new OpenStackClient(cloud);
+const servers = async (cloud: string, prefix: string) => (await client(cloud).list('compute', '/servers/detail', 'servers', { query: { name: `^${prefix}-` } })).map((s: any) => ({ name: s.name, status: s.status, id: s.id }));
+const members = async (cloud: string, pool: string) => client(cloud).list('load-balancer', `/lbaas/pools/${pool}/members`, 'members');
+const ports = async (cloud: string, prefix: string) => (await client(cloud).list('network', '/ports', 'ports')).filter((p: any) => p.name.startsWith(`${prefix}-`));
+
+test('provision-vm: servers with ports, security group and floating IPs join the pool; decommission-vm takes them out', async () => {
+  const { poolId } = await makePool('cluster-a', 'prov');
+  const { outputs } = await runToEnd('provision-vm', { cloud: 'cluster-a', pool: 'prov-pool', count: 2, namePrefix: 'prov', securityGroup: 'prov-sg', allowPorts: [80, 443], floatingIp: true }, true);
+  expect(outputs.prepare.names).toEqual(['prov-1', 'prov-2']);
+  expect(outputs.online.members.map((m: any) => m.operatingStatus)).toEqual(['ONLINE', 'ONLINE']);
+  expect((await servers('cluster-a', 'prov')).map((s) => `${s.name}:${s.status}`).sort()).toEqual(['prov-1:ACTIVE', 'prov-2:ACTIVE']);
+  const m = await members('cluster-a', poolId);
+  expect(m.map((x: any) => x.address).sort()).toEqual(outputs.servers.map((s: any) => s.port.ip).sort());
+  expect(outputs.servers.every((s: any) => /^172\.24\.4\./.test(s.fip.address))).toBe(true);
+  expect(outputs.secgroup.created).toBe(true);
+  const sg = (await client().get('network', `/security-groups/${outputs.secgroup.id}`)).body.security_group;
+  expect(sg.security_group_rules.filter((r: any) => r.direction === 'ingress').map((r: any) => r.port_range_min).sort()).toEqual([443, 80]);
+
+  // A second run adds two more, numbered after the existing ones.
+  const again = await runToEnd('provision-vm', { cloud: 'cluster-a', pool: poolId, count: 1, namePrefix: 'prov', securityGroup: 'prov-sg' });
+  expect(again.outputs.prepare.names).toEqual(['prov-3']);
+  expect(again.outputs.secgroup.created).toBe(false);
+  expect(await members('cluster-a', poolId)).toHaveLength(3);
+
+  const fips = async () => (await client().list('network', '/floatingips', 'floatingips')).length;
+  const fipsBefore = await fips();
+  const d = await runToEnd('decommission-vm', { cloud: 'cluster-a', servers: ['prov-1', 'prov-2'], pool: 'prov-pool' }, true);
+  expect(d.outputs.remove.removed.sort()).toEqual(outputs.servers.map((s: any) => `${s.port.ip}:80`).sort());
+  expect((await servers('cluster-a', 'prov')).map((s) => s.name)).toEqual(['prov-3']);
+  expect((await members('cluster-a', poolId)).map((x: any) => x.address)).toEqual([again.outputs.servers[0].port.ip]);
+  expect((await ports('cluster-a', 'prov')).map((p: any) => p.name)).toEqual(['prov-3-port']);
+  expect(fipsBefore - (await fips())).toBe(2);
+}, 120_000);
+
+test('provision-vm: one instance ACTIVE and in the pool in under 10 s with the stand-in\'s default latencies', async () => {
+  await makePool('cluster-c', 'fast');
+  os.sim.setLatency(DEFAULT_LATENCIES);
+  const t0 = Date.now();
+  const { outputs } = await runToEnd('provision-vm', { cloud: 'cluster-c', pool: 'fast-pool', count: 1, namePrefix: 'fast' });
+  const took = Date.now() - t0;
+  expect(outputs.online.members[0].operatingStatus).toBe('ONLINE');
+  // The floor is the stand-in's own latency: BUILD, one pool update, the first health check.
+  expect(took).toBeGreaterThanOrEqual(DEFAULT_LATENCIES.serverBuild + DEFAULT_LATENCIES.lbUpdate + DEFAULT_LATENCIES.healthCheck);
+  expect(took).toBeLessThan(10_000);
+}, 60_000);
+
+test('provision-vm: a create whose answer is lost is retried by Temporal without a duplicate', async () => {
+  await makePool('cluster-b', 'crash');
+  const posts = () => os.sim.calls({ cloud: 'cluster-b', service: 'compute', method: 'POST', route: '/servers' });
+  const made = () => os.sim.counters().created['cluster-b/RegionOne server'] ?? 0;
+  const [p0, m0] = [posts(), made()];
+  // The stand-in boots the server, then drops the connection instead of answering 202.
+  os.sim.addFault({ cloud: 'cluster-b', method: 'POST', path: '^/servers$', dropResponse: true, times: 1 });
+  const { h, outputs } = await runToEnd('provision-vm', { cloud: 'cluster-b', pool: 'crash-pool', count: 1, namePrefix: 'crash' });
+  expect(posts() - p0).toBe(1);
+  expect(made() - m0).toBe(1);
+  expect((await servers('cluster-b', 'crash')).map((s) => s.name)).toEqual(['crash-1']);
+  expect(outputs.servers[0].server.created).toBe(true);
+  const st = await h.query(statusQuery);
+  expect(st.steps.find((s) => s.path === 'servers[0].server')?.attempts).toBe(2);
+}, 60_000);
+
+test('provision-vm: when a server goes to ERROR, everything the run created is removed, newest first', async () => {
+  const { poolId } = await makePool('cluster-b', 'comp');
+  os.sim.addFault({ cloud: 'cluster-b', serverError: '^comp-2$' });
+  const h = await startRun(env, queue, input('provision-vm', { cloud: 'cluster-b', pool: poolId, count: 3, namePrefix: 'comp', securityGroup: 'comp-sg', floatingIp: true }));
+  expect(await failure(h.result())).toMatch(/server comp-2 \(.*\) went to ERROR: Build of instance .* aborted/);
+  const st = await h.query(statusQuery);
+  const undone = st.compensations.map((c) => c.path);
+  expect(st.compensations.filter((c) => c.state !== 'done')).toEqual([]);
+  // Floating IPs, servers and ports of each item, newest first; the security group last.
+  expect(undone[undone.length - 1]).toBe('secgroup');
+  expect(undone.filter((p) => p.endsWith('.server'))).toHaveLength(3);
+  expect(undone.indexOf('servers[0].server')).toBeLessThan(undone.indexOf('servers[0].port'));
+  expect(await servers('cluster-b', 'comp')).toEqual([]);
+  expect(await ports('cluster-b', 'comp')).toEqual([]);
+  expect(await members('cluster-b', poolId)).toEqual([]);
+  expect((await client('cluster-b').list('network', '/security-groups', 'security_groups', { query: { name: 'comp-sg' } })).length).toBe(0);
+  expect((await client('cluster-b').list('network', '/floatingips', 'floatingips')).filter((f: any) => f.description.includes('[rw-'))).toEqual([]);
+}, 60_000);
+
+test('demo-cloud: a load balancer with servers behind it (child runbook); running it again changes nothing', async () => {
+  const { outputs } = await runToEnd('demo-cloud', { cloud: 'cluster-c', count: 2 }, true);
+  expect(outputs.online.operatingStatus).toBe('ONLINE');
+  expect(outputs.vms.online.members).toHaveLength(2);
+  expect(outputs.done.message).toMatch(/^demo-lb at 10\.0\.\d+\.\d+ is ONLINE with 2 server\(s\): demo-web-1 10\.0\.\d+\.\d+ ONLINE, demo-web-2 /);
+  // Again: everything is reused, no server added. With a higher count, only the missing one.
+  const again = await runToEnd('demo-cloud', { cloud: 'cluster-c', count: 2 });
+  expect(again.outputs.lb).toMatchObject({ id: outputs.lb.id, created: false });
+  expect(again.outputs.vms).toBeNull();
+  const more = await runToEnd('demo-cloud', { cloud: 'cluster-c', count: 3 });
+  expect(more.outputs.vms.prepare.names).toEqual(['demo-web-3']);
+  expect(await members('cluster-c', outputs.pool.id)).toHaveLength(3);
+  // Tidy up what the demo made (other tests in this file share the stand-in).
+  for (const s of await servers('cluster-c', 'demo-web')) await act('openstack.server.delete', { cloud: 'cluster-c', id: s.id, deletePorts: true });
+  await act('openstack.loadbalancer.delete', { cloud: 'cluster-c', id: outputs.lb.id });
+}, 120_000);

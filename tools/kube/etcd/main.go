@@ -1,0 +1,10 @@
+// etcd for tests: the same entry point as the upstream etcd binary.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
