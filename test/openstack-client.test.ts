@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { configFiles, configSearchPath, loadCloud } from '../activities/openstack/config';
 import { OpenStackClient, resetSessions, sessionFor } from '../activities/openstack/client';
-import { act, makePool, rejection, startSim, testCtx, type SimEnv } from './helpers/openstack';
+import { act, json, makePool, rejection, startSim, testCtx, type SimEnv } from './helpers/openstack';
 
 let env: SimEnv;
 beforeAll(async () => {
@@ -164,7 +164,7 @@ describe('Keystone', () => {
       body: JSON.stringify({ application_credential: { name: `runwright-${Date.now()}` } }),
     });
     expect(created.status).toBe(201);
-    const ac = (await created.json()).application_credential;
+    const ac = (await json(created)).application_credential;
     const dir = mkdtempSync(join(tmpdir(), 'rw-osac-'));
     try {
       writeFileSync(join(dir, 'clouds.yaml'), `clouds:\n  appcred:\n    auth_type: v3applicationcredential\n    auth: { auth_url: "${env.sim.authUrl('cluster-c')}", application_credential_id: "${ac.id}" }\n    region_name: RegionTwo\n`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { OpenStackClient, resetSessions } from '../activities/openstack/client';
 import { startOpenStackSim } from '../sim/openstack/server';
-import { act, rejection, startSim, type SimEnv } from './helpers/openstack';
+import { act, json, rejection, startSim, type SimEnv } from './helpers/openstack';
 
 let os: SimEnv;
 beforeAll(async () => {
@@ -39,7 +39,7 @@ test('state persists across a restart on the same file: servers, tokens, transit
     try {
       const res = await fetch(`${sim.url}/cluster-a/RegionOne/compute/v2.1/servers/${s.id}`, { headers: { 'x-auth-token': token } });
       expect(res.status).toBe(200);
-      expect((await res.json()).server.status).toBe('BUILD');
+      expect((await json(res)).server.status).toBe('BUILD');
       const done = await act('openstack.server.wait', { cloud: 'cluster-a', id: s.id });
       expect(done.servers[0].status).toBe('ACTIVE');
       expect(JSON.parse(readFileSync(stateFile, 'utf8')).clouds['cluster-a'].regions.RegionOne.servers[s.id].name).toBe('persist');
@@ -59,7 +59,7 @@ test('admin endpoint: faults, latency, counters, clouds.yaml', async () => {
   const c = new OpenStackClient('cluster-b');
   for (let i = 0; i < 2; i++) expect((await rejection(c.get('network', '/networks'))).status).toBe(500);
   expect((await c.get('network', '/networks')).status).toBe(200);
-  expect((await (await admin('/faults')).json()).faults[0].fired).toBe(2);
+  expect((await json(await admin('/faults'))).faults[0].fired).toBe(2);
   expect((await admin('/faults', { method: 'DELETE' })).status).toBe(204);
   // Extra latency on one service only.
   await admin('/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cloud: 'cluster-b', service: 'image', latencyMs: 400 }) });
@@ -69,11 +69,11 @@ test('admin endpoint: faults, latency, counters, clouds.yaml', async () => {
   t = Date.now();
   await c.get('compute', '/flavors');
   expect(Date.now() - t).toBeLessThan(300);
-  const counters = await (await admin('/counters')).json();
+  const counters = await json(await admin('/counters'));
   expect(counters.calls['cluster-b RegionOne network GET /v2.0/networks']).toBeGreaterThanOrEqual(3);
   expect((await admin('/counters', { method: 'DELETE' })).status).toBe(204);
   expect(os.sim.counters().total).toBe(0);
-  const cfg = await (await admin('/config', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: { serverBuild: 123 } }) })).json();
+  const cfg = await json(await admin('/config', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latency: { serverBuild: 123 } }) }));
   expect(cfg.latency.serverBuild).toBe(123);
   os.sim.setLatency({ serverBuild: 300 });
   const yaml = parse(await (await admin('/clouds.yaml')).text());
@@ -145,8 +145,8 @@ test('clouds and regions are separate; quotas are enforced per project', async (
 test('API details: version documents, microversion headers, Location, 204s, request ids', async () => {
   const root = await fetch(`${os.sim.url}/cluster-a/identity`);
   expect(root.status).toBe(300);
-  expect((await root.json()).versions.values[0].id).toBe('v3.14');
-  const nova = await (await fetch(`${os.sim.url}/cluster-a/RegionOne/compute/`)).json();
+  expect((await json(root)).versions.values[0].id).toBe('v3.14');
+  const nova = await json(await fetch(`${os.sim.url}/cluster-a/RegionOne/compute/`));
   expect(nova.versions.find((v: any) => v.id === 'v2.1')).toMatchObject({ status: 'CURRENT', version: '2.93', min_version: '2.1' });
   const c = new OpenStackClient('cluster-a');
   const t = await c.session.token();
@@ -157,20 +157,20 @@ test('API details: version documents, microversion headers, Location, 204s, requ
   expect(old.headers.get('openstack-api-version')).toBe('compute 2.1');
   expect(old.headers.get('location')).toMatch(new RegExp(`^${base}/servers/[0-9a-f-]{36}$`));
   expect(old.headers.get('x-openstack-request-id')).toMatch(/^req-[0-9a-f-]{36}$/);
-  const id = (await old.json()).server.id;
+  const id = (await json(old)).server.id;
   const noNets = await fetch(`${base}/servers`, { method: 'POST', headers: { ...h, 'openstack-api-version': 'compute 2.37' }, body: JSON.stringify({ server: { name: 'y', flavorRef: '1', imageRef: 'x' } }) });
   expect(noNets.status).toBe(400);
-  expect((await noNets.json()).badRequest.message).toMatch(/'networks' is a required property/);
-  const v247 = await (await fetch(`${base}/servers/${id}`, { headers: { ...h, 'openstack-api-version': 'compute 2.47' } })).json();
+  expect((await json(noNets)).badRequest.message).toMatch(/'networks' is a required property/);
+  const v247 = await json(await fetch(`${base}/servers/${id}`, { headers: { ...h, 'openstack-api-version': 'compute 2.47' } }));
   expect(v247.server.flavor).toMatchObject({ original_name: 'm1.tiny', vcpus: 1, ram: 512 });
-  const v21 = await (await fetch(`${base}/servers/${id}`, { headers: h })).json();
+  const v21 = await json(await fetch(`${base}/servers/${id}`, { headers: h }));
   expect(v21.server.flavor).toMatchObject({ id: '1' });
   const del = await fetch(`${base}/servers/${id}`, { method: 'DELETE', headers: h });
   expect([del.status, await del.text()]).toEqual([204, '']);
   const nf = await fetch(`${os.sim.url}/cluster-a/RegionOne/network/v2.0/ports/nope`, { headers: h });
-  expect([nf.status, (await nf.json()).NeutronError.type]).toEqual([404, 'PortNotFound']);
+  expect([nf.status, (await json(nf)).NeutronError.type]).toEqual([404, 'PortNotFound']);
   const bad = await fetch(`${os.sim.url}/cluster-a/RegionOne/network/v2.0/networks`, { method: 'POST', headers: h, body: JSON.stringify({ network: { name: 'n', colour: 'red' } }) });
-  expect([bad.status, (await bad.json()).NeutronError.message]).toEqual([400, "Unrecognized attribute(s) 'colour'"]);
+  expect([bad.status, (await json(bad)).NeutronError.message]).toEqual([400, "Unrecognized attribute(s) 'colour'"]);
   const lbNf = await fetch(`${os.sim.url}/cluster-a/RegionOne/load-balancer/v2/lbaas/loadbalancers/nope`, { headers: h });
-  expect([lbNf.status, (await lbNf.json()).faultcode]).toEqual([404, 'Client']);
+  expect([lbNf.status, (await json(lbNf)).faultcode]).toEqual([404, 'Client']);
 });

@@ -83,9 +83,11 @@ export async function findByNameOrId<T extends { id: string; name?: string }>(
 
 export interface PollOptions {
   timeoutMs: number;
-  /** First interval; grows by 1.5x up to maxIntervalMs. */
+  /** First interval; kept for `fastForMs`, then grows by 1.5x up to maxIntervalMs. */
   intervalMs?: number;
   maxIntervalMs?: number;
+  /** Poll at the first interval this long before backing off (default 5 s): most waits end early. */
+  fastForMs?: number;
   /** Consecutive transient errors tolerated while polling. */
   tolerate?: number;
   what: string;
@@ -97,8 +99,10 @@ export interface PollOptions {
  * tolerated a few times in a row.
  */
 export async function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise<T | undefined>, progress?: () => unknown): Promise<T> {
-  const end = Date.now() + o.timeoutMs;
+  const begin = Date.now();
+  const end = begin + o.timeoutMs;
   let interval = o.intervalMs ?? 250;
+  const fastFor = o.fastForMs ?? 5000;
   const max = o.maxIntervalMs ?? 2000;
   let errors = 0;
   for (;;) {
@@ -114,7 +118,7 @@ export async function poll<T>(ctx: ActionContext, o: PollOptions, check: () => P
     ctx.heartbeat({ progress: o.what, ...((progress?.() as object | undefined) ?? {}) });
     if (Date.now() + interval > end) throw new OpenStackError(`${o.what}: not done after ${Math.round(o.timeoutMs / 1000)} s`, { kind: 'timeout' });
     await cancellableSleep(interval, ctx.signal);
-    interval = Math.min(max, Math.ceil(interval * 1.5));
+    if (Date.now() - begin > fastFor) interval = Math.min(max, Math.ceil(interval * 1.5));
   }
 }
 

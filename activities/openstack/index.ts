@@ -10,6 +10,7 @@ import imageList from './compute/image-list';
 import keypairCreate from './compute/keypair-create';
 import keypairDelete from './compute/keypair-delete';
 import serverCreate from './compute/server-create';
+import serverCreateBatch from './compute/server-create-batch';
 import serverDelete from './compute/server-delete';
 import serverGet from './compute/server-get';
 import serverList from './compute/server-list';
@@ -56,6 +57,7 @@ export const OPENSTACK_ACTIONS: readonly ActionDefinition[] = [
   keypairCreate,
   keypairDelete,
   serverCreate,
+  serverCreateBatch,
   serverDelete,
   serverGet,
   serverList,

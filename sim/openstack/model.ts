@@ -553,7 +553,7 @@ export function seedCloud(spec: CloudSpec, now = Date.now()): CloudState {
   return { name: spec.name, domains: [domain], projects, users, roles, assignments, appCreds: [], regions };
 }
 
-function seedRegion(spec: CloudSpec, region: string, projects: Project[], now: number): RegionState {
+export function seedRegion(spec: CloudSpec, region: string, projects: Project[], now: number): RegionState {
   const [adminP] = projects;
   const rs: RegionState = {
     name: region,

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { ApiError, errorReply, requestId, unauthorizedReply, type Ctx, type Reply, type Router, type Service } from './http';
-import { DEFAULT_CLOUDS, newWorld, seedCloud, type CloudSpec, type FaultSpec, type Latencies, type World } from './model';
+import { DEFAULT_CLOUDS, newWorld, seedCloud, seedRegion, type CloudSpec, type FaultSpec, type Latencies, type World } from './model';
 import type { Env } from './env';
 import { keystoneRouter, lookupToken, tokenRoles } from './keystone';
 import { novaRouter, novaVersions } from './nova';
@@ -85,6 +85,8 @@ export interface OpenStackSim {
   setTokenTtl(seconds: number): void;
   /** Apply due transitions everywhere (tests that inspect `world` directly). */
   tick(): void;
+  /** Back to the seeded resources (flavors, images, networks), keeping identities; faults cleared. */
+  reset(): void;
   save(): void;
   close(): Promise<void>;
 }
@@ -363,9 +365,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       return { status: 200, body: summary };
     }
     if (what === 'reset' && method === 'POST') {
-      const fresh = newWorld(Object.values(world.clouds).map((c) => ({ name: c.name, regions: Object.keys(c.regions) })), world.config);
-      Object.assign(world, fresh);
-      dirty();
+      api.reset();
       return { status: 200, body: { reset: true } };
     }
     return { status: 404, body: { error: { code: 404, title: 'Not Found', message: `no admin endpoint ${method} /_sim/${segs.join('/')}` } } };
@@ -454,6 +454,13 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
     },
     setTokenTtl(s) {
       world.config.tokenTtlSeconds = s;
+      dirty();
+    },
+    reset() {
+      // Every region back to its seed; Keystone (users, passwords, projects) stays, so clouds.yaml stays valid.
+      const now = Date.now();
+      for (const c of Object.values(world.clouds)) for (const r of Object.keys(c.regions)) c.regions[r] = seedRegion({ name: c.name, regions: Object.keys(c.regions) }, r, c.projects, now);
+      world.faults = [];
       dirty();
     },
     tick() {

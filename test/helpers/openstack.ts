@@ -77,6 +77,9 @@ export async function act<T = any>(name: string, input: Record<string, unknown>,
   return (await a.run(a.input.parse(input), ctx)) as T;
 }
 
+/** A fetch Response's JSON body, untyped (for assertions). */
+export const json = async (r: Response): Promise<any> => r.json();
+
 /** Await a promise that must reject; returns the error. */
 export async function rejection(p: Promise<unknown>): Promise<any> {
   try {

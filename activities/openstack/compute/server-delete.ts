@@ -10,10 +10,11 @@ import { waitServers } from './servers';
 
 export default defineAction({
   name: 'openstack.server.delete',
-  description: 'Delete a server by id (404 = already deleted), wait until gone, optionally delete its remaining ports; `skip` for compensations.',
+  description: 'Delete a server by id, or several (`ids`) at once (404 = already deleted), wait until gone, optionally delete its remaining ports and release its floating IPs; `skip` for compensations.',
   input: z.strictObject({
     ...target,
-    id: z.string().min(1),
+    id: z.string().default(''),
+    ids: z.array(z.string().min(1)).default([]).describe('Several servers at once (deleted in parallel, one list poll for all)'),
     wait: z.boolean().default(true),
     deletePorts: z.boolean().default(false).describe('Also delete ports left behind (ports created before the server)'),
     releaseFloatingIps: z.boolean().default(false).describe("Release the floating IPs on the server's ports first"),
@@ -22,6 +23,16 @@ export default defineAction({
   }),
   async run(input, ctx) {
     if (input.skip) return { id: input.id, deleted: false, skipped: true, changed: false };
+    if (input.ids.length || !input.id) {
+      const ids = [...new Set([...input.ids, ...(input.id ? [input.id] : [])])];
+      if (!ids.length) return { ids, deleted: [], changed: false };
+      return withClient(`openstack.server.delete (${ids.length})`, input, ctx, async (c) => {
+        const gone = await Promise.all(ids.map((id) => c.deleteIfExists('compute', `/servers/${id}`)));
+        if (input.wait) await waitServers(c, ctx, ids, 'DELETED', ms(input.timeout));
+        const deleted = ids.filter((_, i) => gone[i]);
+        return { ids, deleted, changed: deleted.length > 0 };
+      });
+    }
     return withClient(`openstack.server.delete ${input.id}`, input, ctx, async (c) => {
       const earlier = ctx.heartbeatDetails<{ ports?: string[] }>();
       let ports = earlier?.ports ?? [];
@@ -42,5 +53,5 @@ export default defineAction({
       return { id: input.id, deleted, portsDeleted, floatingIpsReleased: released, changed: deleted || portsDeleted.length > 0 || released.length > 0 };
     });
   },
-  plan: (i) => (i.skip ? `(skip) keep server ${i.id}` : `delete server ${i.id}${i.releaseFloatingIps ? ', release its floating IPs' : ''}${i.deletePorts ? ' and delete its ports' : ''}`),
+  plan: (i) => (i.skip ? `(skip) keep server ${i.id}` : i.ids.length ? `delete ${i.ids.length} server(s)` : `delete server ${i.id}${i.releaseFloatingIps ? ', release its floating IPs' : ''}${i.deletePorts ? ' and delete its ports' : ''}`),
 });

@@ -1,4 +1,5 @@
 /** Server helpers shared by the compute actions: summaries, lookups, waits. */
+import { z } from 'zod';
 import type { ActionContext } from '../../define';
 import type { OpenStackClient } from '../client';
 import { OpenStackError } from '../errors';
@@ -68,7 +69,7 @@ export async function waitServers(c: OpenStackClient, ctx: ActionContext, ids: s
   const done = new Map<string, any>();
   return poll(
     ctx,
-    { timeoutMs, what: `waiting for ${ids.length === 1 ? `server ${ids[0]}` : `${ids.length} servers`} to be ${status}`, intervalMs: opts.intervalMs, maxIntervalMs: opts.maxIntervalMs },
+    { timeoutMs, what: `waiting for ${ids.length === 1 ? `server ${ids[0]}` : `${ids.length} servers`} to be ${status}`, intervalMs: opts.intervalMs ?? 100, maxIntervalMs: opts.maxIntervalMs ?? 2000, fastForMs: 3000 },
     async () => {
       let seen: any[];
       if (pending.size === 1) {
@@ -131,4 +132,51 @@ export async function computeService(c: OpenStackClient, host: string, binary = 
   const svc = (res.body.services ?? []).find((s: any) => s.host === host && s.binary === binary);
   if (!svc) throw notFound(`${binary} service on host`, host);
   return svc;
+}
+
+const Nic = z.union([
+  z.strictObject({ network: z.string().min(1).describe('Network name or id'), fixedIp: z.string().optional() }),
+  z.strictObject({ port: z.string().min(1).describe('Port id (from openstack.port.create)') }),
+]);
+
+/** What a server is booted with (shared by openstack.server.create and .create-batch). */
+export const ServerSpec = {
+  flavor: z.string().min(1).describe('Flavor name or id'),
+  image: z.string().min(1).describe('Image name or id'),
+  networks: z.union([z.literal('auto'), z.literal('none'), z.array(Nic).min(1)]).default('auto'),
+  securityGroups: z.array(z.string().min(1)).default([]).describe('Names or ids, for the ports Nova creates (not for ports you pass)'),
+  keyName: z.string().default(''),
+  userData: z.string().default('').describe('Cloud-init user data (plain text; encoded by the action)'),
+  metadata: z.record(z.string(), z.string()).default({}),
+  tags: z.array(z.string().min(1).max(60)).default([]),
+  availabilityZone: z.string().default(''),
+  serverGroup: z.string().default('').describe('Server group id (scheduler hint)'),
+};
+type Spec = { [K in keyof typeof ServerSpec]: z.output<(typeof ServerSpec)[K]> };
+
+/**
+ * Resolve names to ids once and return a builder of POST /servers bodies. Tags on create need
+ * 2.52, networks "auto"/"none" 2.37: the default microversion (2.60) has both.
+ */
+export async function serverRequest(c: OpenStackClient, input: Spec): Promise<(name: string, metadata: Record<string, string>, tags: string[]) => Record<string, unknown>> {
+  const flavorRef = /^\d+$/.test(input.flavor) || looksLikeId(input.flavor) ? input.flavor : (await resolveFlavor(c, input.flavor)).id;
+  const imageRef = looksLikeId(input.image) ? input.image : (await resolveImage(c, input.image)).id;
+  let networks: unknown = input.networks;
+  if (Array.isArray(input.networks)) {
+    networks = await Promise.all(
+      input.networks.map(async (n) => ('port' in n ? { port: n.port } : { uuid: looksLikeId(n.network) ? n.network : (await resolveNetwork(c, n.network)).id, ...(n.fixedIp ? { fixed_ip: n.fixedIp } : {}) })),
+    );
+  }
+  return (name, metadata, tags) => {
+    const server: Record<string, unknown> = { name, flavorRef, imageRef, networks, metadata: { ...input.metadata, ...metadata } };
+    if (input.securityGroups.length) server.security_groups = input.securityGroups.map((g) => ({ name: g }));
+    if (input.keyName) server.key_name = input.keyName;
+    if (input.userData) server.user_data = Buffer.from(input.userData, 'utf8').toString('base64');
+    if (input.availabilityZone) server.availability_zone = input.availabilityZone;
+    const allTags = [...new Set([...input.tags, ...tags])];
+    if (allTags.length) server.tags = allTags;
+    const body: Record<string, unknown> = { server };
+    if (input.serverGroup) body['os:scheduler_hints'] = { group: input.serverGroup };
+    return body;
+  };
 }

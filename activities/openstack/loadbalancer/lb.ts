@@ -35,7 +35,7 @@ export const poolLb = (pool: any): string => pool.loadbalancers?.[0]?.id;
 
 /** Wait until the load balancer's provisioning_status is ACTIVE (ERROR fails; gone fails). */
 export async function waitActive(c: OpenStackClient, ctx: ActionContext, lbId: string, timeoutMs: number): Promise<any> {
-  return poll(ctx, { timeoutMs, what: `load balancer ${lbId} to be ACTIVE`, intervalMs: 100, maxIntervalMs: 1000 }, async () => {
+  return poll(ctx, { timeoutMs, what: `load balancer ${lbId} to be ACTIVE`, intervalMs: 50, maxIntervalMs: 1000, fastForMs: 3000 }, async () => {
     const got = await c.find('load-balancer', `/lbaas/loadbalancers/${lbId}`);
     if (!got) throw new OpenStackError(`load balancer ${lbId} no longer exists`, { kind: 'not-found' });
     const lb = got.loadbalancer;

@@ -9,6 +9,7 @@ import { defineAction } from '../../define';
 import { Duration, Skip, looksLikeId, ms, target, withClient } from '../common';
 import { findSubnet } from '../network/neutron';
 import { getPool, memberSummary, mutate, poolLb, tagsWith } from './lb';
+import { waitMembers } from './member-wait';
 
 const Add = z.strictObject({
   address: z.string().min(1),
@@ -34,6 +35,7 @@ export default defineAction({
     subnet: z.string().default('').describe('For addresses: subnet name or id'),
     remove: z.array(Remove).default([]).describe('Members to remove'),
     updateOnly: z.boolean().default(false).describe('Only change members that exist (e.g. set weight 0 to drain); never add'),
+    waitOnline: z.boolean().default(false).describe('Then wait until the members added or updated are ONLINE (NO_MONITOR without a health monitor)'),
     timeout: Duration.default('10m'),
     skip: Skip,
   }),
@@ -56,6 +58,7 @@ export default defineAction({
       const removes = (m: { address: string; protocol_port: number }) =>
         input.remove.some((r) => (typeof r === 'string' ? (r.includes(':') ? r === key(m.address, m.protocol_port) : r === m.address) : r.address === m.address && r.protocolPort === m.protocol_port));
       let plan = { added: [] as string[], updated: [] as string[], removed: [] as string[] };
+      // With waitOnline the members' own ACTIVE/ONLINE is awaited below (Octavia settles children with the load balancer).
       const { conflicts } = await mutate(c, ctx, poolLb(pool), ms(input.timeout), async () => {
         // Read the members inside the retry loop: a concurrent change may have landed meanwhile.
         const current = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
@@ -84,8 +87,10 @@ export default defineAction({
           await c.put('load-balancer', `/lbaas/pools/${pool.id}/members`, { members: full });
         } else await c.put('load-balancer', `/lbaas/pools/${pool.id}/members`, { members: wanted }, { query: { additive_only: 'true' } });
         return true;
-      });
-      const after = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
+      }, !input.waitOnline);
+      const after = input.waitOnline && input.members.length
+        ? await waitMembers(c, ctx, pool, input.members.map((m) => m.address), ['ONLINE', 'NO_MONITOR'], ms(input.timeout))
+        : await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
       const mine = after.filter((m: any) => input.members.some((w) => key(w.address, w.protocolPort) === key(m.address, m.protocol_port)));
       return {
         poolId: pool.id,

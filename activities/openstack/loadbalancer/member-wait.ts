@@ -3,7 +3,29 @@ import { z } from 'zod';
 import { defineAction } from '../../define';
 import { OpenStackError } from '../errors';
 import { Duration, ms, poll, target, withClient } from '../common';
+import type { ActionContext } from '../../define';
+import type { OpenStackClient } from '../client';
 import { getPool, memberSummary } from './lb';
+
+/** Poll a pool's members until the given addresses (all if none) are ACTIVE and in one of the statuses. */
+export async function waitMembers(c: OpenStackClient, ctx: ActionContext, pool: { id: string; name?: string }, addresses: string[], statuses: string[], timeoutMs: number): Promise<any[]> {
+  let last: any[] = [];
+  return poll(
+    ctx,
+    { timeoutMs, what: `members of pool ${pool.name || pool.id} to be ${statuses.join('/')}`, intervalMs: 50, maxIntervalMs: 1000, fastForMs: 3000 },
+    async () => {
+      const all = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
+      const wanted = addresses.length ? all.filter((m: any) => addresses.includes(m.address)) : all;
+      last = wanted;
+      const missing = addresses.filter((a) => !all.some((m: any) => m.address === a));
+      if (missing.length) throw new OpenStackError(`pool ${pool.name || pool.id} has no member ${missing.join(', ')}`, { kind: 'not-found' });
+      const bad = wanted.find((m: any) => m.provisioning_status === 'ERROR');
+      if (bad) throw new OpenStackError(`member ${bad.address}:${bad.protocol_port} is in provisioning_status ERROR`, { kind: 'resource-error' });
+      return wanted.every((m: any) => m.provisioning_status === 'ACTIVE' && statuses.includes(m.operating_status)) ? wanted : undefined;
+    },
+    () => ({ progress: `${last.filter((m: any) => m.provisioning_status === 'ACTIVE' && statuses.includes(m.operating_status)).length}/${last.length} member(s) ${statuses.join('/')}`, members: last.slice(0, 20).map((m: any) => `${m.address}:${m.operating_status}`) }),
+  );
+}
 
 export default defineAction({
   name: 'openstack.member.wait',
@@ -18,22 +40,7 @@ export default defineAction({
   async run(input, ctx) {
     return withClient(`openstack.member.wait ${input.pool}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);
-      let last: any[] = [];
-      const members = await poll(
-        ctx,
-        { timeoutMs: ms(input.timeout), what: `members of pool ${pool.name || pool.id} to be ${input.operatingStatus.join('/')}`, intervalMs: 100, maxIntervalMs: 1000 },
-        async () => {
-          const all = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
-          const wanted = input.addresses.length ? all.filter((m: any) => input.addresses.includes(m.address)) : all;
-          last = wanted;
-          const missing = input.addresses.filter((a) => !all.some((m: any) => m.address === a));
-          if (missing.length) throw new OpenStackError(`pool ${pool.name || pool.id} has no member ${missing.join(', ')}`, { kind: 'not-found' });
-          const bad = wanted.find((m: any) => m.provisioning_status === 'ERROR');
-          if (bad) throw new OpenStackError(`member ${bad.address}:${bad.protocol_port} is in provisioning_status ERROR`, { kind: 'resource-error' });
-          return wanted.every((m: any) => m.provisioning_status === 'ACTIVE' && input.operatingStatus.includes(m.operating_status)) ? wanted : undefined;
-        },
-        () => ({ members: last.map((m: any) => `${m.address}:${m.operating_status}`) }),
-      );
+      const members = await waitMembers(c, ctx, pool, input.addresses, input.operatingStatus, ms(input.timeout));
       return { poolId: pool.id, members: members.map(memberSummary), changed: false };
     });
   },

@@ -1,7 +1,7 @@
 /** `openstack.floating-ip.create`: allocate a floating IP from an external network, optionally on a port. */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { looksLikeId, target, withClient } from '../common';
+import { looksLikeId, notFound, target, withClient } from '../common';
 import { ensureNeutron, findNetwork } from './neutron';
 
 export function fipSummary(f: any) {
@@ -15,6 +15,7 @@ export default defineAction({
     ...target,
     network: z.string().default('public').describe('External network name or id'),
     port: z.string().default('').describe('Port id to associate with'),
+    server: z.string().default('').describe("Or a server id: its first port (ports Nova created)"),
     fixedIp: z.string().default('').describe("Which of the port's fixed IPs"),
     description: z.string().default(''),
   }),
@@ -22,11 +23,17 @@ export default defineAction({
     return withClient('openstack.floating-ip.create', input, ctx, async (c) => {
       const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;
       const body: Record<string, unknown> = { floating_network_id: netId, description: input.description || undefined };
-      if (input.port) body.port_id = input.port;
+      let port = input.port;
+      if (!port && input.server) {
+        const ports = await c.list('network', '/ports', 'ports', { query: { device_id: input.server } });
+        if (!ports.length) throw notFound('port of server', input.server);
+        port = ports[0].id;
+      }
+      if (port) body.port_id = port;
       if (input.fixedIp) body.fixed_ip_address = input.fixedIp;
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/floatingips', key: 'floatingip', what: 'floating IP', adopt: false, body, filters: { floating_network_id: netId } });
       return { ...fipSummary(resource), created, changed };
     });
   },
-  plan: (i) => `allocate a floating IP from ${i.network}${i.port ? ` for port ${i.port}` : ''}`,
+  plan: (i) => `allocate a floating IP from ${i.network}${i.port ? ` for port ${i.port}` : i.server ? ` for server ${i.server}` : ''}`,
 });
