@@ -15,7 +15,7 @@
  *
  * Starts its own Temporal dev server and the stand-in (`runwright sim openstack`, a separate
  * process, as a real cloud would be) and stops both at the end. Writes
- * bench/results/openstack-provision-<date>.json. Overrides: BENCH_OS_VMS (100), BENCH_OS_RUNS (3),
+ * bench/results/openstack-provision-<date>.json. Overrides: BENCH_OS_VMS (100), BENCH_OS_RUNS (5),
  * BENCH_OS_BUILD_MS (2000).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +41,7 @@ import { INTERPRETER_WORKFLOW, statusQuery, type RunInput } from '../workflows/d
 const REPO = path.resolve(__dirname, '..');
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
 const VMS = num('BENCH_OS_VMS', 100);
-const RUNS = num('BENCH_OS_RUNS', 3);
+const RUNS = num('BENCH_OS_RUNS', 5);
 const LATENCY: Latencies = { ...DEFAULT_LATENCIES, serverBuild: num('BENCH_OS_BUILD_MS', 2000) };
 const TARGET = 1.1;
 const CLOUD = 'cluster-a';

@@ -52,7 +52,8 @@ async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | u
   return st;
 }
 
-function summarize(v: unknown): string {
+function summarize(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.slice(0, 120);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;

@@ -129,7 +129,8 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     searchAttributes: await hasSearchAttributes(connection, cfg.namespace),
     close: async () => {
       if (worker) {
-        worker.shutdown();
+        // On SIGINT/SIGTERM the SDK may already be shutting the worker down (runwright dev).
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await workerRun?.catch(() => undefined);
       }
       await native?.close();

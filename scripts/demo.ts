@@ -6,7 +6,21 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { OpenStackClient } from '../activities/openstack/client';
 import { startDevOpenStack } from '../cli/sim';
+
+/** What the demo built, straight from the stand-in's APIs. */
+async function summary(cloudsFile: string): Promise<void> {
+  process.env.OS_CLIENT_CONFIG_FILE = cloudsFile;
+  const c = new OpenStackClient('cluster-a');
+  const lb = (await c.list('load-balancer', '/lbaas/loadbalancers', 'loadbalancers', { query: { name: 'demo-lb' } }))[0];
+  const pool = (await c.list('load-balancer', '/lbaas/pools', 'pools', { query: { name: 'demo-pool' } }))[0];
+  if (!lb || !pool) return;
+  const members = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
+  process.stdout.write(`\ndemo-lb ${lb.vip_address}:80 ${lb.operating_status} on the OpenStack stand-in (cluster-a):\n`);
+  for (const m of members) process.stdout.write(`  ${m.name.padEnd(12)} ${m.address.padEnd(12)} ${m.operating_status}\n`);
+  process.stdout.write(`Look around: OS_CLIENT_CONFIG_FILE=${cloudsFile} openstack --os-cloud cluster-a server list\n`);
+}
 
 async function main(): Promise<number> {
   const root = join(__dirname, '..');
@@ -21,7 +35,9 @@ async function main(): Promise<number> {
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
-    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+    const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : 1))));
+    if (code === 0) await summary(sim.cloudsFile).catch(() => undefined);
+    return code;
   } finally {
     await sim.close();
   }

@@ -748,10 +748,10 @@ export function neutronRouter(): Router<Env> {
   });
 
   // routers (read)
-  r.on('GET', '/v2.0/routers', (ctx, env) => listReply(ctx, 'routers', Object.values(env.region.routers).filter((x) => owned(env, x) || true).map((x) => routerView(env, x))));
+  r.on('GET', '/v2.0/routers', (ctx, env) => listReply(ctx, 'routers', Object.values(env.region.routers).filter((x) => owned(env, x)).map((x) => routerView(env, x))));
   r.on('GET', '/v2.0/routers/:id', (ctx, env) => {
     const x = env.region.routers[ctx.params.id];
-    if (!x) throw notFound('RouterNotFound', `Router ${ctx.params.id} could not be found`);
+    if (!owned(env, x)) throw notFound('RouterNotFound', `Router ${ctx.params.id} could not be found`);
     return { status: 200, body: { router: pickFields(ctx, routerView(env, x)) } };
   });
 

@@ -219,7 +219,7 @@ const POOL_PROTOCOLS = ['HTTP', 'HTTPS', 'TCP', 'UDP', 'PROXY', 'PROXYV2', 'SCTP
 const ALGORITHMS = ['ROUND_ROBIN', 'LEAST_CONNECTIONS', 'SOURCE_IP', 'SOURCE_IP_PORT'];
 const HM_TYPES = ['HTTP', 'HTTPS', 'PING', 'TCP', 'TLS-HELLO', 'UDP-CONNECT', 'SCTP'];
 
-function checkMember(env: Env, pool: Pool, b: Record<string, any>): void {
+function checkMember(env: Env, b: Record<string, any>): void {
   if (typeof b.address !== 'string' || !validIpv4(b.address)) throw badRequest(`Invalid input for field/attribute address. Value: '${b.address}'. Value should be IPv4 or IPv6 format`);
   if (!Number.isInteger(b.protocol_port) || b.protocol_port < 1 || b.protocol_port > 65535) throw badRequest(`Invalid input for field/attribute protocol_port. Value: '${b.protocol_port}'. Value should be lower or equal to 65535`);
   if (b.weight !== undefined && (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > 256)) throw badRequest(`Invalid input for field/attribute weight. Value: '${b.weight}'. Value should be lower or equal to 256`);
@@ -228,7 +228,6 @@ function checkMember(env: Env, pool: Pool, b: Record<string, any>): void {
     if (!s) throw badRequest(`Subnet ${b.subnet_id} not found.`);
     if (!ipInCidr(b.address, s.cidr)) throw badRequest(`Member address ${b.address} is not in subnet ${b.subnet_id}.`);
   }
-  void pool;
 }
 
 function newMember(env: Env, pool: Pool, b: Record<string, any>): Member {
@@ -507,7 +506,7 @@ export function octaviaRouter(): Router<Env> {
     r.on('POST', `${P}/pools/:pool/members`, (ctx, env) => {
       const p = get(env, env.region.pools, 'Pool', ctx.params.pool);
       const b = bodyOf(ctx, 'member', MEMBER_FIELDS, ['address', 'protocol_port']);
-      checkMember(env, p, b);
+      checkMember(env, b);
       const lb = getLb(env, p.loadbalancer_id);
       lockFor(env, lb);
       if (Object.values(env.region.members).some((m) => m.pool_id === p.id && m.address === b.address && m.protocol_port === b.protocol_port))
@@ -528,7 +527,7 @@ export function octaviaRouter(): Router<Env> {
       for (const b of list) {
         for (const k of Object.keys(b)) if (!MEMBER_FIELDS.includes(k)) throw badRequest(`Invalid input for field/attribute ${k}. unexpected attribute`);
         if (b.address === undefined || b.protocol_port === undefined) throw badRequest('Invalid input for field/attribute address. Value: None. Mandatory field missing.');
-        checkMember(env, p, b);
+        checkMember(env, b);
       }
       const keys = list.map((b: any) => `${b.address}:${b.protocol_port}`);
       if (new Set(keys).size !== keys.length) throw badRequest('Validation failure: duplicate address/protocol_port in the batch.');

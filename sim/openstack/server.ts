@@ -121,6 +121,8 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = undefined;
     if (!opts.stateFile) return;
+    const now = Date.now();
+    for (const [id, t] of Object.entries(world.tokens)) if (t.expires_at < now || t.revoked) delete world.tokens[id];
     mkdirSync(dirname(opts.stateFile), { recursive: true });
     const tmp = `${opts.stateFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(world), { mode: 0o600 });
@@ -180,7 +182,6 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
     let service: Service;
     let regionName: string | undefined;
     let rest: string[];
-    let iface = 'public';
     let prefix: string;
     if (segs[1] === 'identity') {
       service = 'identity';
@@ -191,7 +192,6 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       const m = /^(compute|network|image|load-balancer)(?:-(internal|admin))?$/.exec(segs[2] ?? '');
       if (!regionName || !cloud.regions[regionName] || !m) return send(res, 'sim', { status: 404, body: { error: { code: 404, title: 'Not Found', message: `no such endpoint: ${url.pathname}` } } }, reqId);
       service = REGION_SERVICES[m[1]];
-      iface = m[2] ?? 'public';
       rest = segs.slice(3);
       prefix = `${baseUrl}/${segs.slice(0, 3).join('/')}`;
     }
@@ -294,7 +294,6 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       return;
     }
     if (method === 'HEAD') reply = { ...reply, body: undefined, text: '' };
-    void iface;
     return send(res, service, reply, reqId, ctx.extraHeaders);
   }
 

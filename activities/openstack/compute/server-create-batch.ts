@@ -3,8 +3,9 @@
  * so N servers start building together instead of one activity after another. Idempotent: every
  * server carries the step's marker (metadata and tag), and a retried attempt boots only the
  * names it cannot find. All or nothing: when a server cannot be booted for a reason a retry
- * will not fix (quota, bad request), the servers of this step are deleted again before the step
- * fails, so a failed step leaves nothing behind for a compensation it does not get.
+ * will not fix (quota, bad request; with `wait`, a server that goes to ERROR or does not become
+ * ACTIVE in time), the servers of this step are deleted again before the step fails, so a failed
+ * step leaves nothing behind for a compensation it does not get.
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
@@ -20,7 +21,7 @@ export default defineAction({
     names: z.array(z.string().min(1).max(255)).min(1).max(1000),
     ...ServerSpec,
     concurrency: z.number().int().min(1).max(200).default(50).describe('POST /servers in flight at once'),
-    wait: z.boolean().default(false),
+    wait: z.boolean().default(false).describe('Wait until every server is ACTIVE (one list call per poll); one in ERROR fails the step after deleting them all'),
     timeout: Duration.default('10m'),
   }),
   async run(input, ctx) {
@@ -53,15 +54,26 @@ export default defineAction({
       };
       await Promise.all(Array.from({ length: Math.min(input.concurrency, todo.length) }, worker));
       ctx.heartbeat({ progress: `${byName.size}/${input.names.length} servers booting` });
-      if (fatal) {
-        // A retry would fail the same way: remove what this step booted, then fail.
+      // A retry would fail the same way: remove what this step booted, then fail.
+      const undo = async (e: unknown): Promise<never> => {
         const mine = await c.list('compute', '/servers', 'servers', { query: { tags: mark } });
         await Promise.all(mine.map((s: any) => c.deleteIfExists('compute', `/servers/${s.id}`)));
-        throw fatal;
-      }
+        if (mine.length) await waitServers(c, ctx, mine.map((s: any) => s.id), 'DELETED', 10 * 60_000).catch(() => undefined);
+        ctx.log(`deleted the ${mine.length} server(s) of this step: ${(e as Error).message}`);
+        throw e;
+      };
+      if (fatal) await undo(fatal);
       if (transient) throw transient;
       const ids = input.names.map((n) => byName.get(n)!);
-      const servers = input.wait ? (await waitServers(c, ctx, ids, 'ACTIVE', ms(input.timeout))).map(summarize) : input.names.map((name, i) => ({ id: ids[i], name, status: 'BUILD' }));
+      let servers: unknown[] = input.names.map((name, i) => ({ id: ids[i], name, status: 'BUILD' }));
+      if (input.wait) {
+        try {
+          servers = (await waitServers(c, ctx, ids, 'ACTIVE', ms(input.timeout))).map(summarize);
+        } catch (e) {
+          if (ctx.signal.aborted || classify(e).retryable) throw e;
+          await undo(e);
+        }
+      }
       return { ids, servers, marker: mark, booted: todo.length, changed: todo.length > 0 };
     });
   },

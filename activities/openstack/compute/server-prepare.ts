@@ -24,10 +24,18 @@ export default defineAction({
   }),
   async run(input, ctx) {
     return withClient('openstack.server.prepare', input, ctx, async (c) => {
-      const [flavor, image, network] = await Promise.all([resolveFlavor(c, input.flavor), resolveImage(c, input.image), resolveNetwork(c, input.network)]);
+      // One round of parallel requests: lookups, limits, and the names already taken.
+      const escaped = input.namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       const t = await c.session.token(ctx.signal);
-      const sgs = await Promise.all(input.securityGroups.map((g) => findByNameOrId<any>(c, 'network', '/security-groups', 'security_groups', g, 'security group', { project_id: t.projectId! })));
-      const limits = (await c.get('compute', '/limits')).body.limits.absolute;
+      const [flavor, image, network, sgs, limitsRes, existing] = await Promise.all([
+        resolveFlavor(c, input.flavor),
+        resolveImage(c, input.image),
+        resolveNetwork(c, input.network),
+        Promise.all(input.securityGroups.map((g) => findByNameOrId<any>(c, 'network', '/security-groups', 'security_groups', g, 'security group', { project_id: t.projectId! }))),
+        c.get('compute', '/limits'),
+        input.startIndex === undefined ? c.list('compute', '/servers', 'servers', { query: { name: `^${escaped}-[0-9]+$` } }) : Promise.resolve([]),
+      ]);
+      const limits = limitsRes.body.limits.absolute;
       const free = (max: number, used: number) => (max < 0 ? Infinity : max - used);
       const lack: string[] = [];
       if (free(limits.maxTotalInstances, limits.totalInstancesUsed) < input.count) lack.push(`instances: ${input.count} wanted, ${free(limits.maxTotalInstances, limits.totalInstancesUsed)} free`);
@@ -36,8 +44,6 @@ export default defineAction({
       if (lack.length) throw new OpenStackError(`not enough compute quota for ${input.count} x ${flavor.name}: ${lack.join('; ')}`, { status: 403, apiMessage: 'Quota exceeded' });
       let start = input.startIndex;
       if (start === undefined) {
-        const escaped = input.namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        const existing = await c.list('compute', '/servers', 'servers', { query: { name: `^${escaped}-[0-9]+$` } });
         const nums = existing.map((s: any) => Number(/-(\d+)$/.exec(s.name)?.[1] ?? 0));
         start = (nums.length ? Math.max(...nums) : 0) + 1;
       }

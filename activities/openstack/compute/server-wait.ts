@@ -14,7 +14,7 @@ export default defineAction({
       ids: z.array(z.string().min(1)).optional(),
       status: z.enum(['ACTIVE', 'SHUTOFF', 'DELETED']).default('ACTIVE'),
       timeout: Duration.default('10m'),
-      pollInterval: Duration.default('100ms').describe('Poll interval for the first 3 s (then it grows 1.5x up to maxPollInterval); several servers cost one list call per poll'),
+      pollInterval: Duration.default('50ms').describe('Poll interval for the first 3 s (then it grows 1.5x up to maxPollInterval); several servers cost one list call per poll'),
       maxPollInterval: Duration.default('2s'),
     })
     .refine((i) => i.id || (i.ids && i.ids.length), { message: 'give id or ids' }),

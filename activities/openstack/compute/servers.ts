@@ -69,7 +69,7 @@ export async function waitServers(c: OpenStackClient, ctx: ActionContext, ids: s
   const done = new Map<string, any>();
   return poll(
     ctx,
-    { timeoutMs, what: `waiting for ${ids.length === 1 ? `server ${ids[0]}` : `${ids.length} servers`} to be ${status}`, intervalMs: opts.intervalMs ?? 100, maxIntervalMs: opts.maxIntervalMs ?? 2000, fastForMs: 3000 },
+    { timeoutMs, what: `waiting for ${ids.length === 1 ? `server ${ids[0]}` : `${ids.length} servers`} to be ${status}`, intervalMs: opts.intervalMs ?? 50, maxIntervalMs: opts.maxIntervalMs ?? 2000, fastForMs: 3000 },
     async () => {
       let seen: any[];
       if (pending.size === 1) {

@@ -91,7 +91,9 @@ export default defineAction({
       const after = input.waitOnline && input.members.length
         ? await waitMembers(c, ctx, pool, input.members.map((m) => m.address), ['ONLINE', 'NO_MONITOR'], ms(input.timeout))
         : await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
-      const mine = after.filter((m: any) => input.members.some((w) => key(w.address, w.protocolPort) === key(m.address, m.protocol_port)));
+      // In the order they were given.
+      const order = new Map(input.members.map((w, i) => [key(w.address, w.protocolPort), i]));
+      const mine = after.filter((m: any) => order.has(key(m.address, m.protocol_port))).sort((a: any, b: any) => order.get(key(a.address, a.protocol_port))! - order.get(key(b.address, b.protocol_port))!);
       return {
         poolId: pool.id,
         loadbalancerId: poolLb(pool),

@@ -29,8 +29,27 @@ export function ruleBody(sgId: string, r: RuleInput): Record<string, unknown> {
   return b;
 }
 
+/** The existing rule of a group (from its `security_group_rules`) that a create would duplicate. */
+export function sameRule(existing: any[], sgId: string, r: RuleInput): any | undefined {
+  const b = ruleBody(sgId, r);
+  const norm = (x: unknown) => (x === undefined ? null : x);
+  const prefix = (p: unknown) => (typeof p === 'string' && !p.includes('/') ? `${p}/32` : norm(p));
+  return existing.find(
+    (x) =>
+      x.direction === b.direction &&
+      x.ethertype === b.ethertype &&
+      norm(x.protocol) === norm(b.protocol) &&
+      norm(x.port_range_min) === norm(b.port_range_min) &&
+      norm(x.port_range_max) === norm(b.port_range_max) &&
+      prefix(x.remote_ip_prefix) === prefix(b.remote_ip_prefix) &&
+      norm(x.remote_group_id) === norm(b.remote_group_id),
+  );
+}
+
 /** Create a rule unless an identical one exists; Neutron names the existing rule in its 409. */
-export async function ensureRule(c: OpenStackClient, sgId: string, r: RuleInput): Promise<{ id: string; created: boolean }> {
+export async function ensureRule(c: OpenStackClient, sgId: string, r: RuleInput, existing: any[] = []): Promise<{ id: string; created: boolean }> {
+  const known = sameRule(existing, sgId, r);
+  if (known) return { id: known.id, created: false };
   try {
     const res = await c.post('network', '/security-group-rules', { security_group_rule: ruleBody(sgId, r) });
     return { id: res.body.security_group_rule.id, created: true };

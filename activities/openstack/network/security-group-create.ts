@@ -17,7 +17,7 @@ export default defineAction({
     return withClient(`openstack.security-group.create ${input.name}`, input, ctx, async (c) => {
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/security-groups', key: 'security_group', what: 'security group', adopt: input.adopt, body: { name: input.name, description: input.description || undefined } });
       const rules = [];
-      for (const r of input.rules) rules.push(await ensureRule(c, resource.id, r));
+      for (const r of input.rules) rules.push(await ensureRule(c, resource.id, r, resource.security_group_rules ?? []));
       return { id: resource.id, name: resource.name, created, rules: rules.map((r) => r.id), rulesCreated: rules.filter((r) => r.created).length, changed: changed || rules.some((r) => r.created) };
     });
   },
