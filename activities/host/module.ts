@@ -228,6 +228,31 @@ exit 0`;
 
 export const ctxFlag = (b: boolean): string => (b ? '1' : '0');
 
+/**
+ * Write the edited text of a file read earlier with readRemoteFile (lineinfile, blockinfile):
+ * refuses if the file changed in between (its checksum is the precondition), returns the
+ * module result with the diff when asked.
+ */
+export async function writeEditedFile(
+  ctx: ModuleContext,
+  a: Pick<EnsureFileArgs, 'path' | 'mode' | 'owner' | 'group' | 'backup'>,
+  cur: RemoteFile,
+  after: string | null,
+): Promise<{ changed: boolean; diff?: string }> {
+  const { createHash } = await import('node:crypto');
+  const content = Buffer.from(after ?? '');
+  const res = await ensureFile(ctx, {
+    path: a.path,
+    content,
+    mode: a.mode,
+    owner: a.owner,
+    group: a.group,
+    backup: a.backup,
+    expectSha: cur.content ? createHash('sha256').update(cur.content).digest('hex') : null,
+  });
+  return { changed: res.changed, diff: ctx.diff ? fileDiff(a.path, cur, content, res) : undefined };
+}
+
 /** Diff text for a file write: content diff (text only) plus attribute changes. */
 export function fileDiff(path: string, before: RemoteFile | null, after: Buffer, res: EnsureFileResult): string | undefined {
   const parts: string[] = [];

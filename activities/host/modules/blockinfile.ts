@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { createHash } from 'node:crypto';
-import { AbsPath, defineModule, ensureFile, fileDiff, Mode, ModuleError, Owner, readRemoteFile } from '../module';
+import { AbsPath, defineModule, Mode, ModuleError, Owner, readRemoteFile, writeEditedFile } from '../module';
 
 function lastMatch(lines: string[], r: RegExp): number {
   for (let i = lines.length - 1; i >= 0; i--) if (r.test(lines[i])) return i;
@@ -84,16 +83,6 @@ export default defineModule({
     const before = cur.content ? cur.content.toString('utf8') : null;
     const after = editBlock(before, { block: a.block, marker: a.marker, markerBegin: a.marker_begin, markerEnd: a.marker_end, state: a.state, insertafter: a.insertafter, insertbefore: a.insertbefore });
     if (after === before && cur.exists && !a.mode && !a.owner && !a.group) return { changed: false };
-    const content = Buffer.from(after ?? '');
-    const res = await ensureFile(ctx, {
-      path: a.path,
-      content,
-      mode: a.mode,
-      owner: a.owner,
-      group: a.group,
-      backup: a.backup,
-      expectSha: cur.content ? createHash('sha256').update(cur.content).digest('hex') : null,
-    });
-    return { changed: res.changed, diff: ctx.diff ? fileDiff(a.path, cur, content, res) : undefined };
+    return writeEditedFile(ctx, a, cur, after);
   },
 });
