@@ -14,9 +14,10 @@ import { HOST_ACTIONS } from './host';
 import { TRAFFIC_ACTIONS } from './traffic';
 import { PROBE_ACTIONS } from './probe';
 import { OPENSTACK_ACTIONS } from './openstack';
+import { FAULT_ACTIONS } from './fault';
 import { DRILL_GUARD } from './drill/guard';
 
-export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, DRILL_GUARD];
+export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, ...FAULT_ACTIONS, DRILL_GUARD];
 
 export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
 
