@@ -6,7 +6,13 @@
  * Temporal workflow sandbox. A string that is exactly one placeholder yields the typed value
  * (a list stays a list); otherwise placeholders are stringified into the text.
  */
-import { parse as celParse, evaluate as celEvaluate } from '@marcbachmann/cel-js';
+import { Environment } from '@marcbachmann/cel-js';
+
+// Runbooks build mixed maps such as {'name': c, 'port': 80}: allow heterogeneous literals
+// (cel-go's default too); variables not declared are `dyn`, as everything in scope is.
+const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
+const celParse = (expr: string) => cel.parse(expr);
+const celEvaluate = (expr: string, scope: Record<string, unknown>) => cel.evaluate(expr, scope);
 
 const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g;
 const WHOLE = /^\s*\{\{([\s\S]*?)\}\}\s*$/;

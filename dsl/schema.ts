@@ -4,12 +4,13 @@
  * editors use (`runwright schema`) all derive from the definitions in this file.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../workflows/duration';
 
 export const API_VERSION = 'runwright/v1';
 export const KIND = 'Runbook';
 
 /** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d". */
-export const DURATION_RE = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
+export const DURATION_RE = DURATION_PATTERN;
 export const Duration = z
   .string()
   .regex(DURATION_RE, { message: 'expected a duration such as "500ms", "30s", "5m", "4h" or "1h30m"' })
@@ -127,7 +128,7 @@ export const ActionStep = z
   .describe('Run one action (a Temporal activity).');
 
 export const ApprovalStep = z.strictObject({ ...common, approval: ApprovalSpec });
-export const SleepStep = z.strictObject({ ...common, sleep: Duration.describe('Durable timer.') });
+export const SleepStep = z.strictObject({ ...common, sleep: orTemplate(Duration).describe('Durable timer: a duration, or an expression giving one ("{{ params.wait }}").') });
 export const RunbookStep = z
   .strictObject({
     ...common,

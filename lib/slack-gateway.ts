@@ -416,7 +416,6 @@ export class SlackGateway {
         workflowId: id,
         args: [input],
         memo: { runbook: name, startedBy: identity, source: 'slack' },
-        workflowExecutionTimeout: loaded.runbook.spec.timeout as never,
       });
     } catch (e: any) {
       await this.web.chat.update({ channel, ts: posted.ts!, text: `:x: <@${slackUser}> could not start *${esc(name)}*: ${esc(String(e?.message ?? e))}` });

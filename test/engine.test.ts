@@ -158,6 +158,33 @@ steps:
   expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['c', 'done'], ['b', 'done'], ['a', 'done']]);
 });
 
+test('spec.timeout: an expired run is failed, not killed: its completed steps are undone', async () => {
+  const r = rb(`
+params:
+  dir: { type: string }
+  wait: { type: string, default: 20s }
+timeout: 4s
+steps:
+  - id: a
+    action: test.record
+    with: { dir: "{{ params.dir }}", key: do-a }
+    compensate: { action: test.record, with: { dir: "{{ params.dir }}", key: undo-a } }
+  - id: hold
+    sleep: "{{ params.wait }}"
+  - id: never
+    action: test.record
+    with: { dir: "{{ params.dir }}", key: never }
+`);
+  const h = await startRun(env, queue, inputFor(r, { dir }));
+  expect(await failure(h.result())).toMatch(/runbook timed out after 4s/);
+  expect(journal()).toEqual(['do-a', 'undo-a']);
+  const st = await h.query(statusQuery);
+  expect([st.state, st.error]).toEqual(['failed', 'runbook timed out after 4s']);
+  // The same runbook with time to spare completes.
+  const ok = await startRun(env, queue, inputFor(r, { dir: `${dir}-ok`, wait: '10ms' }));
+  expect((await ok.result()).state).toBe('succeeded');
+});
+
 test('compensation: on cancellation, completed steps are undone and the run ends cancelled', async () => {
   const r = rb(`
 params:

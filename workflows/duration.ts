@@ -6,3 +6,6 @@ export function msOf(d: string): number {
   for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
   return total;
 }
+
+/** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d" (dsl/schema.ts uses it too; no zod here). */
+export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;

@@ -9,6 +9,7 @@ import {
   condition,
   executeChild,
   isCancellation,
+  patched,
   scheduleActivity,
   setHandler,
   sleep,
@@ -21,6 +22,7 @@ import { isTrue, render } from '../dsl/expr';
 import { resolveParams } from '../dsl/params';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
+import { DURATION_PATTERN, msOf } from './duration';
 import { ApprovalGates } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,
@@ -183,8 +185,10 @@ export class Interpreter {
     }
     if ('approval' in step) return this.approval(step, scope, path, st);
     if ('sleep' in step) {
-      await sleep(step.sleep as Parameters<typeof sleep>[0]);
-      return { slept: step.sleep };
+      const d = render(step.sleep, exprScope(scope));
+      if (typeof d !== 'string' || !DURATION_PATTERN.test(d)) throw ApplicationFailure.nonRetryable(`sleep ${path}: expected a duration such as "30s", got ${JSON.stringify(d)}`, 'InvalidInput');
+      await sleep(d as Parameters<typeof sleep>[0]);
+      return { slept: d };
     }
     if ('runbook' in step) return this.child(step, scope, path);
     throw ApplicationFailure.nonRetryable(`step ${path}: unknown step kind`, 'InvalidRunbook');
@@ -418,8 +422,14 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: input.startedBy ?? null },
     vars: {},
   };
+  // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
+  // still undoes its work (a drill restores its fault) before it ends.
+  const limit = input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
+  let timedOut = false;
   try {
-    await it.runSteps(input.runbook.spec.steps, scope, '');
+    const body = () => it.runSteps(input.runbook.spec.steps, scope, '');
+    if (limit) await withDeadline(msOf(limit), body, () => (timedOut = true));
+    else await body();
     it.status.endedAt = new Date().toISOString();
     it.setRunState('succeeded');
     if (it.approvals.threadActive) await it.approvals.runEnded('succeeded');
@@ -427,12 +437,12 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const outputs = Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.outputs ?? null]));
     return { state: 'succeeded', outputs, compensations: it.compensations };
   } catch (err) {
-    const cancelled = isCancellation(err);
+    const cancelled = isCancellation(err) && !timedOut;
     if (it.compensations.length) {
       it.setRunState('compensating');
       await CancellationScope.nonCancellable(() => it.compensate());
     }
-    it.status.error = errorMessage(err);
+    it.status.error = timedOut ? `runbook timed out after ${limit}` : errorMessage(err);
     it.status.endedAt = new Date().toISOString();
     it.setRunState(cancelled ? 'cancelled' : 'failed');
     if (it.approvals.threadActive) await CancellationScope.nonCancellable(() => it.approvals.runEnded(it.status.state, it.status.error));
@@ -440,6 +450,25 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const failedComp = it.status.compensations.filter((c) => c.state === 'failed');
     const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';
     throw ApplicationFailure.nonRetryable(`${it.status.error}${note}`, 'RunbookFailed');
+  }
+}
+
+/** Run `fn`, cancelling it after `ms` (durable timer); `onExpire` is called first, so callers can tell a timeout from a cancel. */
+async function withDeadline<T>(ms: number, fn: () => Promise<T>, onExpire: () => void): Promise<T> {
+  const body = new CancellationScope();
+  const clock = new CancellationScope();
+  const timer = clock.run(() => sleep(ms)).then(
+    () => {
+      onExpire();
+      body.cancel();
+    },
+    () => undefined,
+  );
+  try {
+    return await body.run(fn);
+  } finally {
+    clock.cancel();
+    await timer;
   }
 }
 

@@ -3,5 +3,6 @@ import type { ActionDefinition } from '../define';
 import probeHttp from './http';
 import probePrometheus from './prometheus';
 import probeDns from './dns';
+import probeSteadyState from './steady-state';
 
-export const PROBE_ACTIONS: readonly ActionDefinition[] = [probeHttp, probePrometheus, probeDns] as ActionDefinition[];
+export const PROBE_ACTIONS: readonly ActionDefinition[] = [probeHttp, probePrometheus, probeDns, probeSteadyState] as ActionDefinition[];

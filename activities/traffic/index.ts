@@ -7,6 +7,7 @@ import haproxySetWeight from './haproxy-set-weight';
 import haproxyDrain from './haproxy-drain';
 import haproxyReady from './haproxy-ready';
 import haproxyMaint from './haproxy-maint';
+import trafficShift from './shift';
 
 export const TRAFFIC_ACTIONS: readonly ActionDefinition[] = [
   dnsRecordsGet,
@@ -16,4 +17,5 @@ export const TRAFFIC_ACTIONS: readonly ActionDefinition[] = [
   haproxyDrain,
   haproxyReady,
   haproxyMaint,
+  trafficShift,
 ] as ActionDefinition[];

@@ -83,3 +83,52 @@ export async function maybeRecordHistory(env: TestEnv, workflowId: string, name:
   const json = execFileSync(cli, ['workflow', 'show', '--address', serverAddress(), '-w', workflowId, '--output', 'json'], { maxBuffer: 64 << 20 });
   writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), JSON.stringify({ workflowId, ...JSON.parse(String(json)) }, null, 1));
 }
+
+/** A shipped runbook (runbooks/<name>.yaml, with its child runbooks) and params, as `runwright run` would start it. */
+export function shippedInput(name: string, params: Record<string, unknown> = {}, extra: Partial<RunInput> = {}, extraActions: ActionDefinition[] = []): RunInput {
+  // Required lazily: cli/runbooks pulls in the CLI's loader, which only these tests need.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadRunbookFile } = require('../../cli/runbooks') as typeof import('../../cli/runbooks');
+  const { join } = require('node:path') as typeof import('node:path');
+  const { loaded, diagnostics } = loadRunbookFile(join(__dirname, '..', '..', 'runbooks', `${name}.yaml`), buildRegistry(extraActions));
+  if (!loaded) throw new Error(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`).join('\n'));
+  const { values, errors } = resolveParams(loaded.runbook, params);
+  if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
+  return { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: 'test', ...extra };
+}
+
+/**
+ * The usual fixture of an integration test file: a connection to the shared dev server and a
+ * worker on its own task queue, started in beforeAll and stopped in afterAll (even on failure).
+ * Read `t.env` / `t.queue` inside tests.
+ */
+export function useTestWorker(name: string, extraActions: ActionDefinition[] = [], timeoutMs = 60_000): { env: TestEnv; queue: string; worker: Worker } {
+  const t = {} as { env: TestEnv; queue: string; worker: Worker };
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    t.env = await connectTestEnv();
+    t.queue = uniqueQueue(name);
+    t.worker = await startTestWorker(t.env, t.queue, extraActions);
+    running = t.worker.run();
+  }, timeoutMs);
+  afterAll(async () => {
+    t.worker?.shutdown();
+    await running;
+    await t.env?.close();
+  });
+  return t;
+}
+
+/** The innermost failure message of a run that must fail (fails the test if it succeeds). */
+export async function failureMessage(result: Promise<unknown>): Promise<string> {
+  try {
+    await result;
+  } catch (e) {
+    const { WorkflowFailedError } = require('@temporalio/client') as typeof import('@temporalio/client');
+    if (!(e instanceof WorkflowFailedError)) throw e;
+    let c: any = e;
+    while (c.cause) c = c.cause;
+    return String(c.message);
+  }
+  throw new Error('expected the run to fail');
+}

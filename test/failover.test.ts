@@ -1,0 +1,110 @@
+/**
+ * runbooks/failover.yaml end to end on the real Temporal dev server, against three clusters with
+ * real steering in front (test/helpers/active-active.ts): PowerDNS, HAProxy and Octavia member
+ * weights on the OpenStack stand-in, with Prometheus scraping the clusters. Checked from the
+ * outside: real DNS answers, real HTTP through the proxy, the stand-in's member weights.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { readServer } from '../lib/haproxy';
+import type { RunResult } from '../workflows/definitions';
+import { failureMessage, maybeRecordHistory, shippedInput, startRun, useTestWorker } from './helpers/temporal';
+import { startActiveActive, type ActiveActive } from './helpers/active-active';
+import { CLUSTER_ADDRESSES } from './helpers/services';
+
+const A = CLUSTER_ADDRESSES['cluster-a'];
+const B = CLUSTER_ADDRESSES['cluster-b'];
+const C = CLUSTER_ADDRESSES['cluster-c'];
+
+let aa: ActiveActive;
+const t = useTestWorker('failover');
+
+beforeAll(async () => {
+  aa = await startActiveActive();
+}, 90_000);
+
+afterAll(async () => {
+  await aa?.stop();
+});
+
+afterEach(async () => {
+  await aa.reset();
+});
+
+const input = (params: Record<string, unknown>) => shippedInput('failover', aa.params(params));
+
+async function run(params: Record<string, unknown>, record = false): Promise<Record<string, any>> {
+  const h = await startRun(t.env, t.queue, input(params));
+  const res = (await h.result()) as RunResult;
+  if (record) await maybeRecordHistory(t.env, h.workflowId, 'failover');
+  return res.outputs as Record<string, any>;
+}
+
+const failure = async (params: Record<string, unknown>) => failureMessage(startRun(t.env, t.queue, input(params)).then((h) => h.result()));
+
+const haproxyState = async (server: string) => readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', server);
+
+test('a flapping health check does not move traffic: the failure is not confirmed', async () => {
+  aa.clusters['cluster-b'].failNext(2); // two bad answers, then healthy again: below the threshold of 3
+  const msg = await failure({ cluster: 'cluster-b', confirmFailures: 3, confirmWithin: '3s' });
+  expect(msg).toMatch(/probe\.http.*(up|inconclusive)|expected down/i);
+  expect(await aa.resolve()).toEqual([A, B, C]);
+  expect((await haproxyState('cluster-b')).admin).toBe('ready');
+  expect((await aa.memberWeights())[B]).toBe(10);
+}, 60_000);
+
+test('cluster-b fails: traffic leaves it on DNS, HAProxy and Octavia, healthy clusters take the load; failback restores it in stages', async () => {
+  aa.clusters['cluster-b'].healthStatus = 503;
+  const out = await run({ cluster: 'cluster-b' }, true);
+  expect(out.confirm.verdict).toBe('down');
+  expect(out.peers.healthyClusters).toEqual(['cluster-a', 'cluster-c']);
+  expect(out.shift.changed).toBe(true);
+  expect(out.shift.backends.map((b: any) => [b.kind, b.changed])).toEqual([['dns', true], ['haproxy', true], ['octavia', true]]);
+  // Seen from outside, not read back from our own writes:
+  expect(await aa.resolve()).toEqual([A, C]);
+  const hits = await aa.throughProxy(30);
+  expect(hits['cluster-b']).toBeUndefined();
+  expect((hits['cluster-a'] ?? 0) + (hits['cluster-c'] ?? 0)).toBe(30);
+  expect((await haproxyState('cluster-b')).admin).toBe('drain');
+  expect(await aa.memberWeights()).toEqual({ [A]: 10, [B]: 0, [C]: 10 });
+  // Prometheus saw the load go to a and c and leave b (the verify_load branch asserted it).
+  expect(out.verify.verify_load.peers_load.healthy).toBe(true);
+  expect(out.verify.verify_load.drained_load.healthy).toBe(true);
+
+  // Running it again changes nothing.
+  const again = await run({ cluster: 'cluster-b' });
+  expect(again.shift.changed).toBe(false);
+
+  // cluster-b recovers: failback in two stages.
+  aa.clusters['cluster-b'].healthStatus = 200;
+  const back = await run({ cluster: 'cluster-b', mode: 'failback', stages: [50, 100], stageWait: '500ms' });
+  expect(back.stages.map((s: any) => s.weight.weight)).toEqual([50, 100]);
+  expect(back.stages[0].weight.backends.find((b: any) => b.kind === 'haproxy').after['cluster-b']).toEqual({ admin: 'ready', weight: 50 });
+  expect(back.stages[0].weight.backends.find((b: any) => b.kind === 'octavia').after).toEqual({ [`${B}:80`]: 5 });
+  expect(await aa.resolve()).toEqual([A, B, C]);
+  const s = await haproxyState('cluster-b');
+  expect([s.admin, s.weight]).toEqual(['ready', 100]);
+  expect((await aa.memberWeights())[B]).toBe(10);
+  const after = await aa.throughProxy(30);
+  expect(after['cluster-b']).toBeGreaterThan(0);
+}, 180_000);
+
+test('failback whose check fails takes the cluster out again (compensation)', async () => {
+  aa.clusters['cluster-b'].healthStatus = 503;
+  await run({ cluster: 'cluster-b' });
+  // Healthy for the recovery check, then failing again during the first stage.
+  aa.clusters['cluster-b'].healthStatus = 200;
+  const h = await startRun(t.env, t.queue, input({ cluster: 'cluster-b', mode: 'failback', stages: [50, 100], stageWait: '2s' }));
+  await new Promise((r) => setTimeout(r, 1500));
+  aa.clusters['cluster-b'].healthStatus = 503;
+  await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+  expect(await aa.resolve()).toEqual([A, C]);
+  expect((await haproxyState('cluster-b')).admin).toBe('drain');
+  expect((await aa.memberWeights())[B]).toBe(0);
+}, 120_000);
+
+test('no healthy peer: nothing moves', async () => {
+  for (const n of ['cluster-a', 'cluster-b', 'cluster-c']) aa.clusters[n].healthStatus = 503;
+  const msg = await failure({ cluster: 'cluster-b' });
+  expect(msg).toMatch(/no healthy cluster to take the traffic of cluster-b/);
+  expect(await aa.resolve()).toEqual([A, B, C]);
+}, 60_000);
