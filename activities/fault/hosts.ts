@@ -16,7 +16,7 @@ import { runPlay } from '../host/runner';
 
 export const HostSelection = {
   inventory: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Inventory file(s) or folder(s), INI or YAML (as host.inventory)'),
-  hosts: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('all').describe('Host pattern (Ansible syntax: group, host, a:b, a:!b, web*) or a list of hosts/patterns'),
+  hosts: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Host pattern (Ansible syntax: group, host, a:b, a:!b, web*) or a list of hosts/patterns; required (no default: a fault never targets every host by accident)'),
   limit: z.string().default('').describe('Further limit, like --limit'),
   become: z.boolean().optional().describe('Run as root through sudo (default: the inventory\'s ansible_become)'),
   forks: z.number().int().min(1).max(1000).default(50),
