@@ -2,6 +2,8 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // test/realstack needs a real OpenStack (scripts/realstack up): `npm run test:realstack`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realstack/'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
