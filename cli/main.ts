@@ -18,6 +18,7 @@ import { registerScheduleCommands } from './schedule';
 import { registerApprovalCommands } from './approval';
 import { registerSlackCommands } from './slack';
 import { registerSimCommands } from './sim';
+import { registerDrillCommands } from './drill';
 import { currentUser, err, failDiagnostics, out, prepareRun, registryFrom, runInput, withSession } from './common';
 import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
@@ -190,7 +191,6 @@ export function buildProgram(): Command {
             workflowId: id,
             args: [input],
             memo: { runbook: runbook.metadata.name, startedBy: input.startedBy, file: displayPath(file) },
-            workflowExecutionTimeout: runbook.spec.timeout as never,
             ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [runbook.metadata.name], [SEARCH_ATTRIBUTES.state]: ['running'] } } : {}),
           });
         } catch (e: any) {
@@ -294,6 +294,7 @@ export function buildProgram(): Command {
 
   registerScheduleCommands(program);
   registerSlackCommands(program);
+  registerDrillCommands(program);
 
   program
     .command('schema')

@@ -3,7 +3,9 @@
  * Point @slack/web-api at it with `slackApiUrl` (RUNWRIGHT_SLACK_API_URL=<sim.apiUrl>).
  *
  * Implements auth.test, chat.postMessage, chat.update, chat.postEphemeral, views.open,
- * users.info, conversations.history and apps.connections.open with Slack's response shapes:
+ * users.info, conversations.history, apps.connections.open and the external file upload
+ * (files.getUploadURLExternal, POST to the returned upload URL as raw bytes or multipart,
+ * files.completeUploadExternal: what the client's files.uploadV2 calls) with Slack's response shapes:
  * HTTP 200 with `{ok: false, error}` for errors, 429 with Retry-After when rate limited
  * (injectable with `fail()`). Every call is recorded in `calls`. Socket Mode: a WebSocket
  * endpoint that says hello and delivers envelopes (`socketSend`), resolving with the client's ack.
@@ -28,6 +30,20 @@ export interface SimMessage {
   thread_ts?: string;
   metadata?: any;
   user?: string;
+  /** Files shared with the message (files.completeUploadExternal). */
+  files?: string[];
+}
+
+export interface SimFile {
+  id: string;
+  filename: string;
+  length: number;
+  alt_txt?: string;
+  title?: string;
+  /** The uploaded bytes, once POSTed to the upload URL. */
+  data?: Buffer;
+  completed: boolean;
+  channels: string[];
 }
 
 export type Failure = { times?: number } & ({ status: 429; retryAfter: number } | { status: 500 } | { error: string });
@@ -46,6 +62,7 @@ export interface SlackSim {
   apiUrl: string;
   calls: SimCall[];
   messages: SimMessage[];
+  files: SimFile[];
   fail(method: string, f: Failure): void;
   callsTo(method: string): SimCall[];
   message(channel: string, ts: string): SimMessage | undefined;
@@ -74,11 +91,22 @@ function parseBody(req: IncomingMessage, raw: string): Record<string, any> {
   return out;
 }
 
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+const mimeType = (name: string) => ({ png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', txt: 'text/plain', md: 'text/markdown', json: 'application/json' })[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+
 export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSim> {
   const botToken = opts.botToken ?? 'xoxb-sim-token';
   const appToken = opts.appToken ?? 'xapp-sim-token';
   const calls: SimCall[] = [];
   const messages: SimMessage[] = [];
+  const files: SimFile[] = [];
   const failures = new Map<string, Failure[]>();
   let tsSeq = 0;
   let viewSeq = 0;
@@ -88,10 +116,13 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
   const pendingAcks = new Map<string, (ack: any) => void>();
 
   const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => handle(req, res, raw));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.startsWith('/upload/')) void upload(req, res, body);
+      else handle(req, res, body.toString('utf8'));
+    });
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
@@ -164,6 +195,49 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
       case 'conversations.history':
         if (!channelOk(args.channel)) return { ok: false, error: 'channel_not_found' };
         return { ok: true, messages: messages.filter((m) => m.channel === args.channel && !m.thread_ts).reverse().slice(0, Number(args.limit ?? 100)), has_more: false };
+      case 'files.getUploadURLExternal': {
+        const length = Number(args.length);
+        if (!args.filename) return { ok: false, error: 'invalid_arguments' };
+        if (!Number.isInteger(length) || length <= 0) return { ok: false, error: 'missing_argument' };
+        const f: SimFile = { id: `F${String(files.length + 1).padStart(8, '0')}SIM`, filename: String(args.filename), length, alt_txt: args.alt_txt ?? args.alt_text, completed: false, channels: [] };
+        files.push(f);
+        const { port } = server.address() as AddressInfo;
+        return { ok: true, upload_url: `http://127.0.0.1:${port}/upload/v1/${f.id}`, file_id: f.id };
+      }
+      case 'files.completeUploadExternal': {
+        const list = typeof args.files === 'string' ? safeJson(args.files) : args.files;
+        if (!Array.isArray(list) || !list.length || list.some((x) => typeof x?.id !== 'string')) return { ok: false, error: 'invalid_arguments' };
+        const found = list.map((x: { id: string; title?: string }) => ({ f: files.find((f) => f.id === x.id && f.data), title: x.title }));
+        if (found.some((x) => !x.f)) return { ok: false, error: 'file_not_found' };
+        const channel = args.channel_id ?? (typeof args.channels === 'string' ? args.channels.split(',')[0] : undefined);
+        if (channel !== undefined && !channelOk(channel)) return { ok: false, error: 'channel_not_found' };
+        if (channel && args.thread_ts && !messages.some((m) => m.channel === channel && m.ts === args.thread_ts)) return { ok: false, error: 'thread_not_found' };
+        const now = Math.floor(Date.now() / 1000);
+        for (const { f, title } of found) {
+          f!.completed = true;
+          if (title !== undefined) f!.title = title;
+          if (channel && !f!.channels.includes(channel)) f!.channels.push(channel);
+        }
+        if (channel) {
+          // Sharing a file posts a message with it (in the thread when thread_ts is given).
+          messages.push({ channel, ts: nextTs(), text: args.initial_comment ?? '', thread_ts: args.thread_ts, user: 'UBOT', files: found.map((x) => x.f!.id) });
+        }
+        return {
+          ok: true,
+          files: found.map(({ f }) => ({
+            id: f!.id,
+            created: now,
+            timestamp: now,
+            name: f!.filename,
+            title: f!.title ?? f!.filename,
+            mimetype: mimeType(f!.filename),
+            filetype: f!.filename.split('.').pop()?.toLowerCase() ?? '',
+            user: 'UBOT',
+            size: f!.data!.length,
+            channels: f!.channels,
+          })),
+        };
+      }
       case 'apps.connections.open': {
         const { port } = server.address() as AddressInfo;
         return { ok: true, url: `ws://127.0.0.1:${port}/socket?ticket=${++envSeq}` };
@@ -171,6 +245,32 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
       default:
         return { ok: false, error: 'unknown_method' };
     }
+  }
+
+  /** The upload URL: raw bytes or multipart form data (the first file part); 200 "OK - <bytes>". */
+  async function upload(req: IncomingMessage, res: ServerResponse, body: Buffer) {
+    const f = files.find((x) => req.url === `/upload/v1/${x.id}`);
+    if (req.method !== 'POST' || !f || f.completed) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return res.end('not found');
+    }
+    let data = body;
+    const type = String(req.headers['content-type'] ?? '');
+    if (type.startsWith('multipart/form-data')) {
+      try {
+        const form = await new Response(new Uint8Array(body), { headers: { 'content-type': type } }).formData();
+        const part = [...form.values()].find((v): v is File => typeof v !== 'string');
+        if (!part) throw new Error('no file part');
+        data = Buffer.from(await part.arrayBuffer());
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        return res.end('bad multipart body');
+      }
+    }
+    f.data = data;
+    calls.push({ method: 'upload', args: { file_id: f.id, bytes: data.length }, status: 200, response: {}, at: Date.now() });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`OK - ${data.length}`);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: string) {
@@ -214,6 +314,7 @@ export async function startSlackSim(opts: SlackSimOptions = {}): Promise<SlackSi
     apiUrl: `http://127.0.0.1:${port}/api/`,
     calls,
     messages,
+    files,
     fail: (method, f) => failures.set(method, [...(failures.get(method) ?? []), { times: 1, ...f }]),
     callsTo: (method) => calls.filter((c) => c.method === method),
     message: (channel, ts) => messages.find((x) => x.channel === channel && x.ts === ts),
