@@ -2,11 +2,38 @@
  * `runwright schedule ...`: runbooks on Temporal Schedules (drills, audits). The schedule's
  * action starts the same interpreter workflow `run` starts, with the validated runbook and
  * params captured at creation time.
+ *
+ * Change freezes (lib/freeze.ts): schedules of drills (label `runwright.dev/kind: drill`, or
+ * `--freeze`) get the freeze calendar's windows as `skip` calendars, so Temporal itself starts
+ * nothing during a freeze; `schedule freeze sync` re-applies an edited calendar to them.
  */
 import type { Command } from 'commander';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleHandle, type ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  type CalendarSpec,
+  type ScheduleDescription,
+  type ScheduleHandle,
+  type ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../lib/config';
-import { INTERPRETER_WORKFLOW } from '../workflows/definitions';
+import { formatDiagnostic } from '../dsl/diagnostics';
+import { parseDurationMs } from '../lib/duration';
+import {
+  FREEZE_FILE_DEFAULTS,
+  FREEZE_FILE_ENV,
+  FreezeCalendarError,
+  activeFreeze,
+  freezeLabel,
+  freezeSkipCalendars,
+  isFreezeSkip,
+  isTimeZone,
+  loadFreezeCalendar,
+  windowsFromSkip,
+  type FreezeCalendar,
+  type FreezeWindow,
+} from '../lib/freeze';
+import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 import { currentUser, out, prepareRun, runInput, withSession } from './common';
 import { CliError, EXIT, type Session } from './session';
 import { displayPath } from './runbooks';
@@ -20,25 +47,118 @@ const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   'allow-all': 'ALLOW_ALL',
 };
 
-async function scheduleHandle(s: Session, id: string): Promise<ScheduleHandle> {
-  const h = s.client.schedule.getHandle(id);
+/** The label that makes a runbook a drill (its schedules follow the change-freeze calendar). */
+export const KIND_LABEL = 'runwright.dev/kind';
+
+function overlapPolicy(name: string): ScheduleOverlapPolicy {
+  const p = OVERLAP[name];
+  if (!p) throw new CliError(`--overlap ${name}: expected one of ${Object.keys(OVERLAP).join(', ')}`, EXIT.usage);
+  return p;
+}
+
+function durationOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   try {
-    await h.describe();
+    return parseDurationMs(text);
+  } catch {
+    throw new CliError(`${flag} ${text}: expected a duration such as "30s", "10m", "4h" or "1h30m"`, EXIT.usage);
+  }
+}
+
+/** 600000 -> "10m", 5400000 -> "1h30m". */
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  if (ms === 0) return '0s';
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  let rest = ms;
+  let s = '';
+  for (const [u, n] of units) {
+    if (rest >= n) {
+      s += `${Math.floor(rest / n)}${u}`;
+      rest %= n;
+    }
+  }
+  return s;
+}
+
+/** The freeze calendar for the CLI: mistakes exit 2 with file:line:column. */
+function freezeCalendar(file?: string): FreezeCalendar {
+  try {
+    return loadFreezeCalendar(file);
+  } catch (e) {
+    if (e instanceof FreezeCalendarError) throw new CliError(`${e.diagnostics.map((d) => formatDiagnostic({ ...d, file: displayPath(d.file) })).join('\n')}\n(change-freeze calendar; fix it or point ${FREEZE_FILE_ENV} elsewhere)`, EXIT.usage);
+    throw e;
+  }
+}
+
+const calendarSource = (c: FreezeCalendar) => (c.file ? displayPath(c.file) : `no freeze calendar (${FREEZE_FILE_ENV} unset; looked for ${FREEZE_FILE_DEFAULTS.join(', ')})`);
+
+/** Keep the skip calendars someone else made; replace ours with the calendar's current windows. */
+function skipWith(previous: readonly CalendarSpec[] | undefined, cal: FreezeCalendar, timezone: string | undefined, now: Date): CalendarSpec[] {
+  return [...(previous ?? []).filter((c) => !isFreezeSkip(c)), ...freezeSkipCalendars(cal.windows, { timezone, now })];
+}
+
+const windowKey = (ws: FreezeWindow[]) => JSON.stringify(ws.map((w) => [w.name, w.startsAt, w.endsAt, w.reason ?? '']).sort());
+
+async function scheduleHandle(s: Session, id: string): Promise<{ handle: ScheduleHandle; d: ScheduleDescription }> {
+  const handle = s.client.schedule.getHandle(id);
+  try {
+    return { handle, d: await handle.describe() };
   } catch (e) {
     if (e instanceof ScheduleNotFoundError) throw new CliError(`no schedule with id "${id}"`, EXIT.usage);
     throw e;
   }
-  return h;
 }
 
+interface ScheduleView {
+  scheduleId: string;
+  runbook: string;
+  file?: string;
+  cron?: string;
+  paused: boolean;
+  note?: string;
+  nextRuns: string[];
+  lastRun?: string;
+  /** The schedule follows the change-freeze calendar. */
+  freezeManaged: boolean;
+  /** Freeze windows in its skip calendars, and the one in force now. */
+  freezeWindows: FreezeWindow[];
+  inFreeze: FreezeWindow | null;
+}
+
+function viewOf(id: string, d: ScheduleDescription, now: Date): ScheduleView {
+  const windows = windowsFromSkip(d.spec.skip);
+  return {
+    scheduleId: id,
+    runbook: (d.memo?.runbook as string) ?? '',
+    file: d.memo?.file as string | undefined,
+    cron: d.memo?.cron as string | undefined,
+    paused: d.state.paused,
+    note: d.state.note,
+    nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
+    lastRun: d.info.recentActions.at(-1)?.takenAt?.toISOString(),
+    freezeManaged: d.memo?.freeze === true,
+    freezeWindows: windows,
+    inFreeze: activeFreeze({ windows }, now),
+  };
+}
+
+/** Temporal still computes the times of a paused schedule; nothing starts until it is unpaused. */
+const nextRunsText = (v: ScheduleView, n?: number) => {
+  const times = v.nextRuns.slice(0, n).join(', ') || '-';
+  return v.paused ? `none while paused (on the schedule: ${times})` : times;
+};
+
+const freezeLine = (w: FreezeWindow) => `in change freeze ${freezeLabel(w)} until ${w.endsAt}${w.reason ? `: ${w.reason}` : ''}`;
+
 export function registerScheduleCommands(program: Command): void {
-  const schedule = program.command('schedule').description('run runbooks on Temporal Schedules (cron, jitter, overlap policy)');
+  const schedule = program.command('schedule').description('run runbooks on Temporal Schedules (cron, jitter, overlap policy, change freezes)');
   const collect = (v: string, prev: string[]) => [...prev, v];
 
   schedule
     .command('create')
     .argument('<file>', 'runbook file')
-    .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * 1" (repeatable with ;)')
+    .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * 1" (several separated by ;)')
     .option('--id <scheduleId>', 'schedule id (default: the runbook name)')
     .option('--set <name=value>', 'set a param (repeatable)', collect, [])
     .option('--params <file>', 'YAML/JSON file with params')
@@ -46,66 +166,86 @@ export function registerScheduleCommands(program: Command): void {
     .option('--overlap <policy>', `what to do if the previous run is still going: ${Object.keys(OVERLAP).join(', ')}`, 'skip')
     .option('--catchup-window <duration>', 'how late a missed run may still start after an outage', '10m')
     .option('--pause-on-failure', 'pause the schedule when a run fails')
-    .option('--timezone <tz>', 'time zone for the cron expression', 'UTC')
+    .option('--timezone <tz>', 'IANA time zone for the cron expression', 'UTC')
+    .option('--freeze', 'skip the change-freeze windows (default for runbooks labelled runwright.dev/kind: drill)')
+    .option('--no-freeze', 'ignore the change-freeze calendar, even for a drill')
     .option('--note <text>', 'note shown with the schedule')
     .option('--paused', 'create it paused')
-    .option('--as <user>', 'recorded as the runs\' starter')
+    .option('--as <user>', "recorded as the runs' starter")
     .description('create a schedule for a runbook')
     .action(async (file: string, o) => {
-      const overlap = OVERLAP[o.overlap];
-      if (!overlap) throw new CliError(`--overlap ${o.overlap}: expected one of ${Object.keys(OVERLAP).join(', ')}`, EXIT.usage);
+      const overlap = overlapPolicy(o.overlap);
+      const jitter = durationOption('--jitter', o.jitter);
+      const catchupWindow = durationOption('--catchup-window', o.catchupWindow);
+      if (!isTimeZone(o.timezone)) throw new CliError(`--timezone ${o.timezone}: unknown time zone (expected an IANA name such as UTC or Europe/Berlin)`, EXIT.usage);
+      const cron = String(o.cron)
+        .split(';')
+        .map((c) => c.trim())
+        .filter(Boolean);
+      if (!cron.length) throw new CliError(`--cron ${JSON.stringify(o.cron)}: expected a cron expression such as "0 3 * * 1"`, EXIT.usage);
       const { loaded, params } = prepareRun(file, o);
-      const id = o.id ?? loaded.runbook.metadata.name;
+      const name = loaded.runbook.metadata.name;
+      const drill = loaded.runbook.metadata.labels?.[KIND_LABEL] === 'drill';
+      const freeze: boolean = o.freeze ?? drill;
+      const cal = freeze ? freezeCalendar() : undefined;
+      const id = o.id ?? name;
+      const now = new Date();
       await withSession({}, async (s) => {
         try {
           await s.client.schedule.create({
             scheduleId: id,
-            spec: { cronExpressions: String(o.cron).split(';').map((c) => c.trim()), jitter: o.jitter, timezone: o.timezone },
+            spec: { cronExpressions: cron, jitter, timezone: o.timezone, ...(cal ? { skip: skipWith([], cal, o.timezone, now) } : {}) },
             action: {
               type: 'startWorkflow',
               workflowType: INTERPRETER_WORKFLOW,
               taskQueue: s.taskQueue,
-              workflowId: `${loaded.runbook.metadata.name}-scheduled`,
+              workflowId: `${name}-scheduled`,
               args: [runInput(loaded, params, currentUser(o.as ?? `schedule:${id}`), s.searchAttributes)],
-              memo: { runbook: loaded.runbook.metadata.name, schedule: id, file: displayPath(file) },
-              ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [loaded.runbook.metadata.name] } } : {}),
+              memo: { runbook: name, schedule: id, file: displayPath(file) },
+              ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [name] } } : {}),
             },
-            policies: { overlap, catchupWindow: o.catchupWindow, pauseOnFailure: !!o.pauseOnFailure },
+            policies: { overlap, catchupWindow, pauseOnFailure: !!o.pauseOnFailure },
             state: { paused: !!o.paused, note: o.note ?? `created by ${currentUser(o.as)} from ${displayPath(file)}` },
-            memo: { runbook: loaded.runbook.metadata.name, file: displayPath(file) },
+            memo: { runbook: name, file: displayPath(file), cron: cron.join('; '), freeze },
           });
         } catch (e) {
           if (e instanceof ScheduleAlreadyRunning) throw new CliError(`a schedule with id "${id}" already exists (delete it first, or pass --id)`, EXIT.usage);
           if (/invalid|cron/i.test(String((e as Error)?.message))) throw new CliError(`--cron ${o.cron}: ${String((e as Error).message).split('\n')[0]}`, EXIT.usage);
           throw e;
         }
-        const d = await s.client.schedule.getHandle(id).describe();
-        out(`created schedule ${id} for ${loaded.runbook.metadata.name}; next runs: ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '(paused)'}`);
+        const v = viewOf(id, await s.client.schedule.getHandle(id).describe(), now);
+        out(`created schedule ${id} for ${name}; next runs: ${nextRunsText(v, 3)}`);
+        if (cal) {
+          const ws = v.freezeWindows;
+          out(`change freezes (${drill && o.freeze === undefined ? 'drill' : '--freeze'}): ${ws.length ? `no runs during ${ws.map(freezeLabel).join(', ')}` : 'none upcoming'} [${calendarSource(cal)}]`);
+          if (v.inFreeze) out(freezeLine(v.inFreeze));
+        }
       });
     });
 
   schedule
     .command('list')
     .option('--json', 'machine-readable output')
-    .description('list schedules with their next run times')
+    .description('list schedules: state, note, next run times, change freezes')
     .action(async (o) => {
       await withSession({}, async (s) => {
-        const rows = [];
+        const rows: ScheduleView[] = [];
+        const now = new Date();
         for await (const sc of s.client.schedule.list()) {
-          const d = await s.client.schedule.getHandle(sc.scheduleId).describe();
-          rows.push({
-            scheduleId: sc.scheduleId,
-            runbook: (d.memo?.runbook as string) ?? '',
-            paused: d.state.paused,
-            note: d.state.note,
-            cron: d.spec.calendars?.length ? 'calendar' : '',
-            nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
-            lastRun: d.info.recentActions.at(-1)?.takenAt?.toISOString(),
-          });
+          try {
+            rows.push(viewOf(sc.scheduleId, await s.client.schedule.getHandle(sc.scheduleId).describe(), now));
+          } catch (e) {
+            if (!(e instanceof ScheduleNotFoundError)) throw e; // deleted while listing
+          }
         }
+        rows.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
         if (o.json) return out(JSON.stringify(rows, null, 2));
         if (!rows.length) return out('no schedules');
-        for (const r of rows) out(`${r.scheduleId.padEnd(32)} ${String(r.runbook).padEnd(24)} ${r.paused ? `paused (${r.note ?? ''})` : `next ${r.nextRuns[0] ?? '-'}`}`);
+        for (const r of rows) {
+          out(`${r.scheduleId}  runbook ${r.runbook || '?'}${r.cron ? `  cron "${r.cron}"` : ''}  ${r.paused ? 'PAUSED' : 'active'}${r.note ? `  note: ${r.note}` : ''}`);
+          out(`  next runs: ${nextRunsText(r, 3)}`);
+          if (r.inFreeze) out(`  ${freezeLine(r.inFreeze)}`);
+        }
       });
     });
 
@@ -113,34 +253,67 @@ export function registerScheduleCommands(program: Command): void {
     .command('describe')
     .argument('<id>', 'schedule id')
     .option('--json', 'machine-readable output')
-    .description('show a schedule: spec, policies, state, recent and next runs')
+    .description('show a schedule: spec, policies, params, state, change freezes, recent runs (with status) and next runs')
     .action(async (id: string, o) => {
       await withSession({}, async (s) => {
-        const d = await (await scheduleHandle(s, id)).describe();
+        const { d } = await scheduleHandle(s, id);
+        const v = viewOf(id, d, new Date());
+        const input = d.action.args?.[0] as RunInput | undefined;
+        const recent = await Promise.all(
+          d.info.recentActions.map(async (a) => {
+            const wf = a.action.workflow;
+            let status = 'unknown';
+            try {
+              status = (await s.client.workflow.getHandle(wf.workflowId, wf.firstExecutionRunId).describe()).status.name;
+            } catch {
+              // Deleted by retention: its status is gone with it.
+            }
+            return { scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString(), workflowId: wf.workflowId, runId: wf.firstExecutionRunId, status };
+          }),
+        );
+        const otherSkips = (d.spec.skip ?? []).filter((c) => !isFreezeSkip(c)).length;
         const view = {
-          scheduleId: id,
-          runbook: d.memo?.runbook,
-          paused: d.state.paused,
-          note: d.state.note,
-          spec: d.spec,
+          ...v,
+          spec: { cron: v.cron, calendars: d.spec.calendars, intervals: d.spec.intervals, timezone: d.spec.timezone ?? 'UTC', jitter: d.spec.jitter, skip: d.spec.skip, startAt: d.spec.startAt, endAt: d.spec.endAt },
           policies: d.policies,
-          nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
-          recentRuns: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+          params: input?.params ?? {},
+          startedBy: input?.startedBy,
+          recentRuns: recent,
           running: d.info.runningActions.map((a) => a.workflow.workflowId),
+          createdAt: d.info.createdAt.toISOString(),
         };
-        out(JSON.stringify(view, null, 2));
-        void o;
+        if (o.json) return out(JSON.stringify(view, null, 2));
+        const p = d.policies;
+        const lines: [string, string][] = [
+          ['schedule', id],
+          ['runbook', `${v.runbook}${v.file ? ` (${v.file})` : ''}`],
+          ['state', `${v.paused ? 'PAUSED' : 'active'}${v.note ? `; note: ${v.note}` : ''}`],
+          ['spec', `cron "${v.cron ?? '(see --json)'}" in ${view.spec.timezone}; jitter ${formatMs(d.spec.jitter)}`],
+          ['policies', `overlap ${p.overlap}; catch-up window ${formatMs(p.catchupWindow)}; pause on failure ${p.pauseOnFailure ? 'yes' : 'no'}`],
+          ['params', Object.entries(view.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ') || '(none)'],
+          [
+            'freezes',
+            `${v.freezeManaged ? 'follows the change-freeze calendar' : 'not managed'}${v.freezeWindows.length ? `; skips ${v.freezeWindows.map(freezeLabel).join(', ')}` : ''}${otherSkips ? `; ${otherSkips} other skip calendar(s)` : ''}`,
+          ],
+        ];
+        if (v.inFreeze) lines.push(['', freezeLine(v.inFreeze)]);
+        lines.push(['next runs', nextRunsText(v)]);
+        lines.push(['recent runs', recent.length ? '' : '-']);
+        for (const r of recent) lines.push(['', `${r.takenAt}  ${r.workflowId}  ${r.status}`]);
+        if (view.running.length) lines.push(['running', view.running.join(', ')]);
+        for (const [k, x] of lines) out(`${k.padEnd(12)}${x}`.trimEnd());
       });
     });
 
   schedule
     .command('pause')
     .argument('<id>', 'schedule id')
-    .requiredOption('--reason <text>', 'why (shown in describe/list)')
+    .requiredOption('--reason <text>', 'why (the note shown by describe/list)')
     .description('pause a schedule')
     .action(async (id: string, o) => {
+      if (!String(o.reason).trim()) throw new CliError('--reason: say why the schedule is paused', EXIT.usage);
       await withSession({}, async (s) => {
-        await (await scheduleHandle(s, id)).pause(`${o.reason} (by ${currentUser()})`);
+        await (await scheduleHandle(s, id)).handle.pause(`${o.reason} (by ${currentUser()})`);
         out(`paused ${id}`);
       });
     });
@@ -152,7 +325,9 @@ export function registerScheduleCommands(program: Command): void {
     .description('resume a paused schedule')
     .action(async (id: string, o) => {
       await withSession({}, async (s) => {
-        await (await scheduleHandle(s, id)).unpause(`${o.reason ?? 'unpaused'} (by ${currentUser()})`);
+        const { handle, d } = await scheduleHandle(s, id);
+        if (!d.state.paused) throw new CliError(`schedule "${id}" is not paused`, EXIT.usage);
+        await handle.unpause(`${o.reason ?? 'unpaused'} (by ${currentUser()})`);
         out(`unpaused ${id}`);
       });
     });
@@ -161,10 +336,11 @@ export function registerScheduleCommands(program: Command): void {
     .command('trigger')
     .argument('<id>', 'schedule id')
     .option('--overlap <policy>', 'overlap policy for this run', 'allow-all')
-    .description('start a run now')
+    .description('start a run now (even while paused or in a freeze: drill.guard still checks the freeze)')
     .action(async (id: string, o) => {
+      const overlap = overlapPolicy(o.overlap);
       await withSession({}, async (s) => {
-        await (await scheduleHandle(s, id)).trigger(OVERLAP[o.overlap] ?? 'ALLOW_ALL');
+        await (await scheduleHandle(s, id)).handle.trigger(overlap);
         out(`triggered ${id}`);
       });
     });
@@ -175,8 +351,68 @@ export function registerScheduleCommands(program: Command): void {
     .description('delete a schedule (runs already started continue)')
     .action(async (id: string) => {
       await withSession({}, async (s) => {
-        await (await scheduleHandle(s, id)).delete();
+        await (await scheduleHandle(s, id)).handle.delete();
         out(`deleted ${id}`);
+      });
+    });
+
+  const freeze = schedule.command('freeze').description(`the change-freeze calendar (${FREEZE_FILE_ENV}, else ${FREEZE_FILE_DEFAULTS.join(' or ')})`);
+
+  freeze
+    .command('show')
+    .option('--file <path>', 'calendar file (default: as the worker finds it)')
+    .option('--at <time>', 'which windows are active at this ISO time (default now)')
+    .option('--json', 'machine-readable output')
+    .description('print the freeze windows and which are active')
+    .action((o) => {
+      const at = o.at ? new Date(o.at) : new Date();
+      if (Number.isNaN(at.getTime())) throw new CliError(`--at ${o.at}: expected an ISO time such as 2026-12-24T12:00:00Z`, EXIT.usage);
+      const cal = freezeCalendar(o.file);
+      const rows = cal.windows.map((w) => ({ ...w, active: activeFreeze({ windows: [w] }, at) !== null, ended: Date.parse(w.endsAt) < at.getTime() }));
+      if (o.json) return out(JSON.stringify({ file: cal.file ?? null, at: at.toISOString(), active: activeFreeze(cal, at), windows: rows }, null, 2));
+      out(`${calendarSource(cal)}: ${rows.length} freeze window${rows.length === 1 ? '' : 's'}`);
+      for (const r of rows) out(`${r.active ? 'ACTIVE ' : r.ended ? 'ended  ' : '       '}${r.name}  ${r.startsAt} .. ${r.endsAt}  (${r.start}..${r.end}${r.timezone === 'UTC' ? '' : ` ${r.timezone}`})${r.reason ? `  ${r.reason}` : ''}`);
+    });
+
+  freeze
+    .command('sync')
+    .argument('[ids...]', 'only these schedules (default: every schedule that follows the calendar)')
+    .option('--file <path>', 'calendar file (default: as the worker finds it)')
+    .option('--dry-run', 'say what would change, change nothing')
+    .description('re-apply the freeze calendar to every schedule that follows it (drills, --freeze)')
+    .action(async (ids: string[], o) => {
+      const cal = freezeCalendar(o.file);
+      const now = new Date();
+      await withSession({}, async (s) => {
+        const explicit = ids.length > 0;
+        if (!explicit) for await (const sc of s.client.schedule.list()) ids.push(sc.scheduleId);
+        let affected = 0;
+        let changed = 0;
+        const names = (ws: FreezeWindow[]) => ws.map((w) => w.name).join(', ') || 'none';
+        for (const id of ids) {
+          const handle = s.client.schedule.getHandle(id);
+          let d: ScheduleDescription;
+          try {
+            d = await handle.describe();
+          } catch (e) {
+            if (!(e instanceof ScheduleNotFoundError)) throw e;
+            if (explicit) throw new CliError(`no schedule with id "${id}"`, EXIT.usage);
+            continue; // deleted since it was listed
+          }
+          // Described, not listed: the list's memo may lag behind a schedule just created.
+          if (d.memo?.freeze !== true) {
+            if (explicit) out(`skipped ${id}: it does not follow the freeze calendar (only drills and schedules created with --freeze do)`);
+            continue;
+          }
+          affected++;
+          const before = windowsFromSkip(d.spec.skip);
+          const after = windowsFromSkip(skipWith(d.spec.skip, cal, d.spec.timezone, now));
+          const same = windowKey(before) === windowKey(after);
+          if (!same && !o.dryRun) await handle.update((prev) => ({ ...prev, spec: { ...prev.spec, skip: skipWith(prev.spec.skip, cal, prev.spec.timezone, now) } }));
+          if (!same) changed++;
+          out(`${same ? 'unchanged' : o.dryRun ? 'would update' : 'updated'} ${id}: freezes ${same ? names(after) : `${names(before)} -> ${names(after)}`}`);
+        }
+        out(`${affected} schedule${affected === 1 ? ' follows' : 's follow'} the freeze calendar (${calendarSource(cal)}); ${changed} ${o.dryRun ? 'would change' : 'updated'}`);
       });
     });
 }

@@ -1,12 +1,16 @@
 /**
- * `runwright schedule` against the real dev server: create, list (next runs), trigger (a real
- * run), pause/unpause with reason, describe, delete, and the mistakes that exit 2.
+ * `runwright schedule` against the real dev server: create with jitter/overlap/catch-up/pause on
+ * failure, list (next runs, paused state and note), describe (spec, policies, params, recent runs
+ * with status), pause/unpause, trigger (a real run on a test worker), delete; change freezes
+ * (a drill's schedule skips the windows of the calendar file, `freeze sync` re-applies an edited
+ * file, list/describe say when a schedule is inside one); and the mistakes that exit 2.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
+import { windowsFromSkip } from '../lib/freeze';
 import { connectTestEnv, serverAddress, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 
 const root = resolve(__dirname, '..');
@@ -15,78 +19,248 @@ let worker: Worker;
 let running: Promise<void>;
 let dir: string;
 const queue = uniqueQueue('schedule');
+const prefix = `rwt-sched-${process.pid}-${Date.now().toString(36)}`;
+const created = new Set<string>();
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin/runwright'), ...args], {
-    cwd: dir,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
+
+function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((done, reject) => {
+    const p = spawn(process.execPath, [join(root, 'bin/runwright'), ...args], {
+      cwd: opts.cwd ?? dir,
+      env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_FREEZE_FILE: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `schedule create` that records the id for cleanup. */
+async function create(id: string, file: string, args: string[], opts?: { cwd?: string }): Promise<CliResult> {
+  created.add(id);
+  return cli(['schedule', 'create', file, '--id', id, ...args], opts);
+}
+
+const describeJson = async (id: string) => {
+  const r = await cli(['schedule', 'describe', id, '--json']);
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout);
+};
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const runbook = (name: string, labels = '') =>
+  `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: ${name}${labels} }\nspec:\n  params:\n    target: { type: string }\n  steps:\n    - id: say\n      action: core.log\n      with: { message: "drill {{ params.target }}" }\n`;
 
 beforeAll(async () => {
   env = await connectTestEnv();
   worker = await startTestWorker(env, queue);
   running = worker.run();
   dir = mkdtempSync(join(tmpdir(), 'rw-sched-'));
-  writeFileSync(
-    join(dir, 'drill.yaml'),
-    'apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: drill }\nspec:\n  params:\n    target: { type: string }\n  steps:\n    - id: say\n      action: core.log\n      with: { message: "drill {{ params.target }}" }\n',
-  );
+  writeFileSync(join(dir, 'drill.yaml'), runbook('drill'));
 });
 afterAll(async () => {
-  for await (const s of env.client.schedule.list()) if (/^(drill-|bad-cron)/.test(s.scheduleId)) await env.client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+  for (const id of created) await env.client.schedule.getHandle(id).delete().catch(() => undefined);
   worker?.shutdown();
   await running;
   await env?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('schedule lifecycle on Temporal Schedules', async () => {
-  const id = `drill-${Date.now()}`;
-  const created = cli('schedule', 'create', 'drill.yaml', '--id', id, '--cron', '0 3 * * 1', '--set', 'target=cluster-b', '--jitter', '10m', '--overlap', 'skip');
-  expect(created.stderr).toBe('');
-  expect(created.code).toBe(0);
-  expect(created.stdout).toMatch(new RegExp(`created schedule ${id} for drill; next runs: \\d{4}-`));
+test('create with jitter, overlap, catch-up window and pause on failure; list, describe, pause, unpause, trigger, delete', async () => {
+  const id = `${prefix}-life`;
+  const c = await create(id, 'drill.yaml', ['--cron', '0 3 * * 1', '--set', 'target=cluster-b', '--jitter', '10m', '--overlap', 'buffer-one', '--catchup-window', '1h', '--pause-on-failure']);
+  expect(c.stderr).toBe('');
+  expect(c.code).toBe(0);
+  expect(c.stdout).toMatch(new RegExp(`^created schedule ${id} for drill; next runs: \\d{4}-\\S+Z, \\d{4}-\\S+Z, \\d{4}-\\S+Z\\n$`));
 
+  // What Temporal holds.
   const d = await env.client.schedule.getHandle(id).describe();
-  expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000, pauseOnFailure: false });
+  expect(d.policies).toMatchObject({ overlap: 'BUFFER_ONE', catchupWindow: 3_600_000, pauseOnFailure: true });
   expect(d.spec.jitter).toBe(600_000);
-  expect(d.info.nextActionTimes[0].getUTCDay()).toBe(1);
-
-  const list = JSON.parse(cli('schedule', 'list', '--json').stdout);
-  expect(list.find((r: { scheduleId: string }) => r.scheduleId === id)).toMatchObject({ runbook: 'drill', paused: false });
-
-  expect(cli('schedule', 'trigger', id).code).toBe(0);
-  let wfId: string | undefined;
-  for (let i = 0; i < 100 && !wfId; i++) {
-    wfId = (await env.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId;
-    if (!wfId) await new Promise((r) => setTimeout(r, 100));
+  expect(d.spec.skip ?? []).toEqual([]); // not a drill: no freezes
+  const next = d.info.nextActionTimes;
+  expect(next.length).toBeGreaterThanOrEqual(3);
+  for (const t of next) {
+    expect(t.getUTCDay()).toBe(1);
+    expect(t.getUTCHours()).toBe(3);
+    expect(t.getUTCMinutes()).toBeLessThan(10); // 03:00 plus up to 10m of jitter
   }
-  const res = await env.client.workflow.getHandle(wfId!).result();
-  expect(res.outputs.say).toMatchObject({ message: 'drill cluster-b' });
 
-  expect(cli('schedule', 'pause', id).code).toBe(2);
-  expect(cli('schedule', 'pause', id, '--reason', 'change freeze').code).toBe(0);
-  const paused = JSON.parse(cli('schedule', 'describe', id).stdout);
-  expect(paused).toMatchObject({ paused: true, note: expect.stringContaining('change freeze') });
-  expect(cli('schedule', 'unpause', id).code).toBe(0);
+  // describe: human and JSON.
+  const text = (await cli(['schedule', 'describe', id])).stdout;
+  expect(text).toContain(`schedule    ${id}\n`);
+  expect(text).toContain('runbook     drill (drill.yaml)\n');
+  expect(text).toContain('spec        cron "0 3 * * 1" in UTC; jitter 10m\n');
+  expect(text).toContain('policies    overlap BUFFER_ONE; catch-up window 1h; pause on failure yes\n');
+  expect(text).toContain('params      target="cluster-b"\n');
+  expect(text).toContain(`next runs   ${next.map((t) => t.toISOString()).join(', ')}\n`);
+  expect(text).toContain('recent runs -\n');
+  const j = await describeJson(id);
+  expect(j).toMatchObject({ scheduleId: id, runbook: 'drill', paused: false, params: { target: 'cluster-b' }, policies: { overlap: 'BUFFER_ONE', catchupWindow: 3_600_000, pauseOnFailure: true } });
+  expect(j.spec).toMatchObject({ cron: '0 3 * * 1', timezone: 'UTC', jitter: 600_000 });
+
+  // list: next run times, state.
+  const listed = await cli(['schedule', 'list']);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toContain(`${id}  runbook drill  cron "0 3 * * 1"  active  note: created by `);
+  expect(listed.stdout).toMatch(new RegExp(`${id} .*\\n  next runs: ${next[0].toISOString()}, ${next[1].toISOString()}, ${next[2].toISOString()}\\n`));
+  const row = JSON.parse((await cli(['schedule', 'list', '--json'])).stdout).find((r: { scheduleId: string }) => r.scheduleId === id);
+  expect(row).toMatchObject({ runbook: 'drill', paused: false, nextRuns: next.map((t) => t.toISOString()) });
+
+  // pause needs a reason, which becomes the note; unpause.
+  expect((await cli(['schedule', 'pause', id])).code).toBe(2);
+  expect((await cli(['schedule', 'pause', id, '--reason', 'change freeze'])).code).toBe(0);
+  const pausedList = (await cli(['schedule', 'list'])).stdout;
+  expect(pausedList).toMatch(new RegExp(`${id}  runbook drill  cron "0 3 \\* \\* 1"  PAUSED  note: change freeze \\(by \\S+\\)\\n  next runs: none while paused \\(on the schedule: ${next[0].toISOString()}, ${next[1].toISOString()}, ${next[2].toISOString()}\\)\\n`));
+  expect(await describeJson(id)).toMatchObject({ paused: true, note: expect.stringMatching(/^change freeze \(by /) });
+  expect((await cli(['schedule', 'describe', id])).stdout).toMatch(/state {7}PAUSED; note: change freeze \(by /);
+  expect((await cli(['schedule', 'unpause', id])).code).toBe(0);
   expect((await env.client.schedule.getHandle(id).describe()).state.paused).toBe(false);
+  const again = await cli(['schedule', 'unpause', id]);
+  expect(again).toMatchObject({ code: 2, stderr: `schedule "${id}" is not paused\n` });
 
-  expect(cli('schedule', 'create', 'drill.yaml', '--id', id, '--cron', '0 3 * * 1', '--set', 'target=x').code).toBe(2);
-  expect(cli('schedule', 'delete', id).code).toBe(0);
-  expect(cli('schedule', 'describe', id).code).toBe(2);
+  // trigger: a real run on the test worker; describe shows it with its status.
+  expect(await cli(['schedule', 'trigger', id])).toMatchObject({ code: 0, stdout: `triggered ${id}\n` });
+  const wfId = await until('the triggered run', async () => (await env.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId);
+  const res = await env.client.workflow.getHandle(wfId).result();
+  expect(res.outputs.say).toMatchObject({ message: 'drill cluster-b' });
+  const recent = (await describeJson(id)).recentRuns;
+  expect(recent).toEqual([expect.objectContaining({ workflowId: wfId, status: 'COMPLETED' })]);
+  expect((await cli(['schedule', 'describe', id])).stdout).toMatch(new RegExp(`recent runs\\n {12}\\S+Z  ${wfId}  COMPLETED\\n`));
+
+  // An id that exists; delete; gone.
+  const dup = await create(id, 'drill.yaml', ['--cron', '0 3 * * 1', '--set', 'target=x']);
+  expect(dup).toMatchObject({ code: 2, stderr: `a schedule with id "${id}" already exists (delete it first, or pass --id)\n` });
+  expect(await cli(['schedule', 'delete', id])).toMatchObject({ code: 0, stdout: `deleted ${id}\n` });
+  for (const cmd of [['describe', id], ['delete', id], ['trigger', id], ['pause', id, '--reason', 'x'], ['unpause', id]]) {
+    expect(await cli(['schedule', ...cmd])).toMatchObject({ code: 2, stderr: `no schedule with id "${id}"\n` });
+  }
+}, 180_000);
+
+test('a drill schedule skips the change-freeze windows; freeze sync applies an edited calendar; list and describe show an active freeze', async () => {
+  const cwd = join(dir, 'freeze');
+  mkdirSync(cwd);
+  writeFileSync(join(cwd, 'chaos.yaml'), runbook('chaos', ', labels: { runwright.dev/kind: drill }'));
+  writeFileSync(join(cwd, 'audit.yaml'), runbook('audit'));
+  const hour = 3_600_000;
+  // Runs are on the hour: start well clear of one, so "now" stays in the same hour throughout.
+  if (Date.now() % hour > hour - 150_000) await new Promise((r) => setTimeout(r, hour - (Date.now() % hour) + 1000));
+  const top = Math.floor(Date.now() / hour) * hour;
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000', '');
+  // Hourly runs; the freeze covers the runs 2, 3 and 4 hours from now.
+  const w1 = { start: top + 2 * hour - 60_000, end: top + 4 * hour + 60_000 };
+  const freezeFile = join(cwd, 'runwright.freeze.yaml');
+  writeFileSync(freezeFile, `freezes:\n  - name: soon\n    start: ${iso(w1.start)}\n    end: ${iso(w1.end)}\n    reason: release week\n`);
+
+  const drill = `${prefix}-drill`;
+  const c = await create(drill, 'chaos.yaml', ['--cron', '0 * * * *', '--set', 'target=cluster-b'], { cwd });
+  expect(c.stderr).toBe('');
+  expect(c.stdout).toContain(`change freezes (drill): no runs during 'soon' (${iso(w1.start)}..${iso(w1.end)}) [runwright.freeze.yaml]\n`);
+  let d = await env.client.schedule.getHandle(drill).describe();
+  expect(windowsFromSkip(d.spec.skip).map((w) => w.name)).toEqual(['soon']);
+  let next = d.info.nextActionTimes.map((t) => t.getTime());
+  expect(next.slice(0, 2)).toEqual([top + hour, top + 5 * hour]); // Temporal itself skips 2, 3 and 4 hours from now
+  expect(next.filter((t) => t >= w1.start && t <= w1.end)).toEqual([]);
+
+  // Not a drill, or a drill with --no-freeze: no skips. A non-drill with --freeze: skips.
+  const audit = `${prefix}-audit`;
+  const nofreeze = `${prefix}-nofreeze`;
+  const forced = `${prefix}-forced`;
+  expect((await create(audit, 'audit.yaml', ['--cron', '0 * * * *', '--set', 'target=x'], { cwd })).code).toBe(0);
+  expect((await create(nofreeze, 'chaos.yaml', ['--cron', '0 * * * *', '--set', 'target=x', '--no-freeze'], { cwd })).code).toBe(0);
+  const f = await create(forced, 'audit.yaml', ['--cron', '0 * * * *', '--set', 'target=x', '--freeze'], { cwd });
+  expect(f.stdout).toContain("change freezes (--freeze): no runs during 'soon'");
+  expect((await env.client.schedule.getHandle(audit).describe()).spec.skip ?? []).toEqual([]);
+  expect((await env.client.schedule.getHandle(nofreeze).describe()).spec.skip ?? []).toEqual([]);
+  expect(windowsFromSkip((await env.client.schedule.getHandle(forced).describe()).spec.skip).map((w) => w.name)).toEqual(['soon']);
+  expect((await cli(['schedule', 'describe', drill])).stdout).toContain(`freezes     follows the change-freeze calendar; skips 'soon' (${iso(w1.start)}..${iso(w1.end)})\n`);
+  expect((await cli(['schedule', 'describe', audit])).stdout).toContain('freezes     not managed\n');
+
+  // Edit the calendar: the window now covers the present and a second one is added; sync.
+  const w2 = { start: top - hour, end: top + 3 * hour + 60_000 };
+  writeFileSync(freezeFile, `freezes:\n  - name: now\n    start: ${iso(w2.start)}\n    end: ${iso(w2.end)}\n    reason: incident\n  - name: later\n    start: 2099-12-20\n    end: 2099-12-31\n`);
+  const show = await cli(['schedule', 'freeze', 'show'], { cwd });
+  expect(show.stdout).toBe(
+    `runwright.freeze.yaml: 2 freeze windows\nACTIVE now  ${new Date(w2.start).toISOString()} .. ${new Date(w2.end).toISOString()}  (${iso(w2.start)}..${iso(w2.end)})  incident\n` +
+      `       later  2099-12-20T00:00:00.000Z .. 2099-12-31T23:59:59.999Z  (2099-12-20..2099-12-31)\n`,
+  );
+  const dry = await cli(['schedule', 'freeze', 'sync', drill, audit, '--dry-run'], { cwd });
+  expect(dry.stdout).toBe(`would update ${drill}: freezes soon -> now, later\nskipped ${audit}: it does not follow the freeze calendar (only drills and schedules created with --freeze do)\n1 schedule follows the freeze calendar (runwright.freeze.yaml); 1 would change\n`);
+  expect(windowsFromSkip((await env.client.schedule.getHandle(drill).describe()).spec.skip).map((w) => w.name)).toEqual(['soon']);
+
+  const sync = await cli(['schedule', 'freeze', 'sync'], { cwd });
+  expect(sync.stderr).toBe('');
+  expect(sync.stdout).toContain(`updated ${drill}: freezes soon -> now, later\n`);
+  expect(sync.stdout).toContain(`updated ${forced}: freezes soon -> now, later\n`);
+  expect(sync.stdout).not.toContain(audit);
+  expect(sync.stdout).not.toContain(nofreeze);
+  d = await env.client.schedule.getHandle(drill).describe();
+  expect(windowsFromSkip(d.spec.skip).map((w) => w.name)).toEqual(['now', 'later']);
+  next = d.info.nextActionTimes.map((t) => t.getTime());
+  expect(next[0]).toBe(top + 4 * hour); // the runs before the end of "now" are skipped, the ones after it are back
+  expect((await cli(['schedule', 'freeze', 'sync', drill], { cwd })).stdout).toContain(`unchanged ${drill}: freezes now, later\n`);
+
+  const endsAt = new Date(w2.end).toISOString();
+  expect((await cli(['schedule', 'list'])).stdout).toMatch(new RegExp(`${drill} .*\\n  next runs: .*\\n  in change freeze 'now' \\(${iso(w2.start)}\\.\\.${iso(w2.end)}\\) until ${endsAt}: incident\\n`));
+  expect((await cli(['schedule', 'describe', drill])).stdout).toContain(`in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident\n`);
+  expect(await describeJson(drill)).toMatchObject({ freezeManaged: true, inFreeze: { name: 'now', reason: 'incident' } });
+  expect(await describeJson(audit)).toMatchObject({ freezeManaged: false, inFreeze: null, freezeWindows: [] });
+
+  // A broken calendar: create and sync exit 2 with file:line:column, and change nothing.
+  writeFileSync(freezeFile, 'freezes:\n  - name: now\n    start: 2026-13-01\n    end: 2026-12-31\n');
+  const bad = await create(`${prefix}-badfreeze`, 'chaos.yaml', ['--cron', '0 * * * *', '--set', 'target=x'], { cwd });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toBe(`runwright.freeze.yaml:3:12: error: start 2026-13-01: no such date or time\n(change-freeze calendar; fix it or point RUNWRIGHT_FREEZE_FILE elsewhere)\n`);
+  const badSync = await cli(['schedule', 'freeze', 'sync'], { cwd });
+  expect(badSync.code).toBe(2);
+  expect(badSync.stderr).toContain(`runwright.freeze.yaml:3:12: error: start 2026-13-01: no such date or time`);
+  expect(windowsFromSkip((await env.client.schedule.getHandle(drill).describe()).spec.skip).map((w) => w.name)).toEqual(['now', 'later']);
+  // RUNWRIGHT_FREEZE_FILE wins over the file in the working directory.
+  const other = join(cwd, 'other.yaml');
+  writeFileSync(other, 'freezes: []\n');
+  expect((await cli(['schedule', 'freeze', 'show'], { cwd, env: { RUNWRIGHT_FREEZE_FILE: other } })).stdout).toBe('other.yaml: 0 freeze windows\n');
+}, 180_000);
+
+test('schedule mistakes exit 2 before anything is created', async () => {
+  const id = `${prefix}-bad`;
+  const attempts: [string[], RegExp][] = [
+    [['--cron', 'every tuesday', '--set', 'target=x'], /^--cron every tuesday: /],
+    [['--cron', '0 3 * * *'], /param "target" is required/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--overlap', 'sometimes'], /^--overlap sometimes: expected one of skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all\n$/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--jitter', 'ten minutes'], /^--jitter ten minutes: expected a duration such as "30s", "10m", "4h" or "1h30m"\n$/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '1 hour'], /^--catchup-window 1 hour: expected a duration/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--timezone', 'Mars/Olympus'], /^--timezone Mars\/Olympus: unknown time zone/],
+    [['--cron', ' ; ', '--set', 'target=x'], /^--cron " ; ": expected a cron expression/],
+  ];
+  for (const [args, message] of attempts) {
+    const r = await create(id, 'drill.yaml', args);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) });
+  }
+  expect((await cli(['schedule', 'describe', id])).code).toBe(2); // none of them created it
+  expect(await cli(['schedule', 'trigger', id, '--overlap', 'sometimes'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^--overlap sometimes: expected one of/) });
+  expect(await cli(['schedule', 'freeze', 'show', '--at', 'tomorrow'])).toMatchObject({ code: 2, stderr: '--at tomorrow: expected an ISO time such as 2026-12-24T12:00:00Z\n' });
+  const missing = await cli(['schedule', 'freeze', 'show', '--file', 'nope.yaml']);
+  expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/nope\.yaml:1:1: error: cannot read freeze calendar \(ENOENT\)/) });
 }, 120_000);
-
-test('schedule mistakes exit 2 before anything is created', () => {
-  const badCron = cli('schedule', 'create', 'drill.yaml', '--cron', 'every tuesday', '--set', 'target=x', '--id', 'bad-cron');
-  expect(badCron.code).toBe(2);
-  expect(badCron.stderr).toMatch(/--cron every tuesday/);
-  const badParams = cli('schedule', 'create', 'drill.yaml', '--cron', '0 3 * * *');
-  expect(badParams.code).toBe(2);
-  expect(badParams.stderr).toMatch(/param "target" is required/);
-  const badOverlap = cli('schedule', 'create', 'drill.yaml', '--cron', '0 3 * * *', '--set', 'target=x', '--overlap', 'sometimes');
-  expect(badOverlap.code).toBe(2);
-});
