@@ -88,6 +88,8 @@ describe('verdict and times', () => {
   test('skipped: the reason, and no RTO', () => {
     const f = computeDrill({ drill: 'zone-loss', target: 'east', objectiveRtoMs: 1000, skipped: 'steady state failed', steadyBefore: ok({ healthy: false, at: iso(0) }), inject: { state: 'skipped', outputs: null } });
     expect(f).toMatchObject({ verdict: 'skipped', reasons: ['drill did not run: steady state failed'], rtoMs: null, detectionMs: null });
+    const refused = computeDrill({ ...drill(), skipped: 'guard refused', guard: ok({ allowed: false, reasons: ['2 target clusters'], checkedAt: iso(-1000) }), inject: null });
+    expect(refused.timeline.find((e) => e.phase === 'guard')).toMatchObject({ at: iso(-1000), detail: 'refused: 2 target clusters' });
   });
 
   test('the shift is the target going to weight 0, or the named step', () => {

@@ -89,7 +89,7 @@ export function parseIso(v: unknown): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-const END_KEYS = ['at', 'endedAt', 'injectedAt', 'restoredAt', 'completedAt', 'finishedAt', 'decidedAt'];
+const END_KEYS = ['at', 'endedAt', 'injectedAt', 'restoredAt', 'checkedAt', 'completedAt', 'finishedAt', 'decidedAt'];
 
 /** The latest end-like timestamp anywhere in a step's outputs (a few levels deep), or null. */
 export function latestTime(v: unknown, depth = 4): number | null {
@@ -117,6 +117,7 @@ export function unhealthy(r: StepRecord | null | undefined): string | null {
   const o = r.outputs;
   if (isObj(o)) {
     if (o.healthy === false) return `unhealthy${Array.isArray(o.reasons) && o.reasons.length ? `: ${o.reasons.join('; ')}` : Array.isArray(o.unhealthyClusters) ? `: ${o.unhealthyClusters.join(', ')}` : ''}`;
+    if (o.allowed === false) return `refused${Array.isArray(o.reasons) && o.reasons.length ? `: ${o.reasons.join('; ')}` : ''}`;
     if (o.ok === false) return 'not ok';
   }
   if (Array.isArray(o)) {
@@ -240,7 +241,7 @@ function buildTimeline(
   };
   const stateDetail = (r: StepRecord | null | undefined) => unhealthy(r) ?? 'ok';
   add(latestTime(i.steadyBefore?.outputs), 'steady-before', 'steady state checked', stateDetail(i.steadyBefore));
-  add(latestTime(i.guard?.outputs), 'guard', 'blast-radius guard', i.guard ? (i.guard.state === 'succeeded' ? 'allowed' : stateDetail(i.guard)) : '');
+  add(latestTime(i.guard?.outputs), 'guard', 'blast-radius guard', unhealthy(i.guard) ?? 'allowed');
   add(latestTime(i.approval?.outputs), 'approval', 'approval', i.approval ? (i.approval.state === 'succeeded' ? 'approved' : stateDetail(i.approval)) : '');
   add(k.injectedMs, 'inject', 'fault injected', `${i.target}`);
   add(parseIso(k.det?.startedAt), 'detect', 'detection probe started', k.det?.url ?? '');

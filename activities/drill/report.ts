@@ -19,11 +19,12 @@ import { renderMarkdown, renderSlack, renderSvg, svgToPng, type DrillReport } fr
 import { postToSlack } from './report-slack';
 
 /** A step record as the interpreter fills `steps.<id>`: `{state, outputs, error?}`; null when the step is not there. */
-const stepRecord = z
-  .looseObject({ state: z.string(), outputs: z.unknown().optional(), error: z.string().optional() })
-  .nullable()
-  .optional()
-  .describe('The step record, e.g. "{{ steps.inject }}".');
+const stepRecord = (what: string) =>
+  z
+    .looseObject({ state: z.string(), outputs: z.unknown().optional(), error: z.string().optional() })
+    .nullable()
+    .optional()
+    .describe(`Step record (e.g. "{{ steps.<id> }}") of ${what}.`);
 
 const STEP_NAMES = ['steadyBefore', 'guard', 'approval', 'inject', 'detect', 'failover', 'window', 'restore', 'steadyAfter'] as const;
 
@@ -36,15 +37,15 @@ const input = z.strictObject({
   safe: z.boolean().default(true).describe('Whether the drill ran in safe mode (shown in the report).'),
   skipped: z.string().optional().describe('Why the drill did not run (steady state failed, guard refused, freeze): verdict skipped.'),
   shiftStep: z.string().optional().describe("The failover runbook's traffic-shift step id (default: found by its `at` output for the target)."),
-  steadyBefore: stepRecord,
-  guard: stepRecord,
-  approval: stepRecord,
-  inject: stepRecord,
-  detect: stepRecord,
-  failover: stepRecord,
-  window: stepRecord,
-  restore: stepRecord,
-  steadyAfter: stepRecord,
+  steadyBefore: stepRecord('the steady-state check before the drill'),
+  guard: stepRecord('the blast-radius guard'),
+  approval: stepRecord('the approval gate'),
+  inject: stepRecord('fault.inject (outputs.injectedAt)'),
+  detect: stepRecord('the detection probe.http (startedAt, reached.down)'),
+  failover: stepRecord('the failover child runbook (its traffic-shift step outputs `at`)'),
+  window: stepRecord('the probe.http watching the entry point during the window (until: deadline)'),
+  restore: stepRecord('fault.restore (outputs.restoredAt)'),
+  steadyAfter: stepRecord('the steady-state check after the drill'),
   reportsDir: z.string().optional().describe('Default RUNWRIGHT_REPORTS_DIR on the worker, else ./.runwright/reports.'),
   slackChannel: z.string().optional().describe('Default RUNWRIGHT_SLACK_CHANNEL on the worker.'),
   engine: z.boolean().default(true).describe("Compute the engine's share of the RTO window from the run's history."),
