@@ -340,8 +340,11 @@ export function registerScheduleCommands(program: Command): void {
     .action(async (id: string, o) => {
       const overlap = overlapPolicy(o.overlap);
       await withSession({}, async (s) => {
-        await (await scheduleHandle(s, id)).handle.trigger(overlap);
+        const { handle, d } = await scheduleHandle(s, id);
+        await handle.trigger(overlap);
         out(`triggered ${id}`);
+        const frozen = viewOf(id, d, new Date()).inFreeze;
+        if (frozen) out(`note: ${freezeLine(frozen)}; drill.guard refuses destructive drills during it`);
       });
     });
 

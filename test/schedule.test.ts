@@ -227,6 +227,10 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   expect((await cli(['schedule', 'describe', drill])).stdout).toContain(`in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident\n`);
   expect(await describeJson(drill)).toMatchObject({ freezeManaged: true, inFreeze: { name: 'now', reason: 'incident' } });
   expect(await describeJson(audit)).toMatchObject({ freezeManaged: false, inFreeze: null, freezeWindows: [] });
+  // A manual trigger still starts the run (the drill's guard refuses destructive faults); it says so.
+  expect((await cli(['schedule', 'trigger', drill])).stdout).toBe(
+    `triggered ${drill}\nnote: in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident; drill.guard refuses destructive drills during it\n`,
+  );
 
   // A broken calendar: create and sync exit 2 with file:line:column, and change nothing.
   writeFileSync(freezeFile, 'freezes:\n  - name: now\n    start: 2026-13-01\n    end: 2026-12-31\n');
