@@ -8,6 +8,8 @@ import { approvalActivities } from './approval';
 import coreLog from './core/log';
 import coreSleep from './core/sleep';
 import coreNoop from './core/noop';
+import coreAssert from './core/assert';
+import notifySlack from './notify/slack';
 import httpRequest from './http/request';
 import { CAPI_ACTIONS } from './capi';
 import { HOST_ACTIONS } from './host';
@@ -16,8 +18,9 @@ import { PROBE_ACTIONS } from './probe';
 import { OPENSTACK_ACTIONS } from './openstack';
 import { FAULT_ACTIONS } from './fault';
 import { DRILL_GUARD } from './drill/guard';
+import drillReport from './drill/report';
 
-export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, ...FAULT_ACTIONS, DRILL_GUARD];
+export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, coreAssert, notifySlack, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, ...FAULT_ACTIONS, DRILL_GUARD, drillReport];
 
 export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
 

@@ -12,7 +12,6 @@ import { Environment } from '@marcbachmann/cel-js';
 // (cel-go's default too); variables not declared are `dyn`, as everything in scope is.
 const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
 const celParse = (expr: string) => cel.parse(expr);
-const celEvaluate = (expr: string, scope: Record<string, unknown>) => cel.evaluate(expr, scope);
 
 const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g;
 const WHOLE = /^\s*\{\{([\s\S]*?)\}\}\s*$/;
@@ -148,9 +147,68 @@ function fromCel(v: unknown): unknown {
 
 export type Scope = Record<string, unknown>;
 
+/**
+ * A compiled expression and the parts of the scope it reads: `steps` → the step ids it names
+ * (null: the whole map, for dynamic access), any other root → null (the whole value).
+ */
+interface Compiled {
+  run: (ctx: Record<string, unknown>) => unknown;
+  roots: Map<string, Set<string> | null>;
+}
+const compiledCache = new Map<string, Compiled>();
+const COMPILED_CACHE_MAX = 5000;
+
+function compile(expr: string): Compiled {
+  let c = compiledCache.get(expr);
+  if (c) return c;
+  const roots = new Map<string, Set<string> | null>();
+  for (const r of references(expr)) {
+    if (r.root === 'steps' && r.member !== undefined) {
+      const cur = roots.get('steps');
+      if (cur !== null) roots.set('steps', (cur ?? new Set<string>()).add(r.member));
+    } else roots.set(r.root, null);
+  }
+  c = { run: celParse(expr) as unknown as Compiled['run'], roots };
+  if (compiledCache.size >= COMPILED_CACHE_MAX) compiledCache.clear();
+  compiledCache.set(expr, c);
+  return c;
+}
+
+// Step records are never changed once set (the interpreter stores new objects), so their CEL form
+// is converted once, not at every expression: a drill's probe timelines would otherwise be
+// converted dozens of times per workflow task.
+const converted = new WeakMap<object, unknown>();
+function toCelCached(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return toCel(v);
+  let c = converted.get(v);
+  if (c === undefined) {
+    c = toCel(v);
+    converted.set(v, c);
+  }
+  return c;
+}
+
+/** Only the roots (and step ids) the expression reads are converted to CEL values. */
+function celContext(c: Compiled, scope: Scope): Record<string, unknown> {
+  const ctx: Record<string, unknown> = {};
+  for (const [root, members] of c.roots) {
+    if (!(root in scope)) continue;
+    const v = scope[root];
+    if (root === 'steps' && members && v && typeof v === 'object') {
+      const steps: Record<string, unknown> = {};
+      for (const m of members) if (m in v) steps[m] = toCelCached((v as Record<string, unknown>)[m]);
+      ctx.steps = steps;
+    } else if (root === 'steps' && v && typeof v === 'object') {
+      ctx.steps = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCelCached(x)]));
+    } else ctx[root] = toCel(v);
+  }
+  return ctx;
+}
+
 export function evaluateExpression(expr: string, scope: Scope): unknown {
   try {
-    return fromCel(celEvaluate(expr, toCel(scope) as Record<string, unknown>));
+    const c = compile(expr);
+    return fromCel(c.run(celContext(c, scope)));
   } catch (e: any) {
     throw new ExpressionError(`${String(e?.message ?? e).split('\n')[0]} in {{${expr}}}`, expr, e?.range?.start ?? 0);
   }

@@ -128,7 +128,10 @@ export const ActionStep = z
   .describe('Run one action (a Temporal activity).');
 
 export const ApprovalStep = z.strictObject({ ...common, approval: ApprovalSpec });
-export const SleepStep = z.strictObject({ ...common, sleep: orTemplate(Duration).describe('Durable timer: a duration, or an expression giving one ("{{ params.wait }}").') });
+/** A duration, or a {{ expression }} giving one at run time (the interpreter checks the result). */
+export const DURATION_OR_TEMPLATE_RE = new RegExp(`${DURATION_RE.source}|\\{\\{[\\s\\S]*\\}\\}`);
+const DurationOrTemplate = z.string().regex(DURATION_OR_TEMPLATE_RE, { message: 'expected a duration such as "500ms", "30s", "5m", "4h" or "1h30m", or a {{ expression }} giving one' });
+export const SleepStep = z.strictObject({ ...common, sleep: DurationOrTemplate.describe('Durable timer: a duration, or an expression giving one ("{{ params.wait }}").') });
 export const RunbookStep = z
   .strictObject({
     ...common,

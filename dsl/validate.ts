@@ -9,7 +9,7 @@ import { sortDiagnostics } from './diagnostics';
 import { ExpressionError, isTemplate, placeholders, references } from './expr';
 import { loadYaml, type LoadedYaml } from './load';
 import { paramSchema } from './params';
-import { DURATION_RE, ParamSpec, RunbookSchema, STEP_KIND_SCHEMAS, STEP_KINDS, type Runbook, type StepKind } from './schema';
+import { DURATION_RE, DURATION_OR_TEMPLATE_RE, ParamSpec, RunbookSchema, STEP_KIND_SCHEMAS, STEP_KINDS, type Runbook, type StepKind } from './schema';
 
 /** What the validator needs to know about an action; the registry in activities/ provides it. */
 export interface ActionInfo {
@@ -133,7 +133,7 @@ function fieldsOf(schema: AnySchema | undefined): string[] {
 
 function isDuration(schema: AnySchema | undefined): boolean {
   const s = unwrap(schema);
-  return !!s && def(s).type === 'string' && (def(s).checks ?? []).some((c: any) => c._zod?.def?.pattern?.source === DURATION_RE.source);
+  return !!s && def(s).type === 'string' && (def(s).checks ?? []).some((c: any) => [DURATION_RE.source, DURATION_OR_TEMPLATE_RE.source].includes(c._zod?.def?.pattern?.source));
 }
 
 /** "did you mean" for a misspelled name, or the list of allowed ones. */

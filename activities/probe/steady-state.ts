@@ -30,7 +30,9 @@ const input = z.strictObject({
     })
     .optional(),
   wait: msField(0, 86_400_000).default(0).describe('Keep checking until every cluster is healthy, up to this long (default: check once).'),
-  assert: z.boolean().default(false).describe('Fail the step (not retried) when a cluster is still unhealthy after `wait` (default: report it in the outputs).'),
+  assert: z.boolean().default(false).describe('Fail the step (not retried) when fewer than `minHealthy` clusters are healthy after `wait` (default: report it in the outputs).'),
+  minHealthy: z.number().int().min(0).optional().describe('How many healthy clusters count as steady (default: all of them); also ends `wait` early.'),
+  message: z.string().optional().describe('With assert: the failure message (the reasons are appended).'),
 });
 type Input = z.output<typeof input>;
 
@@ -40,6 +42,7 @@ export interface ClusterHealth {
 }
 
 export interface SteadyStateResult {
+  /** At least `minHealthy` (default: all) clusters are healthy. */
   healthy: boolean;
   healthyClusters: string[];
   unhealthyClusters: string[];
@@ -100,10 +103,14 @@ export default defineAction({
       const unhealthyClusters = i.clusters.filter((c) => !clusters[c].ok);
       const now = Date.now();
       ctx.heartbeat({ rounds, unhealthyClusters });
-      if (!unhealthyClusters.length || now - t0 >= i.wait) {
+      const enough = healthyClusters.length >= (i.minHealthy ?? i.clusters.length);
+      if (enough || now - t0 >= i.wait) {
         const reasons = unhealthyClusters.map((c) => `${c}: ${clusters[c].checks.filter((x) => !x.ok).map((x) => x.detail).join('; ')}`);
-        if (i.assert && reasons.length) throw ApplicationFailure.nonRetryable(`probe.steady-state: not healthy after ${rounds} round(s): ${reasons.join(' | ')}`, 'NotSteady');
-        return { healthy: !unhealthyClusters.length, healthyClusters, unhealthyClusters, clusters, reasons, rounds, startedAt, at: new Date(now).toISOString(), durationMs: now - t0 };
+        if (i.assert && !enough) {
+          const head = i.message ?? `probe.steady-state: ${healthyClusters.length} of ${i.clusters.length} clusters healthy (need ${i.minHealthy ?? i.clusters.length}) after ${rounds} round(s)`;
+          throw ApplicationFailure.nonRetryable(`${head}: ${reasons.join('; ')}`, 'NotSteady');
+        }
+        return { healthy: enough, healthyClusters, unhealthyClusters, clusters, reasons, rounds, startedAt, at: new Date(now).toISOString(), durationMs: now - t0 };
       }
       await cancellableSleep(Math.min(Math.max(i.interval, 200), i.wait - (now - t0)), ctx.signal);
     }

@@ -1,0 +1,182 @@
+/**
+ * runbooks/dr-drill.yaml end to end on the real Temporal dev server: a fault injected into
+ * cluster-b through the OpenStack stand-in's fault API, detection by probes, the failover
+ * runbook as a child workflow moving traffic on PowerDNS, HAProxy and Octavia (checked from
+ * outside), restore, failback and a report. Also: the fail case (failover disabled), a cancel
+ * mid-drill, a worker SIGKILLed mid-drill, a skipped drill and a refused approval. In every case
+ * the fault must be gone at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { decideUpdate, statusQuery, type RunResult } from '../workflows/definitions';
+import { failureMessage, maybeRecordHistory, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, useTestWorker } from './helpers/temporal';
+import { startActiveActive, type ActiveActive } from './helpers/active-active';
+import { CLUSTER_ADDRESSES } from './helpers/services';
+
+const ROOT = resolve(__dirname, '..');
+const ALL = Object.values(CLUSTER_ADDRESSES).sort();
+let aa: ActiveActive;
+let reports: string;
+const procs: ChildProcess[] = [];
+const t = useTestWorker('drill');
+
+beforeAll(async () => {
+  aa = await startActiveActive();
+  reports = mkdtempSync(join(tmpdir(), 'rw-drill-reports-'));
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => (p.once('exit', r), p.kill('SIGKILL'))) : undefined)));
+  await aa?.stop();
+  rmSync(reports, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  await aa.reset();
+});
+
+function params(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const p = aa.params();
+  return {
+    target: 'cluster-b',
+    clusters: p.clusters,
+    // Cluster health is its cloud's API: the fault takes cluster-b's whole cloud down.
+    health: Object.fromEntries(Object.keys(CLUSTER_ADDRESSES).map((c) => [c, `${aa.os.sim.url}/${c}/identity/v3`])),
+    backends: p.backends,
+    fault: { kind: 'openstack-sim', endpoint: aa.os.sim.url, cloud: 'cluster-b', down: 'refuse' },
+    safe: true,
+    objectiveRto: '30s',
+    window: '6s',
+    entrypoint: p.entrypoint,
+    dnsServer: p.dnsServer,
+    dnsName: p.dnsName,
+    prometheus: p.prometheus,
+    loadQuery: p.loadQuery,
+    reportsDir: reports,
+    ...extra,
+  };
+}
+
+const input = (extra: Record<string, unknown> = {}) => shippedInput('dr-drill', params(extra));
+const faults = async (): Promise<unknown[]> => ((await (await fetch(`${aa.os.sim.url}/_sim/faults`)).json()) as { faults: unknown[] }).faults;
+
+async function waitFor(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The report the drill.report step produced, from the run's history (works for failed runs). */
+async function reportOf(workflowId: string): Promise<any> {
+  const { events } = await t.env.client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  for (const e of events ?? []) {
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'drill.report') scheduled.set(String(e.eventId), 'report');
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && scheduled.has(String(done.scheduledEventId))) {
+      const payload = done.result!.payloads![0];
+      return JSON.parse(Buffer.from(payload.data!).toString('utf8')).outputs;
+    }
+  }
+  throw new Error(`no drill.report result in ${workflowId}`);
+}
+
+test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective, the fault is restored and traffic fails back', async () => {
+  const h = await startRun(t.env, t.queue, input());
+  // While the drill runs, the fault is really there: cluster-b's API refuses connections.
+  await waitFor('the fault', async () => (await faults()).length === 1);
+  await expect(fetch(`${aa.os.sim.url}/cluster-b/identity/v3`)).rejects.toThrow();
+  await waitFor('traffic off cluster-b', async () => (await aa.resolve()).join() === [CLUSTER_ADDRESSES['cluster-a'], CLUSTER_ADDRESSES['cluster-c']].join());
+
+  const res = (await h.result()) as RunResult;
+  await maybeRecordHistory(t.env, h.workflowId, 'dr-drill');
+  const report = (res.outputs as any).report;
+  expect(report.verdict).toBe('pass');
+  expect(report.rtoMs).toBeGreaterThan(0);
+  expect(report.rtoMs).toBeLessThanOrEqual(30_000);
+  expect(report.detectionMs).toBeGreaterThan(0);
+  expect(report.detectionMs).toBeLessThanOrEqual(report.rtoMs);
+  expect(report.restored).toBe(true);
+  expect(report.steadyAfter).toBe(true);
+  expect(report.engine.share).toBeGreaterThanOrEqual(0);
+  expect(report.engine.share).toBeLessThan(1);
+  expect(report.timeline.map((e: any) => e.event)).toEqual(expect.arrayContaining([expect.stringMatching(/inject/i), expect.stringMatching(/detect/i)]));
+  for (const f of Object.values(report.files) as string[]) expect(existsSync(f)).toBe(true);
+  expect(readFileSync(report.files.markdown, 'utf8')).toMatch(/pass/i);
+  // Everything back as before: no fault, all three clusters in DNS, in HAProxy and in Octavia.
+  expect(await faults()).toEqual([]);
+  expect(await aa.resolve()).toEqual(ALL);
+  expect(Object.values(await aa.memberWeights())).toEqual([10, 10, 10]);
+  expect((await aa.throughProxy(30))['cluster-b']).toBeGreaterThan(0);
+  console.log(`drill RTO ${report.rtoMs} ms (detection ${report.detectionMs} ms), engine ${report.engine.engineMs} ms = ${(report.engine.share * 100).toFixed(2)}% of the window`);
+}, 240_000);
+
+test('fail: with failover disabled the drill is reported failed, and the fault is still restored', async () => {
+  const h = await startRun(t.env, t.queue, input({ failover: false, objectiveRto: '3s', window: '4s' }));
+  expect(await failureMessage(h.result())).toMatch(/DR drill failed/);
+  const report = await reportOf(h.workflowId);
+  expect(report.verdict).toBe('fail');
+  expect(report.rtoMs).toBeNull();
+  expect(report.reasons.join(' ')).toMatch(/traffic|RTO|failover/i);
+  expect(report.restored).toBe(true);
+  expect(await faults()).toEqual([]);
+  expect(await aa.resolve()).toEqual(ALL);
+}, 180_000);
+
+test('cancel mid-drill: the fault is restored by compensation', async () => {
+  const h = await startRun(t.env, t.queue, input({ failover: false, window: '60s', detectWithin: '60s' }));
+  await waitFor('the fault', async () => (await faults()).length === 1);
+  await h.cancel();
+  await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+  const st = await h.query(statusQuery);
+  expect(st.state).toBe('cancelled');
+  expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['arm_restore', 'done']]);
+  expect(await faults()).toEqual([]);
+}, 120_000);
+
+test('worker SIGKILLed mid-drill: another worker completes the drill and restores the fault', async () => {
+  const queue = uniqueQueue('drill-crash');
+  const first = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue },
+    stdio: 'ignore',
+  });
+  procs.push(first);
+  const h = await startRun(t.env, queue, input({ window: '4s' }));
+  await waitFor('the fault', async () => (await faults()).length === 1, 90_000);
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  const second = await startTestWorker(t.env, queue);
+  const running = second.run();
+  try {
+    const res = (await h.result()) as RunResult;
+    expect((res.outputs as any).report.verdict).toBe('pass');
+  } finally {
+    second.shutdown();
+    await running;
+  }
+  expect(await faults()).toEqual([]);
+  expect(await aa.resolve()).toEqual(ALL);
+}, 240_000);
+
+test('skip: a cluster unhealthy before the drill means no fault is injected and the report says why', async () => {
+  aa.os.sim.addFault({ cloud: 'cluster-c', down: 'unavailable' });
+  const res = (await (await startRun(t.env, t.queue, input())).result()) as RunResult;
+  const report = (res.outputs as any).report;
+  expect(report.verdict).toBe('skipped');
+  expect(report.reasons.join(' ')).toMatch(/steady state not met.*cluster-c/);
+  expect((await faults()).length).toBe(1); // only the test's own fault on cluster-c
+}, 60_000);
+
+test('an unsafe drill waits for approval; a rejection injects nothing', async () => {
+  const h = await startRun(t.env, t.queue, input({ safe: false }));
+  await waitFor('the approval gate', async () => (await h.query(statusQuery)).state === 'waiting-approval');
+  await h.executeUpdate(decideUpdate, { args: [{ step: 'approval', decision: 'reject', user: 'sre-lead', reason: 'not today' }] });
+  expect(await failureMessage(h.result())).toMatch(/reject/i);
+  expect(await faults()).toEqual([]);
+}, 60_000);
