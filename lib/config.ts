@@ -16,6 +16,10 @@ export const ENV = {
   temporalCli: 'TEMPORAL_CLI',
   /** Port of the embedded dev server (default 7233; its UI is this + 1000). */
   embeddedPort: 'RUNWRIGHT_EMBEDDED_PORT',
+  /** Where drill.report writes report.json/md and timeline.png (default ./.runwright/reports). */
+  reportsDir: 'RUNWRIGHT_REPORTS_DIR',
+  /** The change-freeze calendar (default ./runwright.freeze.yaml, then ./.runwright/freeze.yaml). */
+  freezeFile: 'RUNWRIGHT_FREEZE_FILE',
 } as const;
 
 /** Custom search attributes the interpreter sets so `runwright list` can filter server-side. */

@@ -24,8 +24,9 @@ import type { CalendarSpec, CalendarSpecDescription, Month } from '@temporalio/c
 import { z } from 'zod';
 import { sortDiagnostics, UserError, type Diagnostic } from '../dsl/diagnostics';
 import { loadYaml, type LoadedYaml } from '../dsl/load';
+import { ENV } from './config';
 
-export const FREEZE_FILE_ENV = 'RUNWRIGHT_FREEZE_FILE';
+export const FREEZE_FILE_ENV = ENV.freezeFile;
 /** Where the calendar is looked for (relative to the working directory) when the env var is unset. */
 export const FREEZE_FILE_DEFAULTS = ['runwright.freeze.yaml', join('.runwright', 'freeze.yaml')] as const;
 /** Comments of the skip calendars made from freeze windows start with this; the rest is JSON. */

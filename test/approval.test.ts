@@ -4,7 +4,6 @@
  * plan binding (setParams re-renders the plan; earlier approvals stop counting), timeouts with
  * escalation, late decisions, decisions queued while no worker is up, and the CLI.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +14,7 @@ import { sendDecision, sendSetParams, type DecisionOutcome } from '../lib/approv
 import { followingSteps } from '../workflows/approval';
 import { statusQuery, type DecisionInput, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, inputFor, maybeRecordHistory, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { runCli, type CliResult } from './helpers/cli';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
@@ -240,33 +240,17 @@ test('a gate that can never be approved, or names an unknown group, fails at onc
 
 // ---------------------------------------------------------------- CLI
 
-function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/runwright'), ...args], {
-      cwd: dir,
-      env: Object.fromEntries(
-        Object.entries({
-          ...process.env,
-          TEMPORAL_ADDRESS: serverAddress(),
-          RUNWRIGHT_TASK_QUEUE: queue,
-          RUNWRIGHT_HOME: join(dir, '.runwright'),
-          // A live worker on a loaded machine may take a while; only the no-worker test wants the fallback quickly.
-          RUNWRIGHT_DECISION_TIMEOUT: '60s',
-          ...extraEnv,
-        }).filter(([, v]) => v !== ''),
-      ),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 120_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolveRun({ code, stdout, stderr });
-    });
+function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, {
+    cwd: dir,
+    env: {
+      TEMPORAL_ADDRESS: serverAddress(),
+      RUNWRIGHT_TASK_QUEUE: queue,
+      RUNWRIGHT_HOME: join(dir, '.runwright'),
+      // A live worker on a loaded machine may take a while; only the no-worker test wants the fallback quickly.
+      RUNWRIGHT_DECISION_TIMEOUT: '60s',
+      ...extraEnv,
+    },
   });
 }
 

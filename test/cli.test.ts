@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { freePort } from '../lib/dev-server';
 import { connectTestEnv, serverAddress, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { runCli, type CliResult } from './helpers/cli';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
@@ -16,33 +17,8 @@ let queue: string;
 let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/runwright'), ...args], {
-      cwd: dir,
-      // An empty value removes the variable from the child's environment.
-      env: Object.fromEntries(
-        Object.entries({ ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...extraEnv }).filter(([, v]) => v !== ''),
-      ),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...extraEnv } });
 }
 
 function file(name: string, text: string): string {

@@ -5,7 +5,6 @@
  * decoded and checked), posting to the Slack stand-in with the chart uploaded, and
  * `runwright drill report ID` reading a failed run's report from its history.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +24,7 @@ import type { DrillReport } from '../activities/drill/report-render';
 import { startSlackSim, type SlackSim } from '../sim/slack/server';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { runCli, type CliResult } from './helpers/cli';
 
 // ---------------------------------------------------------------------------------------------
 // Unit tests: pure computation
@@ -358,24 +358,8 @@ let dir: string;
 let reportsDir: string;
 let flakyHits = 0;
 
-function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/runwright'), ...args], {
-      cwd: dir,
-      env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_HOME: join(dir, '.runwright'), RUNWRIGHT_REPORTS_DIR: reportsDir, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_HOME: join(dir, '.runwright'), RUNWRIGHT_REPORTS_DIR: reportsDir, ...extraEnv } });
 }
 
 const children = () => ({ 'drilltest-failover': runbookFrom(CHILD, EXTRA) });

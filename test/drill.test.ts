@@ -26,12 +26,15 @@ const t = useTestWorker('drill');
 beforeAll(async () => {
   aa = await startActiveActive();
   reports = mkdtempSync(join(tmpdir(), 'rw-drill-reports-'));
+  // The runbook's reportsDir param is left empty: the worker's setting applies.
+  process.env.RUNWRIGHT_REPORTS_DIR = reports;
 }, 90_000);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => (p.once('exit', r), p.kill('SIGKILL'))) : undefined)));
   await aa?.stop();
   rmSync(reports, { recursive: true, force: true });
+  delete process.env.RUNWRIGHT_REPORTS_DIR;
 });
 
 afterEach(async () => {
@@ -55,7 +58,6 @@ function params(extra: Record<string, unknown> = {}): Record<string, unknown> {
     dnsName: p.dnsName,
     prometheus: p.prometheus,
     loadQuery: p.loadQuery,
-    reportsDir: reports,
     ...extra,
   };
 }
@@ -106,7 +108,10 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
   expect(report.engine.share).toBeGreaterThanOrEqual(0);
   expect(report.engine.share).toBeLessThan(1);
   expect(report.timeline.map((e: any) => e.event)).toEqual(expect.arrayContaining([expect.stringMatching(/inject/i), expect.stringMatching(/detect/i)]));
-  for (const f of Object.values(report.files) as string[]) expect(existsSync(f)).toBe(true);
+  for (const f of Object.values(report.files) as string[]) {
+    expect(f.startsWith(join(reports, h.workflowId))).toBe(true);
+    expect(existsSync(f)).toBe(true);
+  }
   expect(readFileSync(report.files.markdown, 'utf8')).toMatch(/pass/i);
   // Everything back as before: no fault, all three clusters in DNS, in HAProxy and in Octavia.
   expect(await faults()).toEqual([]);

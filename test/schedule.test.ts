@@ -5,13 +5,13 @@
  * (a drill's schedule skips the windows of the calendar file, `freeze sync` re-applies an edited
  * file, list/describe say when a schedule is inside one); and the mistakes that exit 2.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { windowsFromSkip } from '../lib/freeze';
 import { connectTestEnv, serverAddress, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { runCli, type CliResult } from './helpers/cli';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
@@ -22,30 +22,8 @@ const queue = uniqueQueue('schedule');
 const prefix = `rwt-sched-${process.pid}-${Date.now().toString(36)}`;
 const created = new Set<string>();
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((done, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/runwright'), ...args], {
-      cwd: opts.cwd ?? dir,
-      env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_FREEZE_FILE: '', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      done({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, { cwd: opts.cwd ?? dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_FREEZE_FILE: '', ...opts.env } });
 }
 
 /** `schedule create` that records the id for cleanup. */

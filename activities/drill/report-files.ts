@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ENV } from '../../lib/config';
 
 export function defaultReportsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.RUNWRIGHT_REPORTS_DIR || join('.runwright', 'reports'));
+  return resolve(env[ENV.reportsDir] || join('.runwright', 'reports'));
 }
 
 /**

@@ -26,6 +26,9 @@ const stepRecord = (what: string) =>
     .optional()
     .describe(`Step record (e.g. "{{ steps.<id> }}") of ${what}.`);
 
+/** Runbooks pass "" for an unset param (`"{{ params.reportsDir }}"`): treat it as absent. */
+const emptyIsUnset = (v: string | undefined) => v || undefined;
+
 const STEP_NAMES = ['steadyBefore', 'guard', 'approval', 'inject', 'detect', 'failover', 'window', 'restore', 'steadyAfter'] as const;
 
 const input = z.strictObject({
@@ -35,7 +38,7 @@ const input = z.strictObject({
   objectiveRtoMs: msField(1, 7 * 86_400_000).describe('RTO objective: milliseconds or a duration ("60s").'),
   fault: z.record(z.string(), z.unknown()).default({}).describe('The fault spec, shown in the report.'),
   safe: z.boolean().default(true).describe('Whether the drill ran in safe mode (shown in the report).'),
-  skipped: z.string().optional().describe('Why the drill did not run (steady state failed, guard refused, freeze): verdict skipped.'),
+  skipped: z.string().optional().transform(emptyIsUnset).describe('Why the drill did not run (steady state failed, guard refused, freeze): verdict skipped.'),
   shiftStep: z.string().optional().describe("The failover runbook's traffic-shift step id (default: found by its `at` output for the target)."),
   steadyBefore: stepRecord('the steady-state check before the drill'),
   guard: stepRecord('the blast-radius guard'),
@@ -46,8 +49,8 @@ const input = z.strictObject({
   window: stepRecord('the probe.http watching the entry point during the window (until: deadline)'),
   restore: stepRecord('fault.restore (outputs.restoredAt)'),
   steadyAfter: stepRecord('the steady-state check after the drill'),
-  reportsDir: z.string().optional().describe('Default RUNWRIGHT_REPORTS_DIR on the worker, else ./.runwright/reports.'),
-  slackChannel: z.string().optional().describe('Default RUNWRIGHT_SLACK_CHANNEL on the worker.'),
+  reportsDir: z.string().optional().transform(emptyIsUnset).describe('Default RUNWRIGHT_REPORTS_DIR on the worker, else ./.runwright/reports.'),
+  slackChannel: z.string().optional().transform(emptyIsUnset).describe('Default RUNWRIGHT_SLACK_CHANNEL on the worker.'),
   engine: z.boolean().default(true).describe("Compute the engine's share of the RTO window from the run's history."),
 });
 
