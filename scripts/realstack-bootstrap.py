@@ -63,8 +63,10 @@ def seed(conn):
             conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=True)
     image_name = 'cirros-0.6.2-x86_64-disk'
     if conn.image.find_image(image_name) is None:
-        # A few bytes stand for the image: the fake compute driver never reads it.
-        conn.image.create_image(name=image_name, data=b'\0' * 1024, disk_format='raw', container_format='bare', visibility='public')
+        # Through the plain API (openstacksdk's create_image adds owner_specified.* properties
+        # of its own). A few bytes stand for the image: the fake compute driver never reads it.
+        image = conn.image.post('/images', json={'name': image_name, 'disk_format': 'qcow2', 'container_format': 'bare', 'visibility': 'public', 'os_distro': 'cirros', 'min_disk': 0, 'min_ram': 0}).json()
+        conn.image.put('/images/%s/file' % image['id'], data=b'\0' * 1024, headers={'Content-Type': 'application/octet-stream'}).raise_for_status()
     net = conn.network.find_network('private')
     if net is None:
         net = conn.network.create_network(name='private')

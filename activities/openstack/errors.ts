@@ -44,7 +44,8 @@ export function apiMessage(text: string, contentType: string): { message: string
         if (j.NeutronError) return { message: String(j.NeutronError.message ?? ''), type: j.NeutronError.type };
         if (j.error && typeof j.error === 'object') return { message: String(j.error.message ?? j.error.title ?? '') };
         if (typeof j.faultstring === 'string') return { message: j.faultstring };
-        if (typeof j.message === 'string') return { message: j.message };
+        // Glance's JSON errors (webob) keep the HTML line breaks of its HTML form: "... <br /><br />\n\n\n".
+        if (typeof j.message === 'string') return { message: j.message.replace(/<br\s*\/?>/gi, ' ').replace(/\s+/g, ' ').trim() };
         if (typeof j.description === 'string') return { message: j.description };
         const keys = Object.keys(j);
         // Nova: {"itemNotFound": {"code": 404, "message": ...}} (the key only restates the status).

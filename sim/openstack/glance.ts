@@ -27,6 +27,8 @@ function imageView(i: Image) {
     self: `/v2/images/${i.id}`,
     file: `/v2/images/${i.id}/file`,
     schema: '/v2/schemas/image',
+    // Multi-store Glance (enabled_backends) names the store that holds the data.
+    stores: 'file',
     ...(i.os_distro ? { os_distro: i.os_distro } : {}),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * HTTP plumbing of the OpenStack stand-in: a small router, request context, and the error
  * bodies each service really returns (Keystone `{error}`, Nova `{badRequest: {code, message}}`,
- * Neutron `{NeutronError}`, Octavia wsme `{faultcode, faultstring}`, Glance webob HTML).
+ * Neutron `{NeutronError}`, Octavia wsme `{faultcode, faultstring}`, Glance webob HTML, or JSON
+ * when the client accepts it).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -65,7 +66,7 @@ const REASON: Record<number, string> = {
 export const reason = (status: number) => REASON[status] ?? 'Error';
 
 /** The error body exactly as the given service formats it. */
-export function errorReply(service: Service, status: number, message: string, type?: string, headers: Record<string, string> = {}): Reply {
+export function errorReply(service: Service, status: number, message: string, type?: string, headers: Record<string, string> = {}, accept = ''): Reply {
   switch (service) {
     case 'identity':
     case 'sim':
@@ -77,6 +78,8 @@ export function errorReply(service: Service, status: number, message: string, ty
     case 'load-balancer':
       return { status, headers, body: { faultcode: status >= 500 ? 'Server' : 'Client', faultstring: message, debuginfo: null } };
     case 'image':
+      // webob picks the format from Accept: JSON for API clients, HTML otherwise (seen on a real Glance).
+      if (/json/.test(accept)) return { status, headers: { 'content-type': 'application/json', ...headers }, body: { message: `${message}<br /><br />\n\n\n`, code: `${status} ${reason(status)}`, title: reason(status) } };
       return {
         status,
         headers: { 'content-type': 'text/html; charset=UTF-8', ...headers },

@@ -25,11 +25,18 @@ export interface Latencies {
   healthCheck: number;
 }
 
+/**
+ * Close to a real Zed control plane with no hypervisor work (scripts/realstack; measured by
+ * test/realstack/provision-timing.test.ts, figures in docs/realstack.md): server build 1.5-2.3 s,
+ * delete 0.5-0.7 s, live migration 2.2-3.7 s; provision-vm for one server 2.3-4.4 s there and
+ * 2.6 s here. A load balancer is ACTIVE in 0.6-1.2 s with Octavia's noop drivers, but a real
+ * amphora boots for a minute or more: 2 s stays a compromise for the demo.
+ */
 export const DEFAULT_LATENCIES: Latencies = {
   request: 0,
   serverBuild: 2000,
-  serverDelete: 300,
-  liveMigration: 1500,
+  serverDelete: 500,
+  liveMigration: 2500,
   lbCreate: 2000,
   lbUpdate: 400,
   lbDelete: 400,

@@ -57,8 +57,10 @@ function networkView(env: Env, n: Network) {
     'router:external': n.external,
     port_security_enabled: true,
     qos_policy_id: null,
-    is_default: false,
+    dns_domain: '',
     l2_adjacency: true,
+    // auto-allocated-topology adds is_default to external networks only.
+    ...(n.external ? { is_default: false } : {}),
   };
   if (env.admin) Object.assign(v, { 'provider:network_type': n.external ? 'flat' : 'geneve', 'provider:physical_network': n.external ? 'public' : null, 'provider:segmentation_id': n.external ? null : 100 + n.mtu % 7 });
   return v;
@@ -104,9 +106,11 @@ function portView(env: Env, p: Port) {
     ip_allocation: 'immediate',
     propagate_uplink_status: false,
     dns_name: '',
+    dns_domain: '',
+    resource_request: null,
     dns_assignment: p.fixed_ips.map((ip) => ({ ip_address: ip.ip_address, hostname: `host-${ip.ip_address.replace(/\./g, '-')}`, fqdn: `host-${ip.ip_address.replace(/\./g, '-')}.openstacklocal.` })),
   };
-  if (env.admin) Object.assign(v, { 'binding:host_id': p.binding_host_id, 'binding:profile': {}, 'binding:vif_type': p.binding_host_id ? 'ovs' : 'unbound', 'binding:vif_details': {} });
+  if (env.admin) Object.assign(v, { 'binding:host_id': p.binding_host_id, 'binding:profile': {}, 'binding:vif_type': p.binding_host_id ? 'ovs' : 'unbound', 'binding:vif_details': p.binding_host_id ? { port_filter: true, ovs_hybrid_plug: false, bound_drivers: { '0': 'openvswitch' } } : {} });
   return v;
 }
 
@@ -146,11 +150,9 @@ function ruleView(r: SgRule) {
     remote_address_group_id: null,
     normalized_cidr: r.remote_ip_prefix,
     description: r.description,
-    tags: r.tags,
     created_at: isoZ(r.created_at),
     updated_at: isoZ(r.updated_at),
     revision_number: r.revision_number,
-    belongs_to_default_sg: false,
   };
 }
 
@@ -159,7 +161,10 @@ function sgView(env: Env, g: SecurityGroup) {
     ...stdView(g),
     stateful: g.stateful,
     shared: false,
-    security_group_rules: Object.values(env.region.sgRules).filter((r) => r.security_group_id === g.id).map(ruleView),
+    // Rules inside a group carry their tags and standard_attr_id, rules on their own neither (seen on a real Zed Neutron).
+    security_group_rules: Object.values(env.region.sgRules)
+      .filter((r) => r.security_group_id === g.id)
+      .map((r) => ({ ...ruleView(r), tags: r.tags, standard_attr_id: parseInt(r.id.slice(0, 7), 16) })),
   };
 }
 

@@ -27,7 +27,9 @@ export function microversion(ctx: Ctx): number {
   if (raw === 'latest') return NOVA_MAX;
   const m = /^(\d+)\.(\d+)$/.exec(raw.trim());
   if (!m) throw new ApiError(400, `API Version String ${raw} is of invalid format. Must be of format MajorNum.MinorNum.`);
-  if (m[1] !== '2' || Number(m[2]) < NOVA_MIN || Number(m[2]) > NOVA_MAX) throw new ApiError(406, `Version ${raw} is not supported by the API. Minimum is 2.${NOVA_MIN} and maximum is 2.${NOVA_MAX}.`);
+  // The refusal still echoes the version asked for (seen on a real Nova).
+  if (m[1] !== '2' || Number(m[2]) < NOVA_MIN || Number(m[2]) > NOVA_MAX)
+    throw new ApiError(406, `Version ${raw} is not supported by the API. Minimum is 2.${NOVA_MIN} and maximum is 2.${NOVA_MAX}.`, undefined, { 'content-type': 'application/json; charset=UTF-8', 'openstack-api-version': `compute ${raw}`, 'x-openstack-nova-api-version': raw, vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version' });
   return Number(m[2]);
 }
 

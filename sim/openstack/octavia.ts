@@ -36,6 +36,7 @@ function lbView(env: Env, lb: LoadBalancer) {
     vip_subnet_id: lb.vip_subnet_id,
     vip_network_id: lb.vip_network_id,
     vip_qos_policy_id: null,
+    additional_vips: [],
     provider: lb.provider,
     flavor_id: lb.flavor_id,
     availability_zone: lb.availability_zone,
@@ -87,7 +88,8 @@ function poolView(env: Env, p: Pool) {
     loadbalancers: [{ id: p.loadbalancer_id }],
     listeners: Object.values(env.region.listeners).filter((l) => l.default_pool_id === p.id).map((l) => ({ id: l.id })),
     members: Object.values(env.region.members).filter((m) => m.pool_id === p.id).map((m) => ({ id: m.id })),
-    healthmonitor_id: p.healthmonitor_id,
+    // wsme leaves unset attributes out: no healthmonitor_id key until the pool has one.
+    ...(p.healthmonitor_id ? { healthmonitor_id: p.healthmonitor_id } : {}),
     tls_enabled: false,
     tls_container_ref: null,
     ca_tls_container_ref: null,
@@ -99,8 +101,10 @@ function poolView(env: Env, p: Pool) {
 }
 
 function memberView(env: Env, m: Member) {
+  // Members have no description in Octavia's API.
+  const { description: _none, ...base } = baseView(m);
   return {
-    ...baseView(m),
+    ...base,
     operating_status: memberOperatingStatus(env.world, env.cloud.name, env.region, m, env.now, hd(env)),
     address: m.address,
     protocol_port: m.protocol_port,

@@ -156,6 +156,8 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       headers['content-type'] ??= 'application/json';
     }
     if (reply.status === 204) payload = '';
+    // Nova labels every answer JSON, empty 202s and 204s included (seen on a real Nova).
+    if (service === 'compute') headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
     res.writeHead(reply.status, headers);
     res.end(payload);
@@ -173,6 +175,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
     const url = new URL(req.url ?? '/', baseUrl);
     const segs = url.pathname.split('/').filter(Boolean);
     const reqId = requestId();
+    const accept = String(req.headers.accept ?? '');
     const raw = await readBody(req);
     const method = req.method ?? 'GET';
     if (segs[0] === '_sim') return send(res, 'sim', admin(method, segs.slice(1), url.searchParams, raw), reqId);
@@ -242,7 +245,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
               : service === 'network'
                 ? 'Request Failed: internal server error while processing your request.'
                 : 'An unexpected error prevented the server from fulfilling your request.';
-        return send(res, service, errorReply(service, status, msg, 'HTTPInternalServerError', headers), reqId);
+        return send(res, service, errorReply(service, status, msg, 'HTTPInternalServerError', headers, accept), reqId);
       }
     }
 
@@ -251,7 +254,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       try {
         body = JSON.parse(raw);
       } catch {
-        return send(res, service, errorReply(service, 400, service === 'compute' ? 'Malformed request body' : 'The server could not comply with the request since it is either malformed or otherwise incorrect.'), reqId);
+        return send(res, service, errorReply(service, 400, service === 'compute' ? 'Malformed request body' : 'The server could not comply with the request since it is either malformed or otherwise incorrect.', undefined, {}, accept), reqId);
       }
     }
 
@@ -262,7 +265,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
     }
     if (badVersion || match === undefined || match === 'method') {
       const status = match === 'method' ? 405 : 404;
-      return send(res, service, errorReply(service, status, status === 405 ? 'The method is not allowed for the requested URL.' : 'The resource could not be found.'), reqId);
+      return send(res, service, errorReply(service, status, status === 405 ? 'The method is not allowed for the requested URL.' : 'The resource could not be found.', undefined, {}, accept), reqId);
     }
 
     const identityUrl = `${baseUrl}/${cloudName}/identity`;
@@ -282,7 +285,7 @@ export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise
       reply = await match.handler(ctx, env);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      reply = errorReply(service, e.status, e.message, e.type, e.headers);
+      reply = errorReply(service, e.status, e.message, e.type, e.headers, accept);
       if (e.status === 401 && service === 'identity') reply.headers = { ...(reply.headers ?? {}), 'www-authenticate': `Keystone uri="${identityUrl}"` };
     }
     // A crash between request and response: the change is made, the answer never arrives.

@@ -12,15 +12,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { defineAction, type ActionDefinition } from '../../activities/define';
 import { OpenStackClient } from '../../activities/openstack/client';
 import { statusQuery } from '../../workflows/definitions';
-import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from '../helpers/temporal';
+import { inputFor, runbookFrom, startRun } from '../helpers/temporal';
 import { act } from '../helpers/openstack';
-import { CLOUD, COMPUTE_HOSTS, IMAGE, ROOT, STATE_DIR, deleteServers, runPrefix, useRealstack } from './helpers';
+import { CLOUD, COMPUTE_HOSTS, IMAGE, ROOT, STATE_DIR, deleteServers, runPrefix, startWorker, useRealstack, type RealstackWorker } from './helpers';
 
 const P = runPrefix('upg');
 const restarted: string[] = [];
@@ -62,25 +61,17 @@ function computePhase(): string {
   return stringify(doc);
 }
 
-let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
-let queue: string;
+let w: RealstackWorker;
 const c = () => new OpenStackClient(CLOUD);
 const services = async () => (await c().get('compute', '/os-services', { query: { binary: 'nova-compute' } })).body.services.map((s: any) => `${s.host}:${s.status}:${s.state}`).sort();
 
 beforeAll(async () => {
   useRealstack();
-  env = await connectTestEnv();
-  queue = uniqueQueue('realstack-upgrade');
-  worker = await startTestWorker(env, queue, extra);
-  running = worker.run();
+  w = await startWorker('realstack-upgrade', extra);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await w?.stop();
   await deleteServers(P);
   for (const h of COMPUTE_HOSTS) await act('openstack.compute-service.enable', { cloud: CLOUD, host: h });
 });
@@ -94,7 +85,7 @@ test('computes one at a time: disabled, drained by live migration, restarted, ve
   const b = await act('openstack.server.create', { cloud: CLOUD, name: `${P}-b1`, flavor: 'm1.tiny', image: IMAGE, networks: [{ network: 'private' }], availabilityZone: 'nova:compute-2', wait: true });
   const ids = [...a.servers.map((s: any) => s.id), b.id];
 
-  const h = await startRun(env, queue, inputFor(rb, params, { startedBy: 'realstack-test' }));
+  const h = await startRun(w.env, w.queue, inputFor(rb, params, { startedBy: 'realstack-test' }));
   await h.result();
   expect(restarted).toEqual(['compute-1', 'compute-2']);
 
@@ -132,7 +123,7 @@ test('a compute that fails to upgrade stops the run; the computes it disabled ar
   restarted.length = 0;
   failOn.add('compute-2');
   try {
-    const h = await startRun(env, queue, inputFor(rb, { ...params, release: '2023.2' }, { startedBy: 'realstack-test' }));
+    const h = await startRun(w.env, w.queue, inputFor(rb, { ...params, release: '2023.2' }, { startedBy: 'realstack-test' }));
     const err = await h.result().then(
       () => undefined,
       (e) => e,
