@@ -1,4 +1,4 @@
-/** Glance (image API v2): image list (filters, paging with `next`) and show. Errors are webob HTML, as in Glance. */
+/** Glance (image API v2): image list (filters, paging with `next`) and show. Errors as webob formats them (JSON when accepted, else HTML), as in Glance. */
 import { ApiError, Router, isoZ, type Ctx } from './http';
 import type { Env } from './env';
 import type { Image } from './model';
