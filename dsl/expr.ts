@@ -192,11 +192,11 @@ function toCelCached(v: unknown): unknown {
 function celContext(c: Compiled, scope: Scope): Record<string, unknown> {
   const ctx: Record<string, unknown> = {};
   for (const [root, members] of c.roots) {
-    if (!(root in scope)) continue;
+    if (!Object.hasOwn(scope, root)) continue;
     const v = scope[root];
     if (root === 'steps' && members && v && typeof v === 'object') {
       const steps: Record<string, unknown> = {};
-      for (const m of members) if (m in v) steps[m] = toCelCached((v as Record<string, unknown>)[m]);
+      for (const m of members) if (Object.hasOwn(v, m)) steps[m] = toCelCached((v as Record<string, unknown>)[m]);
       ctx.steps = steps;
     } else if (root === 'steps' && v && typeof v === 'object') {
       ctx.steps = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCelCached(x)]));

@@ -138,6 +138,10 @@ export const RunbookStep = z
     runbook: z.string().min(1).describe('Name of another runbook (metadata.name) run as a child workflow.'),
     with: z.record(z.string(), z.unknown()).optional().describe("The child runbook's params."),
     timeout: Duration.optional(),
+    compensateWithParent: z
+      .boolean()
+      .optional()
+      .describe("Whether the child's completed steps are undone when this run later fails or is cancelled (default true); false for a child whose effects must stay, e.g. a successful failback."),
   })
   .describe('Run another runbook as a child workflow.');
 

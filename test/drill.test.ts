@@ -10,7 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { readServer } from '../lib/haproxy';
 import { decideUpdate, statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage, maybeRecordHistory, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';
@@ -37,9 +38,24 @@ afterAll(async () => {
   delete process.env.RUNWRIGHT_REPORTS_DIR;
 });
 
+// Runs a failed test left behind are stopped before the next test starts.
+const started: WorkflowHandle[] = [];
 afterEach(async () => {
-  await aa.reset();
+  for (const h of started.splice(0)) await h.terminate('test over').catch(() => undefined);
+  await aa?.reset();
 });
+
+async function start(extra: Record<string, unknown> = {}, queue?: string): Promise<WorkflowHandle> {
+  const h = await startRun(t.env, queue ?? t.queue, input(extra));
+  started.push(h);
+  return h;
+}
+
+/** Steps of a run that really executed (succeeded or failed), by id. */
+async function ran(h: WorkflowHandle): Promise<string[]> {
+  const st = await h.query(statusQuery);
+  return st.steps.filter((s) => s.state === 'succeeded' || s.state === 'failed' || s.state === 'compensated').map((s) => s.id);
+}
 
 function params(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const p = aa.params();
@@ -89,15 +105,23 @@ async function reportOf(workflowId: string): Promise<any> {
 }
 
 test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective, the fault is restored and traffic fails back', async () => {
-  const h = await startRun(t.env, t.queue, input());
+  const h = await start();
   // While the drill runs, the fault is really there: cluster-b's API refuses connections.
   await waitFor('the fault', async () => (await faults()).length === 1);
   await expect(fetch(`${aa.os.sim.url}/cluster-b/identity/v3`)).rejects.toThrow();
+  // The outage reaches users too: cluster-b's application stops answering behind the proxy.
+  await aa.clusters['cluster-b'].stop();
   await waitFor('traffic off cluster-b', async () => (await aa.resolve()).join() === [CLUSTER_ADDRESSES['cluster-a'], CLUSTER_ADDRESSES['cluster-c']].join());
 
+  await waitFor('traffic shifted', async () => (await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b')).admin === 'drain');
+  await aa.clusters['cluster-b'].start();
   const res = (await h.result()) as RunResult;
   await maybeRecordHistory(t.env, h.workflowId, 'dr-drill');
   const report = (res.outputs as any).report;
+  // Users saw errors between the outage and the shift, and the report counts them.
+  expect(report.errorsDuringWindow.count).toBeGreaterThan(0);
+  expect(report.errorsDuringWindow.checks).toBeGreaterThan(report.errorsDuringWindow.count);
+  expect(report.failedBack).toBe(true);
   expect(report.verdict).toBe('pass');
   expect(report.rtoMs).toBeGreaterThan(0);
   expect(report.rtoMs).toBeLessThanOrEqual(30_000);
@@ -105,8 +129,12 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
   expect(report.detectionMs).toBeLessThanOrEqual(report.rtoMs);
   expect(report.restored).toBe(true);
   expect(report.steadyAfter).toBe(true);
-  expect(report.engine.share).toBeGreaterThanOrEqual(0);
-  expect(report.engine.share).toBeLessThan(1);
+  // The window splits into activity time, timers and the engine's own share, nothing lost.
+  const e = report.engine;
+  expect(e.activityMs + e.waitingMs + e.engineMs).toBeCloseTo(e.windowMs, 0);
+  expect(e.windowMs).toBe(report.rtoMs);
+  expect(e.share).toBeCloseTo(e.engineMs / e.windowMs, 3);
+  expect(e.activityMs).toBeGreaterThan(report.detectionMs);
   expect(report.timeline.map((e: any) => e.event)).toEqual(expect.arrayContaining([expect.stringMatching(/inject/i), expect.stringMatching(/detect/i)]));
   for (const f of Object.values(report.files) as string[]) {
     expect(f.startsWith(join(reports, h.workflowId))).toBe(true);
@@ -122,7 +150,7 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
 }, 240_000);
 
 test('fail: with failover disabled the drill is reported failed, and the fault is still restored', async () => {
-  const h = await startRun(t.env, t.queue, input({ failover: false, objectiveRto: '3s', window: '4s' }));
+  const h = await start({ failover: false, objectiveRto: '3s', window: '4s' });
   expect(await failureMessage(h.result())).toMatch(/DR drill failed/);
   const report = await reportOf(h.workflowId);
   expect(report.verdict).toBe('fail');
@@ -134,15 +162,40 @@ test('fail: with failover disabled the drill is reported failed, and the fault i
 }, 180_000);
 
 test('cancel mid-drill: the fault is restored by compensation', async () => {
-  const h = await startRun(t.env, t.queue, input({ failover: false, window: '60s', detectWithin: '60s' }));
+  const h = await start({ failover: false, window: '60s', detectWithin: '60s' });
   await waitFor('the fault', async () => (await faults()).length === 1);
   await h.cancel();
   await expect(h.result()).rejects.toThrow(WorkflowFailedError);
   const st = await h.query(statusQuery);
   expect(st.state).toBe('cancelled');
-  expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['arm_restore', 'done']]);
+  expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['arm_restore', 'done'], ['arm_traffic', 'done']]);
   expect(await faults()).toEqual([]);
 }, 120_000);
+
+test('cancel after traffic moved: the fault is restored first, then cluster-b gets its traffic back', async () => {
+  const h = await start({ window: '120s' });
+  await waitFor('traffic off cluster-b', async () => (await aa.resolve()).length === 2);
+  await h.cancel();
+  await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+  const st = await h.query(statusQuery);
+  expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['arm_restore', 'done'], ['arm_traffic', 'done']]);
+  expect(await faults()).toEqual([]);
+  expect(await aa.resolve()).toEqual(ALL);
+  expect((await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b')).admin).toBe('ready');
+  expect(Object.values(await aa.memberWeights())).toEqual([10, 10, 10]);
+}, 120_000);
+
+test('a drill that misses its RTO fails, but its completed failback stays (no traffic taken away again)', async () => {
+  const h = await start({ objectiveRto: '100ms', window: '3s' });
+  expect(await failureMessage(h.result())).toMatch(/DR drill failed.*RTO/);
+  const report = await reportOf(h.workflowId);
+  expect(report.verdict).toBe('fail');
+  expect(report.failedBack).toBe(true);
+  expect(await faults()).toEqual([]);
+  expect(await aa.resolve()).toEqual(ALL);
+  expect((await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b')).admin).toBe('ready');
+  expect(Object.values(await aa.memberWeights())).toEqual([10, 10, 10]);
+}, 180_000);
 
 test('worker SIGKILLed mid-drill: another worker completes the drill and restores the fault', async () => {
   const queue = uniqueQueue('drill-crash');
@@ -152,7 +205,7 @@ test('worker SIGKILLed mid-drill: another worker completes the drill and restore
     stdio: 'ignore',
   });
   procs.push(first);
-  const h = await startRun(t.env, queue, input({ window: '4s' }));
+  const h = await start({ window: '4s' }, queue);
   await waitFor('the fault', async () => (await faults()).length === 1, 90_000);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
@@ -171,17 +224,21 @@ test('worker SIGKILLed mid-drill: another worker completes the drill and restore
 
 test('skip: a cluster unhealthy before the drill means no fault is injected and the report says why', async () => {
   aa.os.sim.addFault({ cloud: 'cluster-c', down: 'unavailable' });
-  const res = (await (await startRun(t.env, t.queue, input())).result()) as RunResult;
-  const report = (res.outputs as any).report;
+  const h = await start();
+  const report = ((await h.result()) as any).outputs.report;
   expect(report.verdict).toBe('skipped');
   expect(report.reasons.join(' ')).toMatch(/steady state not met.*cluster-c/);
+  const steps = await ran(h);
+  expect(steps).toEqual(expect.arrayContaining(['steady_before', 'report']));
+  for (const never of ['guard', 'arm_restore', 'inject', 'restore', 'failback']) expect(steps).not.toContain(never);
   expect((await faults()).length).toBe(1); // only the test's own fault on cluster-c
 }, 60_000);
 
 test('an unsafe drill waits for approval; a rejection injects nothing', async () => {
-  const h = await startRun(t.env, t.queue, input({ safe: false }));
+  const h = await start({ safe: false });
   await waitFor('the approval gate', async () => (await h.query(statusQuery)).state === 'waiting-approval');
   await h.executeUpdate(decideUpdate, { args: [{ step: 'approval', decision: 'reject', user: 'sre-lead', reason: 'not today' }] });
   expect(await failureMessage(h.result())).toMatch(/reject/i);
+  expect(await ran(h)).not.toContain('inject');
   expect(await faults()).toEqual([]);
 }, 60_000);

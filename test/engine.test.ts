@@ -302,6 +302,41 @@ steps:
   expect(kids).toHaveLength(1);
 });
 
+test('child runbook: its completed steps are undone with the parent, unless compensateWithParent is false', async () => {
+  const child = runbookFrom(`
+apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: kid }
+spec:
+  params:
+    dir: { type: string }
+    key: { type: string }
+  steps:
+    - id: work
+      action: test.record
+      with: { dir: "{{ params.dir }}", key: "do-{{ params.key }}" }
+      compensate: { action: test.record, with: { dir: "{{ params.dir }}", key: "undo-{{ params.key }}" } }
+`, TEST_ACTIONS);
+  const parent = rb(`
+params:
+  dir: { type: string }
+steps:
+  - id: undone
+    runbook: kid
+    with: { dir: "{{ params.dir }}", key: a }
+  - id: kept
+    runbook: kid
+    compensateWithParent: false
+    with: { dir: "{{ params.dir }}", key: b }
+  - id: boom
+    action: test.fail
+    with: { message: kaboom }
+`);
+  const h = await startRun(env, queue, inputFor(parent, { dir }, { children: { kid: child } }));
+  expect(await failure(h.result())).toMatch(/kaboom/);
+  expect(journal()).toEqual(['do-a', 'do-b', 'undo-a']);
+});
+
 test('parallel branches run concurrently; a failing branch cancels the others', async () => {
   const ok = rb(`
 steps:

@@ -6,7 +6,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { readServer } from '../lib/haproxy';
-import type { RunResult } from '../workflows/definitions';
+import { statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage, maybeRecordHistory, shippedInput, startRun, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';
 import { CLUSTER_ADDRESSES } from './helpers/services';
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await aa.reset();
+  await aa?.reset();
 });
 
 const input = (params: Record<string, unknown>) => shippedInput('failover', aa.params(params));
@@ -88,6 +88,26 @@ test('cluster-b fails: traffic leaves it on DNS, HAProxy and Octavia, healthy cl
   expect(after['cluster-b']).toBeGreaterThan(0);
 }, 180_000);
 
+test('planned drain of a healthy cluster (force): only the steering moves traffic, HAProxy health checks would not', async () => {
+  const out = await run({ cluster: 'cluster-b', force: true });
+  expect(out.checks.confirm).toBeNull(); // skipped: nothing to confirm
+  expect(await aa.resolve()).toEqual([A, C]);
+  const hits = await aa.throughProxy(30);
+  expect(hits['cluster-b']).toBeUndefined();
+  expect((hits['cluster-a'] ?? 0) + (hits['cluster-c'] ?? 0)).toBe(30);
+  expect((await aa.memberWeights())[B]).toBe(0);
+}, 120_000);
+
+test('a backend that does not know the cluster fails before anything moves (dry run first)', async () => {
+  const p = aa.params();
+  const backends = (p.backends as any[]).map((b) => (b.kind === 'haproxy' ? { ...b, servers: { 'cluster-a': ['cluster-a'], 'cluster-c': ['cluster-c'] } } : b));
+  aa.clusters['cluster-b'].healthStatus = 503;
+  const msg = await failure({ cluster: 'cluster-b', backends });
+  expect(msg).toMatch(/haproxy backend lists no entry for cluster "cluster-b"/);
+  expect(await aa.resolve()).toEqual([A, B, C]);
+  expect((await aa.memberWeights())[B]).toBe(10);
+}, 60_000);
+
 test('failback whose check fails takes the cluster out again (compensation)', async () => {
   aa.clusters['cluster-b'].healthStatus = 503;
   await run({ cluster: 'cluster-b' });
@@ -97,6 +117,9 @@ test('failback whose check fails takes the cluster out again (compensation)', as
   await new Promise((r) => setTimeout(r, 1500));
   aa.clusters['cluster-b'].healthStatus = 503;
   await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+  // The first stage really ran and was undone (not a failure before any stage).
+  const st = await h.query(statusQuery);
+  expect(st.compensations.map((c) => [c.path, c.state])).toEqual([['stages[0].weight', 'done']]);
   expect(await aa.resolve()).toEqual([A, C]);
   expect((await haproxyState('cluster-b')).admin).toBe('drain');
   expect((await aa.memberWeights())[B]).toBe(0);

@@ -363,8 +363,8 @@ export class Interpreter {
       workflowExecutionTimeout: step.timeout as ActivityOptions['startToCloseTimeout'],
       memo: { runbook: child.metadata.name, parent: workflowInfo().workflowId },
     });
-    // If this run fails later, the child's completed work is undone too.
-    this.compensations.push(...res.compensations);
+    // If this run fails later, the child's completed work is undone too (unless it must stay).
+    if (step.compensateWithParent !== false) this.compensations.push(...res.compensations);
     return res.outputs;
   }
 

@@ -72,7 +72,7 @@ async function checkProm(i: Input, cluster: string, ctx: ActionContext): Promise
   const p = i.prometheus!;
   const query = p.query.replaceAll('$cluster', cluster);
   try {
-    const r: any = await probePrometheus.run(probePrometheus.input.parse({ url: p.url, query, threshold: p.threshold, tenant: p.tenant, onEmpty: p.onEmpty, assert: false }), ctx);
+    const r: any = await probePrometheus.run(probePrometheus.input.parse({ url: p.url, query, threshold: p.threshold, tenant: p.tenant || undefined, onEmpty: p.onEmpty, assert: false }), ctx);
     return { kind: 'prometheus', ok: !!r.pass, detail: `${query} = ${r.value ?? 'no data'} (want ${p.threshold.op} ${p.threshold.value})` };
   } catch (e) {
     return { kind: 'prometheus', ok: false, detail: `${query}: ${(e as Error).message}` };
@@ -86,7 +86,9 @@ export default defineAction({
   async run(i, ctx): Promise<SteadyStateResult> {
     const t0 = Date.now();
     const startedAt = new Date(t0).toISOString();
-    for (const c of i.clusters) if (!i.health[c] && !i.prometheus) throw new Error(`probe.steady-state: no health URL and no prometheus query for cluster "${c}"`);
+    for (const c of i.clusters) {
+      if (!i.health[c] && !i.prometheus) throw ApplicationFailure.nonRetryable(`probe.steady-state: no health URL and no prometheus query for cluster "${c}"`, 'InvalidInput');
+    }
     let rounds = 0;
     for (;;) {
       rounds++;

@@ -14,12 +14,14 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction, type ActionContext } from '../define';
 import { getRRset, replaceRRset } from '../../lib/pdns';
-import { readServer, runtimeSet } from '../../lib/haproxy';
+import { readServer, readServers, runtimeSet } from '../../lib/haproxy';
 import { PdnsConnection, names, pdnsTarget } from './dns-common';
 import { RuntimeConnection, runtimeApi } from './haproxy-common';
 import { desiredRecords, normalizeContent } from './dns-records-set';
 import { target as osTarget, withClient } from '../openstack/common';
 import { getPool, mutate, poolLb } from '../openstack/loadbalancer/lb';
+import { httpCheck } from '../probe/check';
+import { firstBefore } from './first-before';
 
 const ClusterMap = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
@@ -50,6 +52,8 @@ export const ShiftInput = z.strictObject({
   cluster: z.string().min(1).describe('The cluster whose share changes.'),
   weight: z.number().min(0).max(100).describe('Share in % of its full weight: 0 takes it out of service, 100 restores it.'),
   backends: z.array(SteeringBackend).min(1).describe('Every steering backend to change (dns, haproxy, octavia).'),
+  healthUrl: z.url({ protocol: /^https?$/ }).optional().describe('When raising the share: first check the cluster answers 2xx here (twice), so traffic never goes back to a sick cluster.'),
+  onUnhealthy: z.enum(['fail', 'skip']).default('fail').describe('What a failed healthUrl check does: fail the step, or change nothing and report skipped (for compensations).'),
   dryRun: z.boolean().default(false),
 });
 type Input = z.output<typeof ShiftInput>;
@@ -62,81 +66,126 @@ export interface BackendShift {
   after: unknown;
 }
 
-const scaled = (full: number, pct: number) => (pct <= 0 ? 0 : Math.max(1, Math.round((full * pct) / 100)));
-
-function clusterEntries(map: Record<string, string[]>, cluster: string, what: string): string[] {
-  const v = map[cluster];
-  if (!v) throw ApplicationFailure.nonRetryable(`traffic.shift: ${what} lists no entry for cluster "${cluster}" (has: ${Object.keys(map).join(', ')})`, 'InvalidInput');
-  return v;
+/** One backend's change, planned from what it holds now; `apply` writes it and checks it took. */
+interface Planned {
+  kind: SteeringBackend['kind'];
+  target: string;
+  before: unknown;
+  after: unknown;
+  needed: boolean;
+  apply(): Promise<void>;
 }
 
-async function shiftDns(b: z.output<typeof DnsBackend>, i: Input, ctx: ActionContext): Promise<BackendShift> {
-  const mine = clusterEntries(b.addresses, i.cluster, 'dns.addresses');
+const scaled = (full: number, pct: number) => (pct <= 0 ? 0 : Math.max(1, Math.round((full * pct) / 100)));
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function entriesFor(b: SteeringBackend): Record<string, string[]> {
+  return b.kind === 'dns' ? b.addresses : b.kind === 'haproxy' ? b.servers : b.members;
+}
+
+async function planDns(b: z.output<typeof DnsBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
+  const mine = b.addresses[i.cluster];
   const { zone, name } = names(b);
   const t = pdnsTarget(b, ctx.signal);
   const current = await getRRset(t, zone, name, b.type);
   const before = (current?.records ?? []).map((r) => normalizeContent(b.type, r)).sort();
+  // DNS has no weights: any share above 0 puts all of the cluster's addresses back.
   const after = desiredRecords(b.type, before, i.weight > 0 ? { add: mine } : { remove: mine });
   if (!after.length) {
-    throw ApplicationFailure.nonRetryable(`traffic.shift: taking ${i.cluster} out of ${name} would leave it with no records; refusing (no healthy cluster left in DNS)`, 'DnsWouldBeEmpty');
+    throw ApplicationFailure.nonRetryable(`traffic.shift: taking ${i.cluster} out of ${name} would leave it with no records; refusing (no healthy cluster left in DNS)`, 'WouldBeEmpty');
   }
-  const changed = before.join() !== after.join();
-  if (changed && !i.dryRun) {
-    await replaceRRset(t, zone, name, b.type, current?.ttl ?? 60, after);
-    const now = ((await getRRset(t, zone, name, b.type))?.records ?? []).map((r) => normalizeContent(b.type, r)).sort();
-    if (now.join() !== after.join()) throw new Error(`traffic.shift: ${name} holds [${now}] after the update, expected [${after}]`);
-  }
-  return { kind: 'dns', target: `${b.type} ${name}`, changed, before, after };
+  return {
+    kind: 'dns',
+    target: `${b.type} ${name}`,
+    before,
+    after,
+    needed: !same(before, after),
+    async apply() {
+      await replaceRRset(t, zone, name, b.type, current?.ttl ?? 60, after);
+      const now = ((await getRRset(t, zone, name, b.type))?.records ?? []).map((r) => normalizeContent(b.type, r)).sort();
+      if (!same(now, after)) throw new Error(`traffic.shift: ${name} holds [${now}] after the update, expected [${after}]`);
+    },
+  };
 }
 
-async function shiftHaproxy(b: z.output<typeof HaproxyBackend>, i: Input, ctx: ActionContext): Promise<BackendShift> {
+async function planHaproxy(b: z.output<typeof HaproxyBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
   const api = runtimeApi(b, ctx.signal);
-  const before: Record<string, unknown> = {};
-  const after: Record<string, unknown> = {};
-  let changed = false;
-  for (const server of clusterEntries(b.servers, i.cluster, 'haproxy.servers')) {
-    const s = await readServer(api, b.backend, server);
-    const weight = scaled(b.fullWeight ?? s.initialWeight, i.weight);
+  const all = await readServers(api, b.backend);
+  const mine = b.servers[i.cluster];
+  const before: Record<string, { admin: string; weight: number }> = {};
+  const after: Record<string, { admin: string; weight: number }> = {};
+  for (const server of mine) {
+    const s = all.find((x) => x.server === server);
+    if (!s) throw ApplicationFailure.nonRetryable(`traffic.shift: haproxy backend ${b.backend} has no server "${server}"`, 'InvalidInput');
     // 0 %: drain (no new sessions, health checks go on); otherwise ready at the scaled weight.
-    const admin = i.weight > 0 ? 'ready' : 'drain';
-    const wantWeight = i.weight > 0 ? weight : s.weight;
     before[server] = { admin: s.admin, weight: s.weight };
-    after[server] = { admin, weight: wantWeight };
-    if (s.admin === admin && s.weight === wantWeight) continue;
-    changed = true;
-    if (i.dryRun) continue;
-    // Weight first, then admin state, so a server coming back starts at its reduced share.
-    if (s.weight !== wantWeight) await runtimeSet(api, `set server ${b.backend}/${server} weight ${wantWeight}`);
-    if (s.admin !== admin) await runtimeSet(api, `set server ${b.backend}/${server} state ${admin}`);
-    const now = await readServer(api, b.backend, server);
-    if (now.admin !== admin || now.weight !== wantWeight) {
-      throw new Error(`traffic.shift: haproxy ${b.backend}/${server} is ${now.admin} weight ${now.weight} after the update, expected ${admin} weight ${wantWeight}`);
-    }
+    after[server] = i.weight > 0 ? { admin: 'ready', weight: scaled(b.fullWeight ?? s.initialWeight, i.weight) } : { admin: 'drain', weight: s.weight };
   }
-  return { kind: 'haproxy', target: `${b.backend} via ${b.socket}`, changed, before, after };
+  if (i.weight === 0 && !all.some((s) => !mine.includes(s.server) && s.admin === 'ready' && s.weight > 0)) {
+    throw ApplicationFailure.nonRetryable(`traffic.shift: draining ${i.cluster} would leave haproxy backend ${b.backend} with no ready server; refusing`, 'WouldBeEmpty');
+  }
+  return {
+    kind: 'haproxy',
+    target: `${b.backend} via ${b.socket}`,
+    before,
+    after,
+    needed: !same(before, after),
+    async apply() {
+      for (const server of mine) {
+        const want = after[server];
+        const s = await readServer(api, b.backend, server);
+        // Weight first, then admin state, so a server coming back starts at its reduced share.
+        if (s.weight !== want.weight) await runtimeSet(api, `set server ${b.backend}/${server} weight ${want.weight}`);
+        if (s.admin !== want.admin) await runtimeSet(api, `set server ${b.backend}/${server} state ${want.admin}`);
+        const now = await readServer(api, b.backend, server);
+        if (now.admin !== want.admin || now.weight !== want.weight) {
+          throw new Error(`traffic.shift: haproxy ${b.backend}/${server} is ${now.admin} weight ${now.weight} after the update, expected ${want.admin} weight ${want.weight}`);
+        }
+      }
+    },
+  };
 }
 
-async function shiftOctavia(b: z.output<typeof OctaviaBackend>, i: Input, ctx: ActionContext): Promise<BackendShift> {
-  const mine = new Set(clusterEntries(b.members, i.cluster, 'octavia.members'));
+async function planOctavia(b: z.output<typeof OctaviaBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
+  const mine = new Set(b.members[i.cluster]);
   const others = new Set(Object.entries(b.members).filter(([k]) => k !== i.cluster).flatMap(([, v]) => v));
   return withClient(`traffic.shift octavia ${b.pool}`, b, ctx, async (c) => {
     const pool = await getPool(c, b.pool);
     const members: any[] = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
     const targets = members.filter((m) => mine.has(m.address));
     if (!targets.length) throw ApplicationFailure.nonRetryable(`traffic.shift: pool ${b.pool} has no member with the addresses of ${i.cluster} (${[...mine].join(', ')})`, 'InvalidInput');
-    const full = b.fullWeight ?? Math.max(1, ...members.filter((m) => others.has(m.address)).map((m) => Number(m.weight) || 0));
-    const weight = scaled(full, i.weight);
-    const before = Object.fromEntries(targets.map((m) => [`${m.address}:${m.protocol_port}`, m.weight]));
-    const after = Object.fromEntries(targets.map((m) => [`${m.address}:${m.protocol_port}`, weight]));
-    const todo = targets.filter((m) => m.weight !== weight);
-    if (todo.length && !i.dryRun) {
-      // One member at a time: Octavia refuses changes while the load balancer is PENDING_UPDATE.
-      for (const m of todo) {
-        await mutate(c, ctx, poolLb(pool), b.timeout, async () => (await c.put('load-balancer', `/lbaas/pools/${pool.id}/members/${m.id}`, { member: { weight } })).body.member);
-      }
+    const peers = members.filter((m) => others.has(m.address));
+    if (i.weight === 0 && !peers.some((m) => Number(m.weight) > 0)) {
+      throw ApplicationFailure.nonRetryable(`traffic.shift: taking ${i.cluster} out of pool ${b.pool} would leave no member with weight > 0; refusing`, 'WouldBeEmpty');
     }
-    return { kind: 'octavia' as const, target: `pool ${b.pool} on ${b.cloud}`, changed: todo.length > 0, before, after };
+    const full = b.fullWeight ?? Math.max(1, ...peers.map((m) => Number(m.weight) || 0));
+    const weight = scaled(full, i.weight);
+    const key = (m: any) => `${m.address}:${m.protocol_port}`;
+    const before = Object.fromEntries(targets.map((m) => [key(m), m.weight]));
+    const after = Object.fromEntries(targets.map((m) => [key(m), weight]));
+    return {
+      kind: 'octavia' as const,
+      target: `pool ${b.pool} on ${b.cloud}`,
+      before,
+      after,
+      needed: !same(before, after),
+      apply: () =>
+        withClient(`traffic.shift octavia ${b.pool}`, b, ctx, async (c2) => {
+          // One member at a time: Octavia refuses changes while the load balancer is PENDING_UPDATE.
+          for (const m of targets.filter((t) => t.weight !== weight)) {
+            await mutate(c2, ctx, poolLb(pool), b.timeout, async () => (await c2.put('load-balancer', `/lbaas/pools/${pool.id}/members/${m.id}`, { member: { weight } })).body.member);
+          }
+        }),
+    };
   });
+}
+
+async function healthy(url: string, signal: AbortSignal): Promise<string | null> {
+  for (let n = 0; n < 2; n++) {
+    const r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: 2000, signal });
+    if (r.status === null || r.status < 200 || r.status >= 300) return r.error ?? `HTTP ${r.status}`;
+  }
+  return null;
 }
 
 export default defineAction({
@@ -144,16 +193,37 @@ export default defineAction({
   description: "Set one cluster's share of traffic (0-100 %) on DNS (PowerDNS), HAProxy and Octavia at once; idempotent, returns changed + before/after per backend.",
   input: ShiftInput,
   async run(i, ctx) {
-    const results: BackendShift[] = [];
+    // Every backend must know the cluster before anything changes: never a half-done shift.
     for (const b of i.backends) {
-      ctx.heartbeat({ backend: b.kind });
-      if (b.kind === 'dns') results.push(await shiftDns(b, i, ctx));
-      else if (b.kind === 'haproxy') results.push(await shiftHaproxy(b, i, ctx));
-      else results.push(await shiftOctavia(b, i, ctx));
+      if (!entriesFor(b)[i.cluster]) throw ApplicationFailure.nonRetryable(`traffic.shift: the ${b.kind} backend lists no entry for cluster "${i.cluster}" (has: ${Object.keys(entriesFor(b)).join(', ')})`, 'InvalidInput');
     }
-    const changed = results.some((r) => r.changed);
-    if (changed) ctx.log(`traffic.shift ${i.cluster} → ${i.weight}%: ${results.filter((r) => r.changed).map((r) => `${r.kind} ${r.target}`).join('; ')}`);
-    return { cluster: i.cluster, weight: i.weight, changed, dryRun: i.dryRun, at: new Date().toISOString(), backends: results };
+    const at = () => new Date().toISOString();
+    if (i.weight > 0 && i.healthUrl) {
+      const sick = await healthy(i.healthUrl, ctx.signal);
+      if (sick) {
+        const msg = `traffic.shift: ${i.cluster} is not healthy (${i.healthUrl}: ${sick}); not raising its share to ${i.weight}%`;
+        if (i.onUnhealthy === 'fail') throw ApplicationFailure.nonRetryable(msg, 'ClusterUnhealthy');
+        ctx.log(msg);
+        return { cluster: i.cluster, weight: i.weight, changed: false, skipped: msg, dryRun: i.dryRun, at: at(), backends: [] };
+      }
+    }
+    const plans: Planned[] = [];
+    for (const b of i.backends) {
+      ctx.heartbeat();
+      plans.push(b.kind === 'dns' ? await planDns(b, i, ctx) : b.kind === 'haproxy' ? await planHaproxy(b, i, ctx) : await planOctavia(b, i, ctx));
+    }
+    // Report against what the first attempt saw, so a retry after a change that landed still says so.
+    const firstSeen = i.dryRun ? plans.map((p) => p.before) : firstBefore(ctx, plans.map((p) => p.before));
+    const backends: BackendShift[] = plans.map((p, n) => ({ kind: p.kind, target: p.target, changed: !same(firstSeen[n], p.after), before: firstSeen[n], after: p.after }));
+    if (!i.dryRun) {
+      for (const p of plans.filter((x) => x.needed)) {
+        ctx.heartbeat({ before: firstSeen });
+        await p.apply();
+      }
+    }
+    const changed = backends.some((r) => r.changed);
+    if (changed && !i.dryRun) ctx.log(`traffic.shift ${i.cluster} → ${i.weight}%: ${backends.filter((r) => r.changed).map((r) => `${r.kind} ${r.target}`).join('; ')}`);
+    return { cluster: i.cluster, weight: i.weight, changed, dryRun: i.dryRun, at: at(), backends };
   },
   plan: (i) => `${i.dryRun ? 'dry run: ' : ''}set ${i.cluster} to ${i.weight}% of its traffic on ${i.backends.map((b) => b.kind).join(', ')}`,
 });
