@@ -4,7 +4,8 @@
  * rule before the main table, and carry a protocol number of their own (default 147): a cut
  * works even for destinations the host has a route to (its own subnet), never replaces or
  * deletes a route it did not add, and restore removes exactly the routes it finds marked so
- * (then the rule, once no route of ours is left). A destination that covers the address the
+ * (then the rule, once no route of ours is left). Inject refuses when the table already holds
+ * routes without our protocol: the rule would put them in force too. A destination that covers the address the
  * SSH session comes from is refused: the cut would lock the worker out and restore could
  * never run. Needs root on the host (become) and iproute2.
  */
@@ -56,6 +57,12 @@ if [ "$mode" = inject ]; then
   for d in $dests; do
     if [ -n "$peer" ] && covers "$d" "$peer"; then echo "refusing to cut $d: it covers $peer, where this SSH session comes from (the cut would lock the worker out and restore could not run)" >&2; exit 3; fi
   done
+  # Routes in the table that runwright did not add (another protocol): the rule would put them in force too.
+  n_all=$(ip -4 route show table "$t" 2>/dev/null | wc -l); n_ours=$(ip -4 route show table "$t" proto "$proto" 2>/dev/null | wc -l)
+  if [ "$n_all" -ne "$n_ours" ]; then
+    foreign=$(ip -4 route show table "$t" | grep -v " proto $proto *$" | grep -v " proto $proto " | sed 's/ *$//' | tr '\\n' ';' | sed 's/;$//; s/;/; /g')
+    echo "routing table $t holds $((n_all - n_ours)) route(s) runwright did not add (not protocol $proto): \${foreign:-$(ip -4 route show table "$t" | tr '\\n' ' ')}; the cut's rule would put them in force too: choose another table (and priority), or remove them" >&2; exit 3
+  fi
   for d in $dests; do
     if ours "$d"; then echo "kept=$d"; continue; fi
     if [ -n "$(ip -4 route show table "$t" exact "$d")" ]; then echo "table $t already has a route to $d that runwright did not add: $(ip -4 route show table "$t" exact "$d")" >&2; exit 3; fi
@@ -79,8 +86,8 @@ else
   if [ "$dry" = 1 ]; then left=$(for d in $(ip -4 route show table "$t" proto "$proto" | awk '{print $2}'); do case " $dests " in *" $d "*) ;; *) echo "$d";; esac; done); fi
   r=$(rule)
   if [ -n "$r" ] && echo "$r" | grep -q "lookup $t\\b" && [ -z "$left" ]; then
-    [ "$dry" = 1 ] || ip rule del priority "$p" table "$t" || exit 3
-    echo rule=removed
+    # Only a rule with our protocol: the kernel leaves one someone else added.
+    if [ "$dry" = 1 ] || ip rule del priority "$p" table "$t" protocol "$proto" 2>/dev/null; then echo rule=removed; else echo rule=kept; fi
   elif [ -n "$r" ]; then echo rule=kept
   else echo rule=absent; fi
 fi

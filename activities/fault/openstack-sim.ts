@@ -2,13 +2,15 @@
  * `openstack-sim`: a fault on the OpenStack stand-in (sim/openstack), through its admin API
  * (`POST/GET/DELETE /_sim/faults`). The stand-in assigns fault ids itself and keeps extra
  * fields, so each fault we add carries a `label`: the spec's own `label`, else one derived from
- * the fault's content, so `restore` (another step, another idempotency key) finds exactly the
- * faults `inject` added, and a retried `inject` finds the one its first attempt added.
+ * the fault's content and the workflow id (label.ts), so `restore` (a later step or a
+ * compensation of the same run) finds exactly the faults `inject` added, a retried `inject`
+ * finds the one its first attempt added, and another drill with the same fault running at the
+ * same time has a fault of its own (its restore leaves ours alone).
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineFaultKind, type FaultContext } from './kind';
+import { faultLabel, Label, sameContent } from './label';
 
 export const OpenStackSimFault = z.strictObject({
   kind: z.literal('openstack-sim'),
@@ -25,7 +27,7 @@ export const OpenStackSimFault = z.strictObject({
   method: z.string().regex(/^[A-Z]+$/).optional(),
   path: z.string().min(1).optional().describe('Regex on the path after the service version'),
   times: z.number().int().min(1).optional().describe('Fire at most this many times'),
-  label: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional().describe('Key tying inject to restore (default: derived from the fault\'s content)'),
+  label: Label,
 });
 export type OpenStackSimFault = z.output<typeof OpenStackSimFault>;
 
@@ -36,11 +38,12 @@ export function simFaultBody(s: OpenStackSimFault): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
 }
 
-export function simFaultLabel(s: OpenStackSimFault): string {
-  if (s.label) return s.label;
-  const b = simFaultBody(s);
-  const canonical = JSON.stringify(Object.keys(b).sort().map((k) => [k, b[k]]));
-  return `rw-fault-${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
+/**
+ * The label of the stand-in fault (label.ts): `label` if given, else the content hash plus,
+ * inside a workflow, the workflow id's (from the step's idempotency key).
+ */
+export function simFaultLabel(s: OpenStackSimFault, idempotencyKey?: string): string {
+  return faultLabel(simFaultBody(s), idempotencyKey, s.label);
 }
 
 interface SimFault {
@@ -75,10 +78,11 @@ async function call(ctx: FaultContext, base: string, method: string, path: strin
   return text ? JSON.parse(text) : undefined;
 }
 
-async function ours(ctx: FaultContext, s: OpenStackSimFault, label: string): Promise<SimFault[]> {
-  const got = (await call(ctx, s.endpoint, 'GET', '')) as { faults?: SimFault[] };
-  return (got?.faults ?? []).filter((f) => f.label === label);
+async function faults(ctx: FaultContext, s: OpenStackSimFault): Promise<SimFault[]> {
+  return ((await call(ctx, s.endpoint, 'GET', '')) as { faults?: SimFault[] })?.faults ?? [];
 }
+
+const ours = async (ctx: FaultContext, s: OpenStackSimFault, label: string) => (await faults(ctx, s)).filter((f) => f.label === label);
 
 const summary = (f: SimFault) => ({ id: f.id, fired: f.fired ?? 0, injectedAt: f.injectedAt });
 
@@ -94,7 +98,7 @@ export default defineFaultKind({
     return `stand-in cloud ${where} (${what}) at ${s.endpoint}`;
   },
   async inject(s, ctx) {
-    const label = simFaultLabel(s);
+    const label = simFaultLabel(s, ctx.idempotencyKey);
     const found = await ours(ctx, s, label);
     if (found.length) return { changed: false, at: found[0].injectedAt, details: { label, faults: found.map(summary) } };
     const body = { ...simFaultBody(s), label, injectedAt: new Date().toISOString(), by: 'runwright' };
@@ -103,13 +107,17 @@ export default defineFaultKind({
     return { changed: true, at: body.injectedAt, details: { label, faults: [summary(added.fault)] } };
   },
   async restore(s, ctx) {
-    const label = simFaultLabel(s);
-    const found = await ours(ctx, s, label);
-    if (ctx.dryRun || !found.length) return { changed: found.length > 0, details: { label, removed: [], ...(ctx.dryRun ? { wouldRemove: found.map(summary) } : {}) } };
+    const label = simFaultLabel(s, ctx.idempotencyKey);
+    const all = await faults(ctx, s);
+    const found = all.filter((f) => f.label === label);
+    // The same fault injected by other drills (other workflows) stays: theirs to restore.
+    const others = s.label ? [] : all.filter((f) => sameContent(simFaultBody(s), label, f.label)).map((f) => ({ ...summary(f), label: f.label }));
+    const note = others.length ? { note: `${others.length} fault(s) with the same content from other runs left in place (labels ${others.map((o) => o.label).join(', ')})`, others } : {};
+    if (ctx.dryRun || !found.length) return { changed: found.length > 0, details: { label, removed: [], ...(ctx.dryRun ? { wouldRemove: found.map(summary) } : {}), ...note } };
     // DELETE of an id that is already gone answers 204: a retried restore is harmless.
     for (const f of found) await call(ctx, s.endpoint, 'DELETE', `/${encodeURIComponent(f.id)}`);
     const left = await ours(ctx, s, label);
     if (left.length) throw new Error(`openstack-sim: faults labelled ${label} still present after delete: ${left.map((f) => f.id).join(', ')}`);
-    return { changed: true, details: { label, removed: found.map(summary) } };
+    return { changed: true, details: { label, removed: found.map(summary), ...note } };
   },
 });

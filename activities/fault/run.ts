@@ -4,7 +4,17 @@ import { FAULT_KINDS, type FaultActionInput, type FaultResult } from './spec';
 
 export async function runFault(op: 'inject' | 'restore', input: FaultActionInput, ctx: ActionContext): Promise<FaultResult> {
   const kind = FAULT_KINDS[input.fault.kind];
-  const r = await kind[op](input.fault, { ...ctx, dryRun: input.dryRun });
+  // Heartbeat through every wait (HTTP calls, provisioning, SSH): a short heartbeatTimeout on
+  // the step holds, and a cancel reaches the activity. The SDK throttles what it sends.
+  const beat = () => ctx.heartbeat({ progress: `fault.${op} ${input.fault.kind}` });
+  beat();
+  const timer = setInterval(beat, 500);
+  let r: Awaited<ReturnType<(typeof kind)['inject']>>;
+  try {
+    r = await kind[op](input.fault, { ...ctx, dryRun: input.dryRun });
+  } finally {
+    clearInterval(timer);
+  }
   const at = r.at ?? new Date().toISOString();
   ctx.log(`fault.${op} ${input.fault.kind}: ${kind.describe(input.fault)}: ${r.changed ? (input.dryRun ? 'would change' : 'changed') : 'nothing to do'}`);
   return {
