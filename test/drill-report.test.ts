@@ -5,7 +5,7 @@
  * decoded and checked), posting to the Slack stand-in with the chart uploaded, and
  * `runwright drill report ID` reading a failed run's report from its history.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,11 +17,12 @@ import type { Worker } from '@temporalio/worker';
 import { defineAction } from '../activities/define';
 import { buildRegistry } from '../activities/registry';
 import drillReport from '../activities/drill/report';
-import { activitySpans, computeDrill, engineShare, findShift, unionClipped, type DrillInputs, type HistoryEvent } from '../activities/drill/report-compute';
-import { reportPaths, safeId } from '../activities/drill/report-files';
-import { fetchRunTree, reportFromHistory } from '../activities/drill/report-history';
-import type { DrillReport } from '../activities/drill/report-render';
+import { activitySpans, compactTimeline, computeDrill, engineShare, findShift, unionClipped, type DrillInputs, type HistoryEvent } from '../activities/drill/report-compute';
+import { confineReportsDir, reportPaths, safeId } from '../activities/drill/report-files';
+import { fetchRunTree, reportFromHistory, shiftFromHistory, type RunHistory } from '../activities/drill/report-history';
+import { renderMarkdown, type DrillReport } from '../activities/drill/report-render';
 import { startSlackSim, type SlackSim } from '../sim/slack/server';
+import { act as osAct, makePool, startSim, type SimEnv } from './helpers/openstack';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli, type CliResult } from './helpers/cli';
@@ -56,6 +57,7 @@ function drill(over: Partial<DrillInputs> = {}): DrillInputs {
       ],
     }),
     restore: ok({ restoredAt: iso(16_000) }),
+    failback: ok({ recovered: { verdict: 'up', endedAt: iso(16_500) }, stages: [{ weight: { cluster: 'east', weight: 100, at: iso(17_000) } }] }),
     steadyAfter: ok({ healthy: true, at: iso(18_000) }),
     ...over,
   };
@@ -78,9 +80,11 @@ describe('verdict and times', () => {
     );
     expect(f.verdict).toBe('fail');
     expect(f.reasons).toEqual(['RTO 12.0 s exceeded the objective 10.0 s', 'the fault was not restored: restore timed out', 'steady state after the drill: unhealthy: west: HTTP 500']);
-    const never = computeDrill(drill({ failover: { state: 'failed', outputs: null, error: 'no healthy cluster' } }));
+    // The histories show the failover failed before shifting: no failback was needed.
+    const never = computeDrill(drill({ failover: { state: 'failed', outputs: null, error: 'no healthy cluster' }, failback: { state: 'skipped', outputs: null } }), { checked: true, shift: null });
     expect(never.rtoMs).toBeNull();
     expect(never.reasons).toEqual(['traffic was never shifted away from east (failover failed: no healthy cluster)']);
+    expect(never.failedBack).toBeNull();
     // Meeting the objective exactly is a pass.
     expect(computeDrill(drill({ objectiveRtoMs: 12_000 })).verdict).toBe('pass');
   });
@@ -92,12 +96,52 @@ describe('verdict and times', () => {
     expect(refused.timeline.find((e) => e.phase === 'guard')).toMatchObject({ at: iso(-1000), detail: 'refused: 2 target clusters' });
   });
 
-  test('the shift is the target going to weight 0, or the named step', () => {
+  test('the shift is the target going to weight 0, or the named step; an output that only has an `at` is not a shift', () => {
     const outs = { a: { cluster: 'west', weight: 100, at: iso(1) }, grp: { shift: { cluster: 'east', weight: 0, at: iso(9) } }, b: { at: iso(0) } };
     expect(findShift(outs, 'east')?.step).toBe('grp.shift');
     expect(findShift(outs, 'east', 'a')?.at).toBe(iso(1));
-    expect(findShift({ x: { at: iso(5) }, y: { at: iso(3) } }, 'east')?.step).toBe('y');
+    expect(findShift({ x: { at: iso(5) }, y: { at: iso(3) } }, 'east')).toBeNull();
     expect(findShift({ x: { ok: true } }, 'east')).toBeNull();
+    expect(findShift({ plan: { cluster: 'east', weight: 0, dryRun: true, at: iso(2) } }, 'east')).toBeNull();
+    // An unrelated timed step (the peers check) does not make a too-small RTO.
+    const f = computeDrill(drill({ failover: ok({ peers: { healthy: true, checkedAt: iso(2000), at: iso(2000) } }) }));
+    expect(f).toMatchObject({ rtoMs: null, shiftedAt: null, verdict: 'fail' });
+    expect(f.reasons).toContain('traffic was never shifted away from east');
+  });
+
+  test('an aborted drill fails with its error', () => {
+    const f = computeDrill(drill({ run: { state: 'failed', outputs: null, error: 'activity StartToClose timeout' } }));
+    expect(f.verdict).toBe('fail');
+    expect(f.reasons).toEqual(['drill aborted: activity StartToClose timeout']);
+    expect(computeDrill(drill({ run: ok({}) })).verdict).toBe('pass');
+  });
+
+  test('failback: needed once the failover ran; missing or failed is a fail (the target may still be out of traffic)', () => {
+    expect(computeDrill(drill()).failedBack).toBe(true);
+    const missing = computeDrill(drill({ failback: null }));
+    expect(missing).toMatchObject({ verdict: 'fail', failedBack: false, reasons: ['failback did not complete: it did not run (east may still be out of traffic)'] });
+    const failed = computeDrill(drill({ failback: { state: 'failed', outputs: null, error: 'stage 50: east unhealthy' } }));
+    expect(failed.reasons).toEqual(['failback did not complete: stage 50: east unhealthy (east may still be out of traffic)']);
+    expect(failed.timeline.some((e) => e.phase === 'failback')).toBe(false);
+    expect(computeDrill(drill()).timeline.find((e) => e.phase === 'failback')).toMatchObject({ t: 17_000, event: 'failed back', detail: 'ok' });
+    // Failover failed and the histories were not read: traffic may have moved, so failback is still needed.
+    const unknown = computeDrill(drill({ failover: { state: 'failed', outputs: null, error: 'x' }, failback: null }));
+    expect(unknown.reasons).toContain('failback did not complete: it did not run (east may still be out of traffic)');
+    // No failover (skipped): nothing to fail back.
+    expect(computeDrill(drill({ failover: { state: 'skipped', outputs: null }, failback: null })).failedBack).toBeNull();
+  });
+
+  test('a failover that failed after the shift: RTO from the shift found in its history, and the verification failure as the reason', () => {
+    const failover = { state: 'failed', outputs: null, error: 'verify_http: entry point still failing' };
+    const without = computeDrill(drill({ failover }));
+    expect(without.rtoMs).toBeNull();
+    const shift = { step: 'shift', at: iso(9000), outputs: { cluster: 'east', weight: 0, at: iso(9000) }, source: 'history' as const, failedAfter: ['verify_http'] };
+    const f = computeDrill(drill({ failover }), { checked: true, shift });
+    expect(f).toMatchObject({ verdict: 'fail', rtoMs: 9000, shiftedAt: iso(9000), shiftStep: 'shift', shiftSource: 'history', failoverMs: 4800, failedBack: true });
+    expect(f.reasons).toEqual(["the failover's verification failed after traffic was shifted away from east (verify_http): verify_http: entry point still failing"]);
+    expect(f.timeline.find((e) => e.phase === 'shift')).toMatchObject({ t: 9000, detail: 'east (shift, from the failover run history)' });
+    // The outputs, when there are any, win.
+    expect(computeDrill(drill(), { checked: true, shift }).shiftSource).toBe('outputs');
   });
 
   test('timeline: sorted, t in ms since injection, window errors, failover steps', () => {
@@ -114,6 +158,83 @@ describe('verdict and times', () => {
     expect(tl.find((e) => e.phase === 'shift')).toMatchObject({ t: 12_000, detail: 'east (shift)' });
     expect(tl.filter((e) => e.phase === 'failover').map((e) => e.event)).toEqual(['failover: pick', 'failover: back']);
     expect(tl[tl.length - 1]).toMatchObject({ t: 18_000, phase: 'steady-after' });
+  });
+
+  test('window errors: transitions back to answering on the timeline; the returned report keeps only transitions when there are many', () => {
+    const obs = (ms: number, okv: boolean, status: number | null = okv ? 200 : 503) => ({ at: iso(ms), ms, ok: okv, status, ...(okv ? {} : { error: status === null ? 'connection refused' : `HTTP ${status}` }) });
+    // 2,000 observations: 300 ok, 1,200 HTTP 503, 300 refused, 200 ok.
+    const timeline = Array.from({ length: 2000 }, (_, n) => (n < 300 ? obs(n * 10, true) : n < 1500 ? obs(n * 10, false) : n < 1800 ? obs(n * 10, false, null) : obs(n * 10, true)));
+    const f = computeDrill(drill({ window: ok({ url: 'http://svc/', startedAt: iso(0), endedAt: iso(20_000), checks: 2000, failures: 1500, timeline }) }));
+    expect(f.timeline.filter((e) => e.phase === 'window-error')).toHaveLength(1500);
+    expect(f.timeline.filter((e) => e.event === 'answering again').map((e) => e.t)).toEqual([18_000]);
+    const c = compactTimeline(f.timeline, 100);
+    expect(c.omitted).toBe(1498);
+    expect(c.timeline.filter((e) => e.phase === 'window-error').map((e) => [e.t, e.detail])).toEqual([
+      [3000, 'HTTP 503 ×1200'],
+      [15_000, 'connection refused ×300'],
+    ]);
+    expect(c.timeline.filter((e) => e.phase !== 'window-error')).toEqual(f.timeline.filter((e) => e.phase !== 'window-error'));
+    expect(JSON.stringify(c.timeline).length).toBeLessThan(JSON.stringify(f.timeline).length / 50);
+    // Few errors: unchanged. Many isolated errors: bounded, first and last half kept.
+    expect(compactTimeline(computeDrill(drill()).timeline, 100)).toEqual({ timeline: computeDrill(drill()).timeline, omitted: 0 });
+    const alternating = Array.from({ length: 600 }, (_, n) => obs(n * 10, n % 2 === 0));
+    const a = compactTimeline(computeDrill(drill({ window: ok({ startedAt: iso(0), checks: 600, failures: 300, timeline: alternating }) })).timeline, 100);
+    const errs = a.timeline.filter((e) => e.phase === 'window-error');
+    expect(errs).toHaveLength(100);
+    expect(a.omitted).toBe(200);
+    expect([errs[0].t, errs[49].t, errs[50].t, errs[99].t]).toEqual([10, 990, 5010, 5990]);
+  });
+
+  test('the shift from history: earliest traffic.shift of the target to weight 0 in a child run, not failback runs, compensations, dry runs or the drill run itself', () => {
+    let n = 0;
+    const run = (workflowId: string, mode: string | undefined, acts: { id: string; type?: string; outputs?: unknown; failed?: boolean }[]): RunHistory => {
+      const events: HistoryEvent[] = [{ id: ++n, type: 'WorkflowExecutionStarted', timeMs: 0, started: mode ? { runbook: 'failover', mode } : { runbook: 'failover' } }];
+      for (const a of acts) {
+        const sch = ++n;
+        events.push({ id: sch, type: 'ActivityTaskScheduled', timeMs: n, activityId: a.id, activityType: a.type ?? 'traffic.shift' });
+        events.push({ id: ++n, type: a.failed ? 'ActivityTaskFailed' : 'ActivityTaskCompleted', timeMs: n, scheduledEventId: sch, result: a.failed ? undefined : { outputs: a.outputs, attempt: 1 } });
+      }
+      return { workflowId, events };
+    };
+    const sh = (cluster: string, weight: number, ms: number, extra = {}) => ({ cluster, weight, at: iso(ms), changed: true, backends: [], ...extra });
+    const runs = [
+      run('d', undefined, [{ id: 'early', outputs: sh('east', 0, 100) }]),
+      run('d/failover', 'failover', [
+        { id: 'plan', outputs: sh('east', 0, 200, { dryRun: true }) },
+        { id: 'other', outputs: sh('west', 0, 300) },
+        { id: 'before', outputs: sh('east', 0, -50) },
+        { id: 'shift', outputs: sh('east', 0, 7000) },
+        { id: 'verify_http', type: 'probe.http', failed: true },
+      ]),
+      run('d/failback', 'failback', [{ id: 'stages[0].weight', outputs: sh('east', 0, 5000) }]),
+      run('d/other', undefined, [{ id: 'compensate:x', outputs: sh('east', 0, 6000) }]),
+    ];
+    expect(shiftFromHistory(runs, 'd', 'east', T0)).toMatchObject({ step: 'shift', at: iso(7000), source: 'history', workflowId: 'd/failover', failedAfter: ['verify_http'] });
+    expect(shiftFromHistory(runs, 'd', 'west', T0)?.step).toBe('other');
+    expect(shiftFromHistory(runs.slice(0, 1).concat(runs.slice(2)), 'd', 'east', T0)).toBeNull();
+  });
+
+  test('reportsDir stays inside the worker reports root', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rw-reports-root-'));
+    try {
+      expect(confineReportsDir(root, undefined)).toEqual({ dir: root });
+      expect(confineReportsDir(root, 'team-a')).toEqual({ dir: join(root, 'team-a') });
+      expect(confineReportsDir(root, 'a/../b')).toEqual({ dir: join(root, 'b') });
+      expect(confineReportsDir(root, join(root, 'x'))).toEqual({ dir: join(root, 'x') });
+      expect(confineReportsDir(root, '..foo')).toEqual({ dir: join(root, '..foo') });
+      for (const bad of ['/etc', '..', '../x', 'a/../../x', join(root, '..', 'x'), tmpdir()]) expect(confineReportsDir(root, bad)).toEqual({ error: expect.stringContaining("is outside the worker's reports folder") });
+      symlinkSync(tmpdir(), join(root, 'link'));
+      expect(confineReportsDir(root, 'link/x')).toEqual({ error: expect.stringContaining('outside') });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('input: safe defaults to false, like the runbook', () => {
+    const base = { drill: 'd', target: 'east', clusters: ['east'], objectiveRtoMs: '60s' };
+    expect(drillReport.input.parse(base).safe).toBe(false);
+    expect(drillReport.input.parse({ ...base, safe: true }).safe).toBe(true);
+    expect(drillReport.input.parse({ ...base, run: { state: 'failed', error: 'x' }, failback: null })).toMatchObject({ run: { state: 'failed' }, failback: null });
   });
 
   test('report folder names: safe and distinct', () => {
@@ -225,18 +346,11 @@ function decodePng(buf: Buffer): { width: number; height: number; pixel(x: numbe
 
 const fault = defineAction({
   name: 'drilltest.fault',
-  description: 'test: pretend to inject a fault',
-  input: z.strictObject({ target: z.string() }),
-  async run({ target }) {
+  description: 'test: pretend to inject a fault, or fail to',
+  input: z.strictObject({ target: z.string(), fail: z.boolean().default(false) }),
+  async run({ target, fail }) {
+    if (fail) throw ApplicationFailure.nonRetryable('inject refused by test', 'Planned');
     return { target, injectedAt: new Date().toISOString() };
-  },
-});
-const shift = defineAction({
-  name: 'drilltest.shift',
-  description: 'test: pretend to shift traffic',
-  input: z.strictObject({ cluster: z.string(), weight: z.number() }),
-  async run(i) {
-    return { ...i, changed: true, at: new Date().toISOString() };
   },
 });
 const restore = defineAction({
@@ -249,61 +363,94 @@ const restore = defineAction({
   },
 });
 // drill.report is in the registry once the drill folder is wired; otherwise the test adds it.
-const EXTRA = [fault, shift, restore, ...TEST_ACTIONS, ...(buildRegistry().has('drill.report') ? [] : [drillReport])];
+const EXTRA = [fault, restore, ...TEST_ACTIONS, ...(buildRegistry().has('drill.report') ? [] : [drillReport])];
 
+// The failover runbook stand-in: in failover mode it takes the target out with the real
+// traffic.shift (an Octavia pool on the OpenStack stand-in) and then verifies (which the test can
+// make fail); in failback mode it puts the target back.
 const CHILD = `apiVersion: runwright/v1
 kind: Runbook
 metadata: { name: drilltest-failover }
 spec:
   params:
     target: { type: string }
+    backends: { type: array }
+    mode: { type: string, default: failover }
+    verifyFails: { type: boolean, default: false }
   steps:
     - id: prepare
+      when: "{{ params.mode == 'failover' }}"
       action: core.sleep
       with: { ms: 300 }
     - id: settle
+      when: "{{ params.mode == 'failover' }}"
       sleep: 1s
     - id: shift
-      action: drilltest.shift
-      with: { cluster: "{{ params.target }}", weight: 0 }
+      action: traffic.shift
+      with: { cluster: "{{ params.target }}", weight: "{{ params.mode == 'failover' ? 0 : 100 }}", backends: "{{ params.backends }}" }
+    - id: verify
+      when: "{{ params.mode == 'failover' }}"
+      action: test.failIf
+      with: { fail: "{{ params.verifyFails }}", value: "entry point still failing" }
 `;
 
+// Shaped like runbooks/dr-drill.yaml: the drill's steps in one group that may fail (the report
+// still runs), failover and failback as child runs, the report fed every step record.
 const PARENT = `apiVersion: runwright/v1
 kind: Runbook
 metadata: { name: drilltest }
 spec:
   params:
     target: { type: string, default: east }
+    backends: { type: array }
     objective: { type: string }
-    reportsDir: { type: string }
+    reportsDir: { type: string, default: "" }
     downUrl: { type: string }
     flakyUrl: { type: string }
+    windowUrl: { type: string, default: "" }
+    windowInterval: { type: integer, default: 100 }
+    injectFails: { type: boolean, default: false }
+    verifyFails: { type: boolean, default: false }
     restoreFails: { type: boolean, default: false }
   steps:
     - id: steadyBefore
       action: core.noop
       with: { value: { healthy: true } }
-    - id: inject
-      action: drilltest.fault
-      with: { target: "{{ params.target }}" }
-    - id: detect
-      action: probe.http
-      with: { url: "{{ params.downUrl }}", interval: 50, failureThreshold: 2, until: down, maxDuration: 10s }
-    - id: recover
-      parallel:
-        - id: failover
-          runbook: drilltest-failover
-          with: { target: "{{ params.target }}" }
-        - id: window
-          action: probe.http
-          with: { url: "{{ params.flakyUrl }}", interval: 100, until: deadline, maxDuration: 2500ms }
-    - id: restore
-      action: drilltest.restore
-      with: { fail: "{{ params.restoreFails }}" }
+    - id: drill
       onFailure: continue
-    - id: steadyAfter
-      action: core.noop
-      with: { value: { healthy: true } }
+      steps:
+        - id: inject
+          action: drilltest.fault
+          with: { target: "{{ params.target }}", fail: "{{ params.injectFails }}" }
+        - id: detect
+          action: probe.http
+          with: { url: "{{ params.downUrl }}", interval: 50, failureThreshold: 2, until: down, maxDuration: 10s }
+        - id: recover
+          parallel:
+            - id: failover
+              runbook: drilltest-failover
+              onFailure: continue
+              with: { target: "{{ params.target }}", backends: "{{ params.backends }}", verifyFails: "{{ params.verifyFails }}" }
+            - id: window
+              action: probe.http
+              with:
+                url: "{{ params.windowUrl != '' ? params.windowUrl : params.flakyUrl }}"
+                interval: "{{ params.windowInterval }}"
+                until: deadline
+                maxDuration: 2500ms
+                timelineLimit: 2000
+        - id: restore
+          action: drilltest.restore
+          with: { fail: "{{ params.restoreFails }}" }
+          onFailure: continue
+        - id: failback
+          when: "{{ steps.failover.state != 'skipped' }}"
+          runbook: drilltest-failover
+          onFailure: continue
+          with: { target: "{{ params.target }}", backends: "{{ params.backends }}", mode: failback }
+        - id: steadyAfter
+          action: core.noop
+          with: { value: { healthy: true } }
     - id: report
       action: drill.report
       with:
@@ -313,13 +460,15 @@ spec:
         objectiveRtoMs: "{{ params.objective }}"
         fault: { kind: http-503, cluster: "{{ params.target }}" }
         safe: true
+        run: "{{ steps.drill }}"
         steadyBefore: "{{ steps.steadyBefore }}"
-        inject: "{{ steps.inject }}"
-        detect: "{{ steps.detect }}"
-        failover: "{{ steps.failover }}"
-        window: "{{ steps.window }}"
-        restore: "{{ steps.restore }}"
-        steadyAfter: "{{ steps.steadyAfter }}"
+        inject: "{{ has(steps.inject) ? steps.inject : null }}"
+        detect: "{{ has(steps.detect) ? steps.detect : null }}"
+        failover: "{{ has(steps.failover) ? steps.failover : null }}"
+        window: "{{ has(steps.window) ? steps.window : null }}"
+        restore: "{{ has(steps.restore) ? steps.restore : null }}"
+        failback: "{{ has(steps.failback) ? steps.failback : null }}"
+        steadyAfter: "{{ has(steps.steadyAfter) ? steps.steadyAfter : null }}"
         reportsDir: "{{ params.reportsDir }}"
     - id: verdict
       action: test.failIf
@@ -331,7 +480,7 @@ kind: Runbook
 metadata: { name: drilltest-skipped }
 spec:
   params:
-    reportsDir: { type: string }
+    reportsDir: { type: string, default: "" }
   steps:
     - id: steadyBefore
       action: core.noop
@@ -344,7 +493,7 @@ spec:
 const root = resolve(__dirname, '..');
 const BOT = 'xoxb-drill-test-3f1e';
 const CHANNEL = 'C0DRILL';
-const ENV_KEYS = ['SLACK_BOT_TOKEN', 'RUNWRIGHT_SLACK_API_URL', 'RUNWRIGHT_SLACK_CHANNEL'] as const;
+const ENV_KEYS = ['SLACK_BOT_TOKEN', 'RUNWRIGHT_SLACK_API_URL', 'RUNWRIGHT_SLACK_CHANNEL', 'RUNWRIGHT_REPORTS_DIR', 'OS_CLIENT_CONFIG_FILE', 'OS_CLOUD'] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 let env: TestEnv;
@@ -352,6 +501,8 @@ let queue: string;
 let worker: Worker;
 let workerRun: Promise<void>;
 let sim: SlackSim;
+let os: SimEnv;
+let backends: unknown[];
 let http: Server;
 let base: string;
 let dir: string;
@@ -366,7 +517,7 @@ const children = () => ({ 'drilltest-failover': runbookFrom(CHILD, EXTRA) });
 
 async function runDrill(id: string, params: Record<string, unknown>): Promise<{ ok: boolean; error?: string }> {
   const rb = runbookFrom(PARENT, EXTRA);
-  const h = await startRun(env, queue, inputFor(rb, { reportsDir, downUrl: `${base}/down`, flakyUrl: `${base}/flaky`, ...params }, { children: children() }), id);
+  const h = await startRun(env, queue, inputFor(rb, { backends, downUrl: `${base}/down`, flakyUrl: `${base}/flaky`, ...params }, { children: children() }), id);
   try {
     await h.result();
     return { ok: true };
@@ -382,6 +533,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rw-drill-'));
   reportsDir = join(dir, 'reports');
   sim = await startSlackSim({ botToken: BOT, channels: [CHANNEL] });
+  // Steering: a pool on the OpenStack stand-in whose members stand for the two clusters.
+  os = await startSim();
+  const pool = await makePool('cluster-a', 'drilltest');
+  await osAct('openstack.member.batch', { cloud: 'cluster-a', pool: pool.poolId, addresses: ['10.0.0.201', '10.0.0.202'], protocolPort: 80, weight: 10 });
+  backends = [{ kind: 'octavia', cloud: 'cluster-a', pool: pool.poolId, members: { east: ['10.0.0.201'], west: ['10.0.0.202'] } }];
   http = createServer((req, res) => {
     // /down: the injected fault; /flaky: the service entry point, failing every third request.
     const bad = req.url === '/down' || (req.url === '/flaky' && ++flakyHits % 3 === 0);
@@ -390,8 +546,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  // The worker in this process reads these when it posts; nothing secret enters a workflow.
-  Object.assign(process.env, { SLACK_BOT_TOKEN: BOT, RUNWRIGHT_SLACK_API_URL: sim.apiUrl, RUNWRIGHT_SLACK_CHANNEL: CHANNEL });
+  // The worker in this process reads these when it posts and writes; nothing secret enters a
+  // workflow, and runs may only pick a subfolder of the reports root.
+  Object.assign(process.env, { SLACK_BOT_TOKEN: BOT, RUNWRIGHT_SLACK_API_URL: sim.apiUrl, RUNWRIGHT_SLACK_CHANNEL: CHANNEL, RUNWRIGHT_REPORTS_DIR: reportsDir });
   queue = uniqueQueue('drill');
   worker = await startTestWorker(env, queue, EXTRA);
   workerRun = worker.run();
@@ -402,6 +559,7 @@ afterAll(async () => {
   await workerRun;
   await env?.close();
   await sim?.close();
+  await os?.close();
   http?.closeAllConnections();
   await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
   for (const k of ENV_KEYS) {
@@ -418,7 +576,8 @@ test('a passing drill: report files with a real chart, Slack message with the ch
   const paths = reportPaths(reportsDir, id);
   expect(readdirSync(paths.dir).sort()).toEqual(['report.json', 'report.md', 'timeline.png']);
   const rep = JSON.parse(readFileSync(paths.json, 'utf8')) as DrillReport;
-  expect(rep).toMatchObject({ id, drill: 'zone-loss', verdict: 'pass', reasons: [], objectiveRtoMs: 60_000, restored: true, steadyAfter: true, shiftStep: 'shift' });
+  expect(rep).toMatchObject({ id, drill: 'zone-loss', verdict: 'pass', reasons: [], objectiveRtoMs: 60_000, restored: true, failedBack: true, steadyAfter: true, shiftStep: 'shift', shiftSource: 'outputs', safe: true });
+  expect(rep.steps).toMatchObject({ run: { state: 'succeeded' }, failover: { state: 'succeeded' }, failback: { state: 'succeeded' } });
   expect(rep.files).toEqual({ json: paths.json, markdown: paths.markdown, png: paths.png });
   // Child: 300 ms in an activity + a 1 s durable timer before the shift; detection takes at least 2 checks 50 ms apart.
   expect(rep.rtoMs).toBeGreaterThan(1300);
@@ -432,7 +591,7 @@ test('a passing drill: report files with a real chart, Slack message with the ch
   // Engine share, from the drill's and the failover child's histories.
   const e = rep.engine!;
   expect(e).not.toBeNull();
-  expect(e.histories).toBe(2);
+  expect(e.histories).toBe(3);
   expect(e.excluded).toEqual(['window']);
   expect(Math.abs(e.windowMs - rep.rtoMs!)).toBeLessThan(100);
   expect(e.activityMs).toBeGreaterThanOrEqual(300);
@@ -443,7 +602,8 @@ test('a passing drill: report files with a real chart, Slack message with the ch
   // The event times mean what the computation assumes: ActivityTaskStarted is the real start of
   // the (last) attempt, so core.sleep(300) spans at least 300 ms, and dispatch before it is short.
   const runs = await fetchRunTree(env.client, id);
-  expect(runs.map((x) => x.workflowId)).toEqual([id, `${id}/failover`]);
+  expect(runs.map((x) => x.workflowId)).toEqual([id, `${id}/failover`, `${id}/failback`]);
+  expect(runs.map((x) => x.events[0].started)).toEqual([{ runbook: 'drilltest' }, { runbook: 'drilltest-failover', mode: 'failover' }, { runbook: 'drilltest-failover', mode: 'failback' }]);
   const sleepSpan = activitySpans(runs[1].events).find((s) => s.activityId === 'prepare')!;
   const scheduled = runs[1].events.find((x) => x.type === 'ActivityTaskScheduled' && x.activityId === 'prepare')!;
   expect(sleepSpan.endMs - sleepSpan.startMs).toBeGreaterThanOrEqual(300);
@@ -538,12 +698,75 @@ test('a failed drill: the run fails on the verdict, and `runwright drill report 
 
 test('a skipped drill still writes its report and posts it', async () => {
   const id = `drilltest-skip-${Date.now().toString(36)}`;
-  const h = await startRun(env, queue, inputFor(runbookFrom(SKIPPED, EXTRA), { reportsDir }), id);
+  const h = await startRun(env, queue, inputFor(runbookFrom(SKIPPED, EXTRA)), id);
   const res = await h.result();
   const rep = (res.outputs as any).report as DrillReport;
-  expect(rep).toMatchObject({ verdict: 'skipped', reasons: ['drill did not run: steady state failed'], rtoMs: null, engine: null, engineNote: 'no RTO window (fault not injected or traffic never shifted)' });
+  // No reportsDir: the worker's root; `safe` not given: false (as in the runbook).
+  expect(rep).toMatchObject({ verdict: 'skipped', reasons: ['drill did not run: steady state failed'], rtoMs: null, engine: null, engineNote: 'no RTO window (fault not injected or traffic never shifted)', safe: false, failedBack: null });
+  expect(rep.files.json).toBe(reportPaths(reportsDir, id).json);
   expect(existsSync(rep.files.png) && existsSync(rep.files.markdown) && existsSync(rep.files.json)).toBe(true);
   expect(rep.slack.posted).toBe(true);
   expect(sim.message(CHANNEL, rep.slack.ts!)?.text).toMatch(/DR drill zone-loss: SKIPPED\*/);
   expect(readFileSync(rep.files.markdown, 'utf8')).toContain('| Skipped because | steady state failed |');
+}, 60_000);
+
+test('the failover fails after shifting traffic (its verification): RTO from its history, the verification as a reason; the returned report keeps window errors as transitions, the file all of them; a relative reportsDir is a subfolder of the root', async () => {
+  const id = `drilltest-verify-${Date.now().toString(36)}`;
+  // The window watches an entry point that never answers, every 10 ms: many errors.
+  const r = await runDrill(id, { objective: '60s', verifyFails: true, windowUrl: `${base}/down`, windowInterval: 10, reportsDir: 'team-a' });
+  expect(r.ok).toBe(false);
+  const runs = await fetchRunTree(env.client, id);
+  const returned = reportFromHistory(runs[0].events) as DrillReport;
+  expect(returned).toMatchObject({ verdict: 'fail', shiftStep: 'shift', shiftSource: 'history', failedBack: true, restored: true });
+  expect(returned.steps.failover).toEqual({ state: 'failed', error: 'failing for "entry point still failing"' });
+  expect(returned.reasons).toEqual(["the failover's verification failed after traffic was shifted away from east (verify): failing for \"entry point still failing\""]);
+  // The shift the child's history recorded: 300 ms activity + 1 s timer after the injection.
+  const shiftDone = runs[1].events.find((e) => e.type === 'ActivityTaskCompleted' && (e.result as any)?.outputs?.weight === 0)!;
+  expect(returned.shiftedAt).toBe((shiftDone.result as any).outputs.at);
+  expect(returned.rtoMs).toBe(Date.parse(returned.shiftedAt!) - Date.parse(returned.injectedAt!));
+  expect(returned.rtoMs).toBeGreaterThan(1300);
+  expect(returned.engine).toMatchObject({ histories: 3 });
+  expect(Math.abs(returned.engine!.windowMs - returned.rtoMs!)).toBeLessThan(100);
+
+  // Written under <root>/team-a; the file keeps every window error, the returned report one run of them.
+  const paths = reportPaths(join(reportsDir, 'team-a'), id);
+  expect(returned.files.json).toBe(paths.json);
+  const file = JSON.parse(readFileSync(paths.json, 'utf8')) as DrillReport;
+  const fileErrors = file.timeline.filter((e) => e.phase === 'window-error');
+  expect(fileErrors.length).toBe(file.errorsDuringWindow!.count);
+  expect(fileErrors.length).toBeGreaterThan(100);
+  const kept = returned.timeline.filter((e) => e.phase === 'window-error');
+  expect(kept).toEqual([{ ...fileErrors[0], detail: `HTTP 503 ×${fileErrors.length}` }]);
+  expect(returned.windowErrorsOmitted).toBe(fileErrors.length - 1);
+  expect(file.windowErrorsOmitted).toBeUndefined();
+  expect(JSON.stringify(returned).length).toBeLessThan(JSON.stringify(file).length / 4);
+  expect(renderMarkdown(returned)).toContain(`${fileErrors.length - 1} window errors are not listed`);
+}, 60_000);
+
+test('an aborted drill (inject failed) fails with "drill aborted"', async () => {
+  const id = `drilltest-abort-${Date.now().toString(36)}`;
+  const r = await runDrill(id, { objective: '60s', injectFails: true });
+  expect(r.ok).toBe(false);
+  const rep = JSON.parse(readFileSync(reportPaths(reportsDir, id).json, 'utf8')) as DrillReport;
+  expect(rep.steps.run).toEqual({ state: 'failed', error: 'inject refused by test' });
+  expect(rep.reasons[0]).toBe('drill aborted: inject refused by test');
+  expect(rep).toMatchObject({ verdict: 'fail', failedBack: null, rtoMs: null });
+}, 60_000);
+
+test('a reportsDir outside the worker reports root is refused (InvalidInput, not retried) and nothing is written there', async () => {
+  const outside = join(dir, 'outside');
+  for (const bad of [outside, '../outside']) {
+    const id = `drilltest-dir-${Date.now().toString(36)}-${bad.startsWith('..') ? 'rel' : 'abs'}`;
+    const h = await startRun(env, queue, inputFor(runbookFrom(SKIPPED, EXTRA), { reportsDir: bad }), id);
+    const err = await h.result().then(() => undefined, (e: unknown) => e);
+    const message = `drill.report: reportsDir "${bad}" is outside the worker's reports folder ${reportsDir} (RUNWRIGHT_REPORTS_DIR); give a subfolder name`;
+    expect(String((err as any)?.cause?.message)).toBe(message);
+    // The activity's own failure: InvalidInput, not retryable, failed on its first attempt.
+    const events = (await h.fetchHistory()).events ?? [];
+    const failed = events.map((e) => e.activityTaskFailedEventAttributes).filter(Boolean);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.failure).toMatchObject({ message, applicationFailureInfo: { type: 'InvalidInput', nonRetryable: true } });
+    expect(events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt).toBe(1);
+  }
+  expect(existsSync(outside)).toBe(false);
 }, 60_000);

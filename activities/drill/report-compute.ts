@@ -22,7 +22,7 @@ export interface TimelineEvent {
   detail: string;
 }
 
-export type Phase = 'steady-before' | 'guard' | 'approval' | 'inject' | 'detect' | 'failover' | 'shift' | 'window' | 'window-error' | 'restore' | 'steady-after';
+export type Phase = 'steady-before' | 'guard' | 'approval' | 'inject' | 'detect' | 'failover' | 'shift' | 'window' | 'window-error' | 'restore' | 'failback' | 'steady-after';
 
 export interface EngineShare {
   windowMs: number;
@@ -55,8 +55,12 @@ export interface DrillFacts {
   injectedAt: string | null;
   shiftedAt: string | null;
   shiftStep: string | null;
+  /** Where the shift was found: the failover record's outputs, or (the failover failed after shifting) its run's history. */
+  shiftSource: 'outputs' | 'history' | null;
   errorsDuringWindow: ErrorsDuringWindow | null;
   restored: boolean;
+  /** Whether the failback completed; null when none was needed (traffic never shifted, or the drill was skipped). */
+  failedBack: boolean | null;
   steadyAfter: boolean;
   timeline: TimelineEvent[];
 }
@@ -67,6 +71,8 @@ export interface DrillInputs {
   objectiveRtoMs: number;
   skipped?: string;
   shiftStep?: string;
+  /** The drill's main group step: 'failed' means the drill aborted midway. */
+  run?: StepRecord | null;
   steadyBefore?: StepRecord | null;
   guard?: StepRecord | null;
   approval?: StepRecord | null;
@@ -75,7 +81,18 @@ export interface DrillInputs {
   failover?: StepRecord | null;
   window?: StepRecord | null;
   restore?: StepRecord | null;
+  /** The failback child run (the failover runbook in failback mode), after the restore. */
+  failback?: StepRecord | null;
   steadyAfter?: StepRecord | null;
+}
+
+/**
+ * What the run's histories say about the shift, when the failover record has no outputs (it
+ * failed, possibly after shifting). `checked` false: the histories were not looked at.
+ */
+export interface HistoryFacts {
+  checked: boolean;
+  shift: ShiftFound | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,18 +149,23 @@ export interface ShiftFound {
   step: string;
   at: string;
   outputs: Record<string, any>;
+  /** Found in a run history (the failover failed after shifting): that run, and the steps that failed after the shift. */
+  source?: 'outputs' | 'history';
+  workflowId?: string;
+  failedAfter?: string[];
 }
 
 /**
  * The traffic-shift step in the failover child's outputs (a map of its steps' outputs, groups
  * nested): `shiftStep` when named, else the action output with an ISO `at` that moved the target
- * to weight 0, else the one naming the target, else the earliest with an `at`.
+ * to weight 0, else the one naming the target (`cluster` or `from`). Dry runs do not count, and
+ * an output that merely has an `at` is not a shift: null then.
  */
 export function findShift(outputs: unknown, target: string, shiftStep?: string): ShiftFound | null {
   const found: ShiftFound[] = [];
   const visit = (x: unknown, path: string, d: number) => {
     if (!isObj(x) || d < 0) return;
-    if (typeof x.at === 'string' && parseIso(x.at) !== null && path) found.push({ step: path, at: x.at, outputs: x });
+    if (typeof x.at === 'string' && parseIso(x.at) !== null && path && x.dryRun !== true) found.push({ step: path, at: x.at, outputs: x, source: 'outputs' });
     for (const [k, y] of Object.entries(x)) if (isObj(y)) visit(y, path ? `${path}.${k}` : k, d - 1);
   };
   visit(outputs, '', 4);
@@ -152,7 +174,6 @@ export function findShift(outputs: unknown, target: string, shiftStep?: string):
   return (
     byTime.find((f) => f.outputs.cluster === target && f.outputs.weight === 0) ??
     byTime.find((f) => f.outputs.cluster === target || f.outputs.from === target) ??
-    byTime[0] ??
     null
   );
 }
@@ -176,9 +197,13 @@ const probeOf = (r: StepRecord | null | undefined): ProbeOutputs | null => (r &&
 export const fmtSeconds = (ms: number | null): string =>
   ms === null ? '—' : Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(Math.abs(ms) < 10_000 ? 2 : 1)} s`;
 
-export function computeDrill(i: DrillInputs): DrillFacts {
+const failedWhy = (r: StepRecord) => r.error ?? r.state;
+
+export function computeDrill(i: DrillInputs, history: HistoryFacts = { checked: false, shift: null }): DrillFacts {
   const injectedMs = parseIso(isObj(i.inject?.outputs) ? (i.inject!.outputs as any).injectedAt : undefined);
-  const shift = isObj(i.failover?.outputs) ? findShift(i.failover!.outputs, i.target, i.shiftStep) : null;
+  const fromOutputs = isObj(i.failover?.outputs) ? findShift(i.failover!.outputs, i.target, i.shiftStep) : null;
+  // A failover that failed after its shift (e.g. verification) has no outputs: its history has the shift.
+  const shift = fromOutputs ?? history.shift;
   const shiftMs = shift ? parseIso(shift.at) : null;
   const rtoMs = injectedMs !== null && shiftMs !== null ? shiftMs - injectedMs : null;
 
@@ -195,6 +220,9 @@ export function computeDrill(i: DrillInputs): DrillFacts {
       : null;
 
   const restored = succeeded(i.restore) && (!isObj(i.restore.outputs) || (i.restore.outputs as any).restored !== false);
+  // Traffic may have moved off the target unless we know it did not: then it must be failed back.
+  const failoverRan = !!i.failover && i.failover.state !== 'skipped' && (i.failover.state === 'succeeded' || shift !== null || !history.checked);
+  const failedBack = i.skipped || !failoverRan ? null : succeeded(i.failback);
   const steadyAfterWhy = unhealthy(i.steadyAfter);
   const steadyAfter = steadyAfterWhy === null;
 
@@ -204,12 +232,18 @@ export function computeDrill(i: DrillInputs): DrillFacts {
     verdict = 'skipped';
     reasons.push(`drill did not run: ${i.skipped}`);
   } else {
+    if (i.run?.state === 'failed') reasons.push(`drill aborted: ${failedWhy(i.run)}`);
     if (injectedMs === null) reasons.push(`the fault was not injected${i.inject?.error ? `: ${i.inject.error}` : i.inject ? ` (inject ${i.inject.state})` : ''}`);
     if (rtoMs === null) {
       const why = i.failover && i.failover.state !== 'succeeded' ? ` (failover ${i.failover.state}${i.failover.error ? `: ${i.failover.error}` : ''})` : '';
       reasons.push(`traffic was never shifted away from ${i.target}${why}`);
     } else if (rtoMs > i.objectiveRtoMs) reasons.push(`RTO ${fmtSeconds(rtoMs)} exceeded the objective ${fmtSeconds(i.objectiveRtoMs)}`);
+    if (shift && i.failover && i.failover.state !== 'succeeded') {
+      const where = shift.failedAfter?.length ? ` (${shift.failedAfter.join(', ')})` : '';
+      reasons.push(`the failover's verification failed after traffic was shifted away from ${i.target}${where}: ${failedWhy(i.failover)}`);
+    }
     if (!restored) reasons.push(`the fault was not restored${i.restore?.error ? `: ${i.restore.error}` : i.restore ? ` (restore ${i.restore.state})` : ''}`);
+    if (failedBack === false) reasons.push(`failback did not complete: ${i.failback ? failedWhy(i.failback) : 'it did not run'} (${i.target} may still be out of traffic)`);
     if (!steadyAfter) reasons.push(`steady state after the drill: ${steadyAfterWhy}`);
     verdict = reasons.length ? 'fail' : 'pass';
   }
@@ -224,8 +258,10 @@ export function computeDrill(i: DrillInputs): DrillFacts {
     injectedAt: injectedMs === null ? null : new Date(injectedMs).toISOString(),
     shiftedAt: shift?.at ?? null,
     shiftStep: shift?.step ?? null,
+    shiftSource: shift ? (shift.source ?? 'outputs') : null,
     errorsDuringWindow,
     restored,
+    failedBack,
     steadyAfter,
     timeline,
   };
@@ -255,18 +291,52 @@ function buildTimeline(
     };
     visit(i.failover!.outputs, '', 4);
   }
-  if (k.shift) add(parseIso(k.shift.at), 'shift', 'traffic shifted away', `${i.target} (${k.shift.step})`);
+  if (k.shift) add(parseIso(k.shift.at), 'shift', 'traffic shifted away', `${i.target} (${k.shift.step}${k.shift.source === 'history' ? ', from the failover run history' : ''})`);
   if (i.failover && i.failover.state === 'failed') add(latestTime(i.failover.outputs), 'failover', 'failover failed', i.failover.error ?? '');
   add(parseIso(k.win?.startedAt), 'window', 'window probe started', k.win?.url ?? '');
-  for (const o of k.win?.timeline ?? []) if (!o.ok) add(parseIso(o.at), 'window-error', 'error', o.error ?? (o.status === null ? 'no response' : `HTTP ${o.status}`));
+  // Errors, and the transitions back to answering.
+  let failing = false;
+  for (const o of k.win?.timeline ?? []) {
+    if (!o.ok) add(parseIso(o.at), 'window-error', 'error', o.error ?? (o.status === null ? 'no response' : `HTTP ${o.status}`));
+    else if (failing) add(parseIso(o.at), 'window', RECOVERED, o.status === null ? '' : `HTTP ${o.status}`);
+    failing = !o.ok;
+  }
   add(parseIso(k.win?.endedAt), 'window', 'window probe ended', k.win ? `${k.win.failures ?? 0} of ${k.win.checks ?? 0} checks failed` : '');
   add(latestTime(i.restore?.outputs), 'restore', 'fault restored', i.restore ? stateDetail(i.restore) : '');
+  add(latestTime(i.failback?.outputs), 'failback', 'failed back', i.failback ? stateDetail(i.failback) : '');
   add(latestTime(i.steadyAfter?.outputs), 'steady-after', 'steady state checked', stateDetail(i.steadyAfter));
   const zero = k.injectedMs ?? (raw.length ? Math.min(...raw.map((r) => r.ms)) : 0);
   return raw
     .map((r, n) => ({ ...r, n }))
     .sort((a, b) => a.ms - b.ms || a.n - b.n)
     .map((r) => ({ at: new Date(r.ms).toISOString(), t: r.ms - zero, event: r.event, phase: r.phase, detail: r.detail }));
+}
+
+const RECOVERED = 'answering again';
+
+/**
+ * The timeline for the report the activity returns (it stays in the run's history): at most
+ * `max` window errors. Over that, only transitions stay: the first error of each run of the same
+ * error (its detail gains "×n", the run's length), then the first and last max/2 of those. The
+ * files keep every error. `omitted` counts the error events left out.
+ */
+export function compactTimeline(tl: readonly TimelineEvent[], max = 100): { timeline: TimelineEvent[]; omitted: number } {
+  const errors = tl.filter((e) => e.phase === 'window-error').length;
+  if (errors <= max) return { timeline: [...tl], omitted: 0 };
+  const starts: { e: TimelineEvent; n: number }[] = [];
+  let prev: TimelineEvent | undefined;
+  for (const e of tl) {
+    if (e.phase !== 'window' && e.phase !== 'window-error') continue;
+    if (e.phase === 'window-error') {
+      if (prev?.phase === 'window-error' && prev.detail === e.detail) starts[starts.length - 1].n++;
+      else starts.push({ e, n: 1 });
+    }
+    prev = e;
+  }
+  const kept = starts.length > max ? [...starts.slice(0, Math.ceil(max / 2)), ...starts.slice(starts.length - Math.floor(max / 2))] : starts;
+  const detail = new Map(kept.map((s) => [s.e, s.n > 1 ? `${s.e.detail} ×${s.n}` : s.e.detail]));
+  const timeline = tl.filter((e) => e.phase !== 'window-error' || detail.has(e)).map((e) => (detail.has(e) ? { ...e, detail: detail.get(e)! } : e));
+  return { timeline, omitted: errors - kept.length };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,6 +359,8 @@ export interface HistoryEvent {
   timerId?: string;
   /** Decoded result of ActivityTaskCompleted. */
   result?: unknown;
+  /** On WorkflowExecutionStarted: the runbook's name and its `mode` param (failover or failback). */
+  started?: { runbook?: string; mode?: string };
 }
 
 export interface ActivitySpan {

@@ -3,12 +3,45 @@
  * timeline.png}. Shared by the `drill.report` action (writes) and `runwright drill report` (reads).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV } from '../../lib/config';
 
 export function defaultReportsDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env[ENV.reportsDir] || join('.runwright', 'reports'));
+}
+
+const inside = (root: string, p: string) => {
+  const rel = relative(root, p);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+};
+
+/** The real path of `p`'s deepest existing ancestor, with the rest appended (symlinks resolved). */
+function realish(p: string): string {
+  let head = p;
+  const rest: string[] = [];
+  while (!existsSync(head) && dirname(head) !== head) {
+    rest.unshift(basename(head));
+    head = dirname(head);
+  }
+  return join(realpathSync(head), ...rest);
+}
+
+/**
+ * Where a run may ask the worker to write: `requested` (a run param, so chosen by whoever starts
+ * the drill) must stay inside the worker's reports root. A relative path is a subfolder of the
+ * root; an absolute one must already be inside it; ".." and symlinks may not lead out. Returns
+ * the absolute folder, or an error message.
+ */
+export function confineReportsDir(root: string, requested: string | undefined): { dir: string } | { error: string } {
+  const base = resolve(root);
+  if (!requested) return { dir: base };
+  const dir = resolve(base, requested);
+  const refuse = { error: `reportsDir "${requested}" is outside the worker's reports folder ${base} (${ENV.reportsDir}); give a subfolder name` };
+  if (!inside(base, dir)) return refuse;
+  // A symlink inside the root must not lead out of it either.
+  if (!inside(realish(base), realish(dir))) return refuse;
+  return { dir };
 }
 
 /**

@@ -23,6 +23,8 @@ export interface DrillReport extends DrillFacts {
   engine: EngineShare | null;
   engineNote?: string;
   files: { json: string; markdown: string; png: string };
+  /** In the returned report (run history): window errors left out of the timeline (report.json has them all). */
+  windowErrorsOmitted?: number;
   slack: { posted: boolean; channel?: string; ts?: string; file?: string; reason?: string };
   generatedAt: string;
 }
@@ -30,6 +32,8 @@ export interface DrillReport extends DrillFacts {
 const VERDICT_TEXT: Record<Verdict, string> = { pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED' };
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+/** Reports written before failback was reported have no `failedBack`. */
+const failedBackText = (r: DrillReport) => (r.failedBack === undefined || r.failedBack === null ? 'not needed' : yesNo(r.failedBack));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
 export function rtoLine(r: DrillReport): string {
@@ -76,6 +80,7 @@ export function renderMarkdown(r: DrillReport): string {
   row('Failover (detection → traffic shifted)', fmtSeconds(r.failoverMs));
   row('Errors during window', errorsLine(r.errorsDuringWindow));
   row('Fault restored', yesNo(r.restored));
+  row('Failed back', failedBackText(r));
   row('Steady state after', yesNo(r.steadyAfter));
   row('Engine share of RTO', engineLine(r.engine, r.engineNote));
   row('Safe mode', yesNo(r.safe));
@@ -91,6 +96,7 @@ export function renderMarkdown(r: DrillReport): string {
   L.push('');
   L.push('## Timeline', '', '| t (s) | at | event | detail |', '|---:|---|---|---|');
   for (const e of collapsedTimeline(r.timeline)) L.push(`| ${e.t} | ${e.at} | ${cell(e.event)} | ${cell(e.detail)} |`);
+  if (r.windowErrorsOmitted) L.push('', `${r.windowErrorsOmitted} window errors are not listed (runs of one error show as their first, ×n); ${r.files.json} has all of them.`);
   L.push('', '![timeline](timeline.png)', '');
   return L.join('\n');
 }
@@ -104,7 +110,7 @@ export function renderSlack(r: DrillReport, maxRows = 20): string {
   L.push(`• RTO: *${rtoLine(r)}*`);
   L.push(`• Detection: ${fmtSeconds(r.detectionMs)} · failover: ${fmtSeconds(r.failoverMs)}`);
   L.push(`• Errors during window: ${errorsLine(r.errorsDuringWindow)}`);
-  L.push(`• Fault restored: ${yesNo(r.restored)} · steady state after: ${yesNo(r.steadyAfter)}`);
+  L.push(`• Fault restored: ${yesNo(r.restored)} · failed back: ${failedBackText(r)} · steady state after: ${yesNo(r.steadyAfter)}`);
   L.push(`• Engine share of RTO: ${engineLine(r.engine, r.engineNote)}`);
   if (r.reasons.length) L.push('*Reasons*', ...r.reasons.map((x) => `• ${x}`));
   const rows = collapsedTimeline(r.timeline);
@@ -127,7 +133,7 @@ const LANES: { key: string; label: string; phases: Phase[] }[] = [
   { key: 'detect', label: 'detection', phases: ['detect'] },
   { key: 'failover', label: 'failover / shift', phases: ['failover', 'shift'] },
   { key: 'window', label: 'window probe', phases: ['window', 'window-error'] },
-  { key: 'restore', label: 'restore', phases: ['restore'] },
+  { key: 'restore', label: 'restore / failback', phases: ['restore', 'failback'] },
   { key: 'steady-after', label: 'steady after', phases: ['steady-after'] },
 ];
 
@@ -206,6 +212,8 @@ export function renderSvg(r: DrillReport): string {
     S.push(`<rect x="${x(e.t) - 1.5}" y="${y - 13}" width="3" height="26" fill="#cf222e"/>`);
   }
   if (restoreT !== undefined) dot('restore', restoreT, okColor(first('restore')!.detail));
+  const back = first('failback');
+  if (back) dot('restore', back.t, okColor(back.detail), 'failed back');
   for (const e of tl.filter((e) => e.phase === 'steady-after')) dot('steady-after', e.t, okColor(e.detail), e.detail === 'ok' ? undefined : e.detail.slice(0, 60));
   // Objective and actual RTO.
   const ox = x(r.objectiveRtoMs);
