@@ -65,6 +65,140 @@ function durationOption(flag: string, text: string | undefined): number | undefi
   }
 }
 
+/** Temporal's smallest catch-up window; 0 (unset) would mean its default of one year. */
+export const MIN_CATCHUP_WINDOW_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Cron expressions, checked locally with the grammar of Temporal's scheduler (server 1.29,
+// service/worker/scheduler/calendar.go parseCronString), so a typo exits 2 before connecting.
+// No npm cron library fits: they read 6 fields as seconds-first where Temporal reads
+// `minute hour day month weekday year`, and they do not take Temporal's name prefixes
+// (`tu`, `thurs`, `sept`, `monday`); what they accept and reject would differ from the server.
+
+const MONTH_NAMES_LC = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const DOW_NAMES_LC = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+const CRON_MACROS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+interface CronField {
+  name: string;
+  min: number;
+  max: number;
+  /** Month or weekday names (prefixes of at least 3 or 2 letters, any case). */
+  names?: readonly string[];
+  prefix?: number;
+}
+const F = {
+  second: { name: 'second', min: 0, max: 59 },
+  minute: { name: 'minute', min: 0, max: 59 },
+  hour: { name: 'hour', min: 0, max: 23 },
+  day: { name: 'day of month', min: 1, max: 31 },
+  month: { name: 'month', min: 1, max: 12, names: MONTH_NAMES_LC, prefix: 3 },
+  weekday: { name: 'day of week', min: 0, max: 7, names: DOW_NAMES_LC, prefix: 2 },
+  year: { name: 'year', min: 2000, max: 2100 },
+} satisfies Record<string, CronField>;
+const LAYOUTS: Record<number, CronField[]> = {
+  5: [F.minute, F.hour, F.day, F.month, F.weekday],
+  6: [F.minute, F.hour, F.day, F.month, F.weekday, F.year],
+  7: [F.second, F.minute, F.hour, F.day, F.month, F.weekday, F.year],
+};
+export const CRON_HINT =
+  'expected 5-7 fields "[second] minute hour day-of-month month day-of-week [year]" (e.g. "0 3 * * 1", "0 3 * * MON-FRI", "0 0 1 JAN *"), ' +
+  '@hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually, or @every 90m[/15m]';
+
+/** One value of a field: a number, or a month/weekday name where the field takes them. */
+function cronValue(text: string, f: CronField): number | string {
+  let v: number | undefined;
+  if (f.names && text.length >= f.prefix!) {
+    const i = f.names.findIndex((n) => n.startsWith(text.toLowerCase()));
+    if (i >= 0) v = f.names === MONTH_NAMES_LC ? i + 1 : i;
+  }
+  if (v === undefined) {
+    if (!/^[+-]?\d+$/.test(text)) return `${f.name} "${text}" is not a number${f.names ? ` or a ${f.name === 'month' ? 'month' : 'weekday'} name` : ''}`;
+    v = Number(text);
+  }
+  if (v < f.min || v > f.max) return `${f.name} ${text} is out of range ${f.min}-${f.max}`;
+  return v;
+}
+
+/** A field: `*`, `x`, `x-z`, each with an optional `/step`, comma-separated (Temporal's makeRange). */
+function cronFieldProblem(text: string, f: CronField): string | undefined {
+  for (let part of text.split(',')) {
+    const slashes = part.split('/').length - 1;
+    if (slashes > 1) return `${f.name} "${part}" has more than one "/"`;
+    if (slashes === 1) {
+      const [base, step] = part.split('/');
+      if (!/^\+?\d+$/.test(step) || Number(step) < 1) return `${f.name} "${part}": the step after "/" must be a whole number of at least 1`;
+      part = base;
+    }
+    if (part === '*') continue;
+    const ends = part.split('-');
+    if (ends.length > 2) return `${f.name} "${part}" has more than one "-"`;
+    const values = ends.map((e) => cronValue(e, f));
+    const bad = values.find((v) => typeof v === 'string');
+    if (bad !== undefined) return bad as string;
+    if (values.length === 2 && values[1] < values[0]) return `${f.name} range "${part}" ends before it starts`;
+  }
+  return undefined;
+}
+
+/** A Go duration with Temporal's `d` for days, in ms; undefined when it is not one. */
+function goDurationMs(text: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const m = /^([+-]?)(.*)$/.exec(text)!;
+  if (m[2] === '0') return 0;
+  if (!m[2] || !/^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/.test(m[2])) return undefined;
+  let ms = 0;
+  for (const x of m[2].matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) ms += Number(x[1]) * units[x[2]];
+  return m[1] === '-' ? -ms : ms;
+}
+
+/**
+ * What is wrong with one cron expression as Temporal's scheduler reads it, or undefined when it
+ * is fine. Stricter than the server in two places: a time zone prefix (TZ=..., use --timezone:
+ * the server refuses one that differs from it) and a `#` glued to a field (`1#2` is not "the
+ * second Monday": Temporal cuts the comment there and would run every Monday).
+ */
+export function cronProblem(expression: string): string | undefined {
+  let c = expression.trim();
+  if (/^(CRON_)?TZ=/.test(c)) return 'a time zone prefix is not taken here: use --timezone';
+  const hash = c.indexOf('#');
+  if (hash >= 0) {
+    if (hash > 0 && !/\s/.test(c[hash - 1])) return `"#" starts a comment in a Temporal cron expression ("1#2", the nth weekday, is not supported)`;
+    if (c.slice(hash + 1).trim().length > 200) return 'the comment after "#" is longer than 200 characters';
+    c = c.slice(0, hash).trim();
+  }
+  if (c.startsWith('@every')) {
+    const [kw, spec, ...rest] = c.split(/\s+/);
+    if (kw !== '@every' || !spec || rest.length) return '@every takes one duration, e.g. "@every 90m" or "@every 1d/6h" (interval/phase)';
+    const [iv, phase, ...more] = spec.split('/');
+    const ivMs = goDurationMs(iv);
+    const phaseMs = phase === undefined ? 0 : goDurationMs(phase);
+    if (more.length || ivMs === undefined || phaseMs === undefined) return `@every ${spec}: expected a duration such as 90m, 1h30m or 1d (optionally /phase, e.g. 1d/6h)`;
+    if (ivMs < 1000) return `@every ${spec}: the interval must be at least 1s`;
+    if (phaseMs < 0 || phaseMs >= ivMs) return `@every ${spec}: the phase must be at least 0 and less than the interval`;
+    return undefined;
+  }
+  if (c.startsWith('@')) {
+    if (!CRON_MACROS[c]) return `unknown macro ${c.split(/\s+/)[0]}`;
+    c = CRON_MACROS[c];
+  }
+  const fields = c.split(/\s+/).filter(Boolean);
+  const layout = LAYOUTS[fields.length];
+  if (!layout) return `${fields.length} field${fields.length === 1 ? '' : 's'} instead of 5-7`;
+  for (let i = 0; i < fields.length; i++) {
+    const p = cronFieldProblem(fields[i], layout[i]);
+    if (p) return p;
+  }
+  return undefined;
+}
+
 /** 600000 -> "10m", 5400000 -> "1h30m". */
 export function formatMs(ms: number | undefined): string {
   if (ms === undefined) return '-';
@@ -158,13 +292,13 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('create')
     .argument('<file>', 'runbook file')
-    .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * 1" (several separated by ;)')
+    .requiredOption('--cron <expr>', 'cron expression in Temporal\'s grammar, e.g. "0 3 * * 1", "0 3 * * MON-FRI", @daily, "@every 6h" (several separated by ;)')
     .option('--id <scheduleId>', 'schedule id (default: the runbook name)')
     .option('--set <name=value>', 'set a param (repeatable)', collect, [])
     .option('--params <file>', 'YAML/JSON file with params')
     .option('--jitter <duration>', 'random delay added to each run, e.g. 10m')
     .option('--overlap <policy>', `what to do if the previous run is still going: ${Object.keys(OVERLAP).join(', ')}`, 'skip')
-    .option('--catchup-window <duration>', 'how late a missed run may still start after an outage', '10m')
+    .option('--catchup-window <duration>', 'how late a missed run may still start after an outage (at least 10s)', '10m')
     .option('--pause-on-failure', 'pause the schedule when a run fails')
     .option('--timezone <tz>', 'IANA time zone for the cron expression', 'UTC')
     .option('--freeze', 'skip the change-freeze windows (default for runbooks labelled runwright.dev/kind: drill)')
@@ -176,13 +310,19 @@ export function registerScheduleCommands(program: Command): void {
     .action(async (file: string, o) => {
       const overlap = overlapPolicy(o.overlap);
       const jitter = durationOption('--jitter', o.jitter);
-      const catchupWindow = durationOption('--catchup-window', o.catchupWindow);
+      const catchupWindow = durationOption('--catchup-window', o.catchupWindow)!;
+      if (catchupWindow < MIN_CATCHUP_WINDOW_MS)
+        throw new CliError(`--catchup-window ${o.catchupWindow}: at least 10s (Temporal's minimum; 0 would mean its default of one year)`, EXIT.usage);
       if (!isTimeZone(o.timezone)) throw new CliError(`--timezone ${o.timezone}: unknown time zone (expected an IANA name such as UTC or Europe/Berlin)`, EXIT.usage);
       const cron = String(o.cron)
         .split(';')
         .map((c) => c.trim())
         .filter(Boolean);
       if (!cron.length) throw new CliError(`--cron ${JSON.stringify(o.cron)}: expected a cron expression such as "0 3 * * 1"`, EXIT.usage);
+      for (const c of cron) {
+        const problem = cronProblem(c);
+        if (problem) throw new CliError(`--cron ${c}: ${problem}\n(${CRON_HINT})`, EXIT.usage);
+      }
       const { loaded, params } = prepareRun(file, o);
       const name = loaded.runbook.metadata.name;
       const drill = loaded.runbook.metadata.labels?.[KIND_LABEL] === 'drill';
@@ -199,7 +339,8 @@ export function registerScheduleCommands(program: Command): void {
               type: 'startWorkflow',
               workflowType: INTERPRETER_WORKFLOW,
               taskQueue: s.taskQueue,
-              workflowId: `${name}-scheduled`,
+              // Temporal appends the action's time to it: unique per schedule and run.
+              workflowId: id,
               args: [runInput(loaded, params, currentUser(o.as ?? `schedule:${id}`), s.searchAttributes)],
               memo: { runbook: name, schedule: id, file: displayPath(file) },
               ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [name] } } : {}),
@@ -335,16 +476,18 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('trigger')
     .argument('<id>', 'schedule id')
-    .option('--overlap <policy>', 'overlap policy for this run', 'allow-all')
+    .option('--overlap <policy>', `overlap policy for this run (default: the schedule's own): ${Object.keys(OVERLAP).join(', ')}`)
     .description('start a run now (even while paused or in a freeze: drill.guard still checks the freeze)')
     .action(async (id: string, o) => {
-      const overlap = overlapPolicy(o.overlap);
+      const override = o.overlap === undefined ? undefined : overlapPolicy(o.overlap);
       await withSession({}, async (s) => {
         const { handle, d } = await scheduleHandle(s, id);
+        // The SDK's trigger() without a policy means ALLOW_ALL: pass the schedule's own.
+        const overlap = override ?? d.policies.overlap;
         await handle.trigger(overlap);
-        out(`triggered ${id}`);
+        out(`triggered ${id} (overlap ${overlap}${override ? '' : ", the schedule's policy"})`);
         const frozen = viewOf(id, d, new Date()).inFreeze;
-        if (frozen) out(`note: ${freezeLine(frozen)}; drill.guard refuses destructive drills during it`);
+        if (frozen) out(`note: ${freezeLine(frozen)}; drill.guard refuses every drill during it`);
       });
     });
 

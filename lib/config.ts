@@ -20,6 +20,7 @@ export const ENV = {
   reportsDir: 'RUNWRIGHT_REPORTS_DIR',
   /** The change-freeze calendar (default ./runwright.freeze.yaml, then ./.runwright/freeze.yaml). */
   freezeFile: 'RUNWRIGHT_FREEZE_FILE',
+  drillSafeKinds: 'RUNWRIGHT_DRILL_SAFE_KINDS',
 } as const;
 
 /** Custom search attributes the interpreter sets so `runwright list` can filter server-side. */

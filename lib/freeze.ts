@@ -2,7 +2,7 @@
  * The change-freeze calendar: windows during which drills (and other risky scheduled work) must
  * not run. Read by the CLI (`runwright schedule create|freeze`, which turn the windows into
  * `skip` calendars of Temporal Schedules) and by the worker (`drill.guard`, which refuses
- * destructive drills during a freeze, whoever started them).
+ * every drill, safe or not, during a freeze, whoever started it).
  *
  * ```yaml
  * # runwright.freeze.yaml (RUNWRIGHT_FREEZE_FILE; else ./runwright.freeze.yaml, ./.runwright/freeze.yaml)

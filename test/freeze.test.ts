@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CalendarSpec } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { decideDrillGuard, type DrillGuardInput, type DrillGuardResult } from '../activities/drill/guard';
+import { decideDrillGuard, safeKinds, type DrillGuardInput, type DrillGuardResult } from '../activities/drill/guard';
 import {
   FreezeCalendarError,
   activeFreeze,
@@ -270,16 +270,44 @@ const outside = at('2026-06-01T12:00:00Z');
 const inside = at('2026-12-24T12:00:00Z');
 
 describe('drill.guard decisions', () => {
-  test('allowed outside a freeze with healthy clusters left; auto-approved only when safe', () => {
-    expect(decideDrillGuard(base, { now: outside, calendar: yearEnd })).toEqual({ allowed: true, reasons: [], freeze: null, autoApprove: false, checkedAt: '2026-06-01T12:00:00.000Z' });
-    expect(decideDrillGuard({ ...base, safe: true }, { now: outside, calendar: yearEnd })).toMatchObject({ allowed: true, autoApprove: true });
+  test('allowed outside a freeze with healthy clusters left; auto-approved only when safe and of a safe fault kind', () => {
+    expect(decideDrillGuard(base, { now: outside, calendar: yearEnd })).toEqual({ allowed: true, reasons: [], freeze: null, autoApprove: false, notes: [], checkedAt: '2026-06-01T12:00:00.000Z' });
+    const sim = { ...base, faultKind: 'openstack-sim', safe: true };
+    expect(decideDrillGuard(sim, { now: outside, calendar: yearEnd })).toMatchObject({ allowed: true, autoApprove: true, notes: [] });
+    // `safe` is the caller's word: a kind the worker does not list as safe still needs an approval (not a refusal).
+    expect(decideDrillGuard({ ...base, safe: true }, { now: outside, calendar: yearEnd })).toEqual({
+      allowed: true,
+      reasons: [],
+      freeze: null,
+      autoApprove: false,
+      notes: ["marked safe, but fault kind pod-kill is not one of the worker's safe kinds (RUNWRIGHT_DRILL_SAFE_KINDS: openstack-sim): approval required"],
+      checkedAt: '2026-06-01T12:00:00.000Z',
+    });
+    // The worker's list decides.
+    expect(decideDrillGuard({ ...base, safe: true }, { now: outside, safeKinds: ['latency', 'pod-kill'] })).toMatchObject({ autoApprove: true, notes: [] });
+    expect(decideDrillGuard(sim, { now: outside, safeKinds: ['latency'] })).toMatchObject({ allowed: true, autoApprove: false, notes: [expect.stringContaining('(RUNWRIGHT_DRILL_SAFE_KINDS: latency)')] });
+    // Not marked safe: approval, whatever the kind, and no note.
+    expect(decideDrillGuard({ ...sim, safe: false }, { now: outside })).toMatchObject({ autoApprove: false, notes: [] });
   });
 
-  test('a destructive drill is refused during a freeze; a safe one runs, and sees the freeze', () => {
+  test("the worker's safe kinds: RUNWRIGHT_DRILL_SAFE_KINDS, comma-separated; unset or empty: openstack-sim", () => {
+    expect(safeKinds({})).toEqual(['openstack-sim']);
+    expect(safeKinds({ RUNWRIGHT_DRILL_SAFE_KINDS: '' })).toEqual(['openstack-sim']);
+    expect(safeKinds({ RUNWRIGHT_DRILL_SAFE_KINDS: ' latency, pod-kill ,,' })).toEqual(['latency', 'pod-kill']);
+  });
+
+  test('a change freeze refuses every drill, safe or not; freeze: false (tests, emergencies) skips the check', () => {
     const r = decideDrillGuard(base, { now: inside, calendar: yearEnd });
     expect(r).toMatchObject({ allowed: false, autoApprove: false, freeze: { name: 'year-end' } });
     expect(r.reasons).toEqual(["change freeze 'year-end' (2026-12-20..2027-01-03) is active: holidays"]);
-    expect(decideDrillGuard({ ...base, safe: true }, { now: inside, calendar: yearEnd })).toMatchObject({ allowed: true, autoApprove: true, reasons: [], freeze: { name: 'year-end' } });
+    for (const faultKind of ['openstack-sim', 'pod-kill']) {
+      expect(decideDrillGuard({ ...base, faultKind, safe: true }, { now: inside, calendar: yearEnd })).toMatchObject({
+        allowed: false,
+        autoApprove: false,
+        reasons: ["change freeze 'year-end' (2026-12-20..2027-01-03) is active: holidays"],
+        freeze: { name: 'year-end' },
+      });
+    }
     expect(decideDrillGuard({ ...base, freeze: false }, { now: inside, calendar: yearEnd })).toMatchObject({ allowed: true, freeze: null });
   });
 
@@ -321,6 +349,7 @@ describe('drill.guard in a runbook on the dev server', () => {
   let running: Promise<void>;
   const queue = uniqueQueue('guard');
   const saved = process.env.RUNWRIGHT_FREEZE_FILE;
+  const savedKinds = process.env.RUNWRIGHT_DRILL_SAFE_KINDS;
   const freezeYaml = join(tmpdir(), `rw-guard-${process.pid}-${Date.now()}.yaml`);
 
   beforeAll(async () => {
@@ -328,10 +357,13 @@ describe('drill.guard in a runbook on the dev server', () => {
     worker = await startTestWorker(env, queue);
     running = worker.run();
     process.env.RUNWRIGHT_FREEZE_FILE = freezeYaml; // read by the worker (this process) at each check
+    delete process.env.RUNWRIGHT_DRILL_SAFE_KINDS; // the default list: openstack-sim
   });
   afterAll(async () => {
     if (saved === undefined) delete process.env.RUNWRIGHT_FREEZE_FILE;
     else process.env.RUNWRIGHT_FREEZE_FILE = saved;
+    if (savedKinds === undefined) delete process.env.RUNWRIGHT_DRILL_SAFE_KINDS;
+    else process.env.RUNWRIGHT_DRILL_SAFE_KINDS = savedKinds;
     rmSync(freezeYaml, { force: true });
     worker?.shutdown();
     await running;
@@ -346,6 +378,7 @@ spec:
     target: { type: string }
     healthy: { type: array, items: { type: string } }
     safe: { type: boolean, default: false }
+    kind: { type: string, default: openstack-sim }
   steps:
     - id: guard
       action: drill.guard
@@ -353,12 +386,12 @@ spec:
         target: "{{ params.target }}"
         clusters: [cluster-a, cluster-b, cluster-c]
         healthy: "{{ params.healthy }}"
-        faultKind: pod-kill
-        allowedKinds: [pod-kill, latency]
+        faultKind: "{{ params.kind }}"
+        allowedKinds: [openstack-sim, pod-kill]
         safe: "{{ params.safe }}"
     - id: gate
       when: "{{ steps.guard.outputs.allowed && !steps.guard.outputs.autoApprove }}"
-      approval: { message: "inject pod-kill into {{ params.target }}?", timeout: 1h }
+      approval: { message: "inject {{ params.kind }} into {{ params.target }}?", timeout: 1s, onTimeout: approve }
     - id: inject
       when: "{{ steps.guard.outputs.allowed }}"
       action: core.log
@@ -369,18 +402,38 @@ spec:
     writeFileSync(freezeYaml, `freezes:\n  - name: now\n    start: ${day(-1)}\n    end: ${day(1)}\n    reason: test freeze\n`);
   };
 
-  test('allowed: the fault runs; refused by a freeze or the blast radius: it is skipped; bad input fails', async () => {
+  test('allowed: the fault runs; refused by a freeze (safe or not) or the blast radius: it is skipped; bad input fails', async () => {
+    const all = ['cluster-a', 'cluster-b', 'cluster-c'];
     writeFileSync(freezeYaml, 'freezes: []\n');
-    const ok = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: ['cluster-a', 'cluster-b', 'cluster-c'], safe: true }))).result();
-    expect(ok.outputs.guard).toMatchObject({ allowed: true, autoApprove: true, reasons: [], freeze: null });
+    const ok = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: all, safe: true }))).result();
+    expect(ok.outputs.guard).toMatchObject({ allowed: true, autoApprove: true, reasons: [], notes: [], freeze: null });
+    expect(ok.outputs.gate).toBeNull(); // auto-approved: openstack-sim is a safe kind by default
     expect(ok.outputs.inject).toMatchObject({ message: 'fault injected into cluster-b' });
 
+    // Marked safe, but pod-kill is not one of the worker's safe kinds: the approval gate runs (it times out to approve here).
+    const podKill = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: all, safe: true, kind: 'pod-kill' }))).result();
+    expect(podKill.outputs.guard).toMatchObject({ allowed: true, autoApprove: false, reasons: [], notes: [expect.stringMatching(/^marked safe, but fault kind pod-kill is not one of the worker's safe kinds/)] });
+    expect(podKill.outputs.gate).not.toBeNull();
+    expect(podKill.outputs.inject).toMatchObject({ message: 'fault injected into cluster-b' });
+    // The worker's RUNWRIGHT_DRILL_SAFE_KINDS (read at each check) makes it auto-approved.
+    process.env.RUNWRIGHT_DRILL_SAFE_KINDS = 'openstack-sim,pod-kill';
+    try {
+      const listed = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: all, safe: true, kind: 'pod-kill' }))).result();
+      expect(listed.outputs.guard).toMatchObject({ allowed: true, autoApprove: true, notes: [] });
+      expect(listed.outputs.gate).toBeNull();
+    } finally {
+      if (savedKinds === undefined) delete process.env.RUNWRIGHT_DRILL_SAFE_KINDS;
+      else process.env.RUNWRIGHT_DRILL_SAFE_KINDS = savedKinds;
+    }
+
     freezeNow();
-    const frozen = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: ['cluster-a', 'cluster-b', 'cluster-c'] }))).result();
-    expect(frozen.outputs.guard).toMatchObject({ allowed: false, autoApprove: false, freeze: { name: 'now', reason: 'test freeze' } });
-    expect((frozen.outputs.guard as DrillGuardResult).reasons).toEqual([expect.stringMatching(/^change freeze 'now' \(\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d\) is active: test freeze$/)]);
-    expect(frozen.outputs.inject).toBeNull(); // skipped: no fault
-    expect(frozen.outputs.gate).toBeNull();
+    for (const safe of [false, true]) {
+      const frozen = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: all, safe }))).result();
+      expect(frozen.outputs.guard).toMatchObject({ allowed: false, autoApprove: false, freeze: { name: 'now', reason: 'test freeze' } });
+      expect((frozen.outputs.guard as DrillGuardResult).reasons).toEqual([expect.stringMatching(/^change freeze 'now' \(\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d\) is active: test freeze$/)]);
+      expect(frozen.outputs.inject).toBeNull(); // skipped: no fault
+      expect(frozen.outputs.gate).toBeNull();
+    }
 
     writeFileSync(freezeYaml, 'freezes: []\n');
     const lonely = await (await startRun(env, queue, inputFor(rb, { target: 'cluster-b', healthy: ['cluster-b'], safe: true }))).result();

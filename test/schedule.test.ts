@@ -3,12 +3,15 @@
  * failure, list (next runs, paused state and note), describe (spec, policies, params, recent runs
  * with status), pause/unpause, trigger (a real run on a test worker), delete; change freezes
  * (a drill's schedule skips the windows of the calendar file, `freeze sync` re-applies an edited
- * file, list/describe say when a schedule is inside one); and the mistakes that exit 2.
+ * file, list/describe say when a schedule is inside one); run workflow ids per schedule; trigger
+ * keeps the schedule's overlap policy; cron expressions checked locally in Temporal's grammar
+ * (agreeing with the server); and the mistakes that exit 2.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from '@temporalio/worker';
+import { cronProblem } from '../cli/schedule';
 import { windowsFromSkip } from '../lib/freeze';
 import { connectTestEnv, serverAddress, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli, type CliResult } from './helpers/cli';
@@ -78,6 +81,7 @@ test('create with jitter, overlap, catch-up window and pause on failure; list, d
   expect(d.policies).toMatchObject({ overlap: 'BUFFER_ONE', catchupWindow: 3_600_000, pauseOnFailure: true });
   expect(d.spec.jitter).toBe(600_000);
   expect(d.spec.skip ?? []).toEqual([]); // not a drill: no freezes
+  expect(d.action).toMatchObject({ type: 'startWorkflow', workflowId: id }); // Temporal appends each run's time
   const next = d.info.nextActionTimes;
   expect(next.length).toBeGreaterThanOrEqual(3);
   for (const t of next) {
@@ -120,8 +124,9 @@ test('create with jitter, overlap, catch-up window and pause on failure; list, d
   expect(again).toMatchObject({ code: 2, stderr: `schedule "${id}" is not paused\n` });
 
   // trigger: a real run on the test worker; describe shows it with its status.
-  expect(await cli(['schedule', 'trigger', id])).toMatchObject({ code: 0, stdout: `triggered ${id}\n` });
+  expect(await cli(['schedule', 'trigger', id])).toMatchObject({ code: 0, stdout: `triggered ${id} (overlap BUFFER_ONE, the schedule's policy)\n` });
   const wfId = await until('the triggered run', async () => (await env.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId);
+  expect(wfId.startsWith(`${id}-`)).toBe(true);
   const res = await env.client.workflow.getHandle(wfId).result();
   expect(res.outputs.say).toMatchObject({ message: 'drill cluster-b' });
   const recent = (await describeJson(id)).recentRuns;
@@ -143,9 +148,27 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   writeFileSync(join(cwd, 'chaos.yaml'), runbook('chaos', ', labels: { runwright.dev/kind: drill }'));
   writeFileSync(join(cwd, 'audit.yaml'), runbook('audit'));
   const hour = 3_600_000;
-  // Runs are on the hour: start well clear of one, so "now" stays in the same hour throughout.
-  if (Date.now() % hour > hour - 150_000) await new Promise((r) => setTimeout(r, hour - (Date.now() % hour) + 1000));
   const top = Math.floor(Date.now() / hour) * hour;
+  type Span = { start: number; end: number };
+  /** The first n runs of "0 * * * *" after t outside the windows: what Temporal computes with those skips. */
+  const hourlyAfter = (t: number, windows: Span[], n: number) => {
+    const runs: number[] = [];
+    for (let h = Math.floor(t / hour) * hour + hour; runs.length < n; h += hour) if (!windows.some((w) => h >= w.start && h <= w.end)) runs.push(h);
+    return runs;
+  };
+  /**
+   * The schedule's next runs, checked against the runs expected from the time just before and just
+   * after describe() (an hour may begin in between; no waiting for a quiet moment).
+   */
+  const nextRunsOf = async (id: string, windows: Span[]) => {
+    const before = Date.now();
+    const d = await env.client.schedule.getHandle(id).describe();
+    const after = Date.now();
+    const next = d.info.nextActionTimes.slice(0, 3).map((t) => t.getTime());
+    expect([hourlyAfter(before, windows, 3), hourlyAfter(after, windows, 3)]).toContainEqual(next);
+    for (const w of windows) expect(next.filter((t) => t >= w.start && t <= w.end)).toEqual([]);
+    return { d, next };
+  };
   const iso = (ms: number) => new Date(ms).toISOString().replace('.000', '');
   // Hourly runs; the freeze covers the runs 2, 3 and 4 hours from now.
   const w1 = { start: top + 2 * hour - 60_000, end: top + 4 * hour + 60_000 };
@@ -156,11 +179,9 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   const c = await create(drill, 'chaos.yaml', ['--cron', '0 * * * *', '--set', 'target=cluster-b'], { cwd });
   expect(c.stderr).toBe('');
   expect(c.stdout).toContain(`change freezes (drill): no runs during 'soon' (${iso(w1.start)}..${iso(w1.end)}) [runwright.freeze.yaml]\n`);
-  let d = await env.client.schedule.getHandle(drill).describe();
+  let { d, next } = await nextRunsOf(drill, [w1]); // Temporal itself skips the runs in the window
   expect(windowsFromSkip(d.spec.skip).map((w) => w.name)).toEqual(['soon']);
-  let next = d.info.nextActionTimes.map((t) => t.getTime());
-  expect(next.slice(0, 2)).toEqual([top + hour, top + 5 * hour]); // Temporal itself skips 2, 3 and 4 hours from now
-  expect(next.filter((t) => t >= w1.start && t <= w1.end)).toEqual([]);
+  if (Date.now() < top + hour) expect(next.slice(0, 2)).toEqual([top + hour, top + 5 * hour]); // in the same hour as the test's start: skips 2, 3 and 4 hours from then
 
   // Not a drill, or a drill with --no-freeze: no skips. A non-drill with --freeze: skips.
   const audit = `${prefix}-audit`;
@@ -194,9 +215,8 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   expect(sync.stdout).toContain(`updated ${forced}: freezes soon -> now, later\n`);
   expect(sync.stdout).not.toContain(audit);
   expect(sync.stdout).not.toContain(nofreeze);
-  d = await env.client.schedule.getHandle(drill).describe();
+  ({ d, next } = await nextRunsOf(drill, [w2]));
   expect(windowsFromSkip(d.spec.skip).map((w) => w.name)).toEqual(['now', 'later']);
-  next = d.info.nextActionTimes.map((t) => t.getTime());
   expect(next[0]).toBe(top + 4 * hour); // the runs before the end of "now" are skipped, the ones after it are back
   expect((await cli(['schedule', 'freeze', 'sync', drill], { cwd })).stdout).toContain(`unchanged ${drill}: freezes now, later\n`);
 
@@ -205,9 +225,9 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   expect((await cli(['schedule', 'describe', drill])).stdout).toContain(`in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident\n`);
   expect(await describeJson(drill)).toMatchObject({ freezeManaged: true, inFreeze: { name: 'now', reason: 'incident' } });
   expect(await describeJson(audit)).toMatchObject({ freezeManaged: false, inFreeze: null, freezeWindows: [] });
-  // A manual trigger still starts the run (the drill's guard refuses destructive faults); it says so.
+  // A manual trigger still starts the run (the drill's guard refuses it); it says so.
   expect((await cli(['schedule', 'trigger', drill])).stdout).toBe(
-    `triggered ${drill}\nnote: in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident; drill.guard refuses destructive drills during it\n`,
+    `triggered ${drill} (overlap SKIP, the schedule's policy)\nnote: in change freeze 'now' (${iso(w2.start)}..${iso(w2.end)}) until ${endsAt}: incident; drill.guard refuses every drill during it\n`,
   );
 
   // A broken calendar: create and sync exit 2 with file:line:column, and change nothing.
@@ -225,6 +245,138 @@ test('a drill schedule skips the change-freeze windows; freeze sync applies an e
   expect((await cli(['schedule', 'freeze', 'show'], { cwd, env: { RUNWRIGHT_FREEZE_FILE: other } })).stdout).toBe('other.yaml: 0 freeze windows\n');
 }, 180_000);
 
+test('runs are named after their schedule, so two schedules of one runbook never collide; trigger keeps the overlap policy unless --overlap', async () => {
+  // The same runbook scheduled for two clusters: each run's workflow id is its schedule id plus the run's time.
+  const a = `${prefix}-wf-a`;
+  const b = `${prefix}-wf-b`;
+  for (const [id, target] of [[a, 'cluster-a'], [b, 'cluster-b']]) expect((await create(id, 'drill.yaml', ['--cron', '0 3 * * 1', '--set', `target=${target}`])).code).toBe(0);
+  for (const id of [a, b]) expect((await env.client.schedule.getHandle(id).describe()).action).toMatchObject({ workflowId: id });
+  await Promise.all([a, b].map((id) => cli(['schedule', 'trigger', id])));
+  const runs = await Promise.all(
+    [a, b].map(async (id) => {
+      const wfId = await until(`the run of ${id}`, async () => (await env.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId);
+      return { id, wfId, result: await env.client.workflow.getHandle(wfId).result() };
+    }),
+  );
+  for (const r of runs) expect(r.wfId).toMatch(new RegExp(`^${r.id}-\\S+$`));
+  expect(runs.map((r) => r.result.outputs.say)).toEqual([{ message: 'drill cluster-a' }, { message: 'drill cluster-b' }].map((m) => expect.objectContaining(m)));
+
+  // A run that waits (an approval) under overlap "skip": a second trigger is skipped, as a scheduled run would be.
+  writeFileSync(
+    join(dir, 'slow.yaml'),
+    `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: slow }\nspec:\n  steps:\n    - id: wait\n      approval: { message: "go on?", timeout: 1h }\n`,
+  );
+  const slow = `${prefix}-slow`;
+  expect((await create(slow, 'slow.yaml', ['--cron', '0 3 * * 1', '--overlap', 'skip'])).code).toBe(0);
+  const info = async () => (await env.client.schedule.getHandle(slow).describe()).info;
+  try {
+    expect(await cli(['schedule', 'trigger', slow])).toMatchObject({ code: 0, stdout: `triggered ${slow} (overlap SKIP, the schedule's policy)\n` });
+    await until('the first run', async () => ((await info()).runningActions.length === 1 ? true : undefined));
+    expect((await cli(['schedule', 'trigger', slow])).code).toBe(0);
+    await until('the second trigger to be skipped', async () => ((await info()).numActionsSkippedOverlap === 1 ? true : undefined));
+    expect((await info()).runningActions).toHaveLength(1);
+    // --overlap overrides it for this run.
+    expect(await cli(['schedule', 'trigger', slow, '--overlap', 'allow-all'])).toMatchObject({ code: 0, stdout: `triggered ${slow} (overlap ALLOW_ALL)\n` });
+    // (Temporal does not track ALLOW_ALL starts among runningActions: count the starts and ask the runs.)
+    const both = await until('a second run', async () => {
+      const i = await info();
+      return i.recentActions.length === 2 ? i.recentActions.map((r) => r.action.workflow) : undefined;
+    });
+    expect(new Set(both.map((w) => w.workflowId)).size).toBe(2);
+    for (const w of both) expect((await env.client.workflow.getHandle(w.workflowId, w.firstExecutionRunId).describe()).status.name).toBe('RUNNING');
+    expect((await info()).numActionsSkippedOverlap).toBe(1);
+  } finally {
+    const started = (await info().catch(() => undefined))?.recentActions.map((r) => r.action.workflow) ?? [];
+    await env.client.schedule.getHandle(slow).delete().catch(() => undefined);
+    for (const w of started) await env.client.workflow.getHandle(w.workflowId, w.firstExecutionRunId).terminate('test cleanup').catch(() => undefined);
+  }
+}, 120_000);
+
+test('cron expressions are checked locally in Temporal\'s grammar, and agree with the server', async () => {
+  const good = [
+    '0 3 * * 1',
+    '0 3 * * MON-FRI',
+    '0 3 * * monday',
+    '0 3 * * tu,th',
+    '0 3 * * 7',
+    '0 3 * * 3-7',
+    '0 0 1 JAN *',
+    '0 0 1 sept *',
+    '*/15 * * * *',
+    '5/15 * * * *',
+    '1-5/2,8 * * * *',
+    '0 3 * * * 2030', // 6 fields: the sixth is the year
+    '30 0 3 * * * 2030-2040', // 7 fields: second first, year last
+    '@hourly',
+    '@daily',
+    '@midnight',
+    '@weekly',
+    '@monthly',
+    '@yearly',
+    '@annually',
+    '@every 90m',
+    '@every 1d/6h',
+    '0 3 * * 1 # weekly drill',
+  ];
+  const bad: [string, string][] = [
+    ['every tuesday', '2 fields instead of 5-7'],
+    ['0 3 * *', '4 fields instead of 5-7'],
+    ['0 0 0 3 * * * 2030', '8 fields instead of 5-7'],
+    ['0 25 * * *', 'hour 25 is out of range 0-23'],
+    ['60 * * * *', 'minute 60 is out of range 0-59'],
+    ['0 3 0 * *', 'day of month 0 is out of range 1-31'],
+    ['0 3 * 13 *', 'month 13 is out of range 1-12'],
+    ['0 3 * * 8', 'day of week 8 is out of range 0-7'],
+    ['0 3 * * * 1999', 'year 1999 is out of range 2000-2100'],
+    ['0 3 * * 5-2', 'day of week range "5-2" ends before it starts'],
+    ['0 3 * * m', 'day of week "m" is not a number or a weekday name'],
+    ['0 3 * ja *', 'month "ja" is not a number or a month name'],
+    ['0 3 * * MON-FUN', 'day of week "FUN" is not a number or a weekday name'],
+    ['*/0 * * * *', 'minute "*/0": the step after "/" must be a whole number of at least 1'],
+    ['1/2/3 * * * *', 'minute "1/2/3" has more than one "/"'],
+    ['1-2-3 * * * *', 'minute "1-2-3" has more than one "-"'],
+    ['0 3 * * L', 'day of week "L" is not a number or a weekday name'],
+    ['@fortnightly', 'unknown macro @fortnightly'],
+    ['@every soon', '@every soon: expected a duration such as 90m, 1h30m or 1d (optionally /phase, e.g. 1d/6h)'],
+    ['@every 500ms', '@every 500ms: the interval must be at least 1s'],
+    ['@every 1h/2h', '@every 1h/2h: the phase must be at least 0 and less than the interval'],
+  ];
+  for (const c of good) expect({ c, problem: cronProblem(c) }).toEqual({ c, problem: undefined });
+  for (const [c, problem] of bad) expect({ c, problem: cronProblem(c) }).toEqual({ c, problem });
+  // Stricter than the server on purpose: "1#2" would silently mean every Monday (# starts Temporal's comment); TZ= conflicts with --timezone.
+  expect(cronProblem('0 3 * * 1#2')).toMatch(/^"#" starts a comment/);
+  expect(cronProblem('TZ=Europe/Berlin 0 3 * * *')).toBe('a time zone prefix is not taken here: use --timezone');
+
+  // The dev server agrees on every one of them.
+  const verdicts = await Promise.all(
+    [...good, ...bad.map(([c]) => c)].map(async (c, i) => {
+      const id = `${prefix}-cron-${i}`;
+      try {
+        await env.client.schedule.create({
+          scheduleId: id,
+          spec: { cronExpressions: [c], timezone: 'UTC' },
+          action: { type: 'startWorkflow', workflowType: 'runbook', taskQueue: queue, workflowId: id, args: [] },
+          state: { paused: true },
+        });
+        await env.client.schedule.getHandle(id).delete();
+        return { c, server: true, local: cronProblem(c) === undefined };
+      } catch (e) {
+        return { c, server: false, local: cronProblem(c) === undefined, error: String((e as Error).message).split('\n')[0] };
+      }
+    }),
+  );
+  for (const v of verdicts) expect({ c: v.c, local: v.local }).toEqual({ c: v.c, local: v.server });
+
+  // The CLI: a bad cron exits 2 with the reason without reaching for the server (unreachable here); a good one gets as far as connecting (exit 3).
+  const down = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const r = await runCli(['schedule', 'create', 'drill.yaml', '--cron', '0 25 * * 1', '--set', 'target=x'], { cwd: dir, env: down });
+  expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/^--cron 0 25 \* \* 1: hour 25 is out of range 0-23\n\(expected 5-7 fields "\[second\] minute hour day-of-month month day-of-week \[year\]"/) });
+  const several = await runCli(['schedule', 'create', 'drill.yaml', '--cron', '0 3 * * 1; 0 3 * * 1#2', '--set', 'target=x'], { cwd: dir, env: down });
+  expect(several).toMatchObject({ code: 2, stderr: expect.stringMatching(/^--cron 0 3 \* \* 1#2: "#" starts a comment/) });
+  const reachable = await runCli(['schedule', 'create', 'drill.yaml', '--cron', '0 3 * * MON', '--set', 'target=x', '--id', `${prefix}-never`], { cwd: dir, env: down });
+  expect(reachable).toMatchObject({ code: 3, stderr: expect.stringMatching(/cannot reach Temporal at 127\.0\.0\.1:1/) });
+}, 120_000);
+
 test('schedule mistakes exit 2 before anything is created', async () => {
   const id = `${prefix}-bad`;
   const attempts: [string[], RegExp][] = [
@@ -233,6 +385,11 @@ test('schedule mistakes exit 2 before anything is created', async () => {
     [['--cron', '0 3 * * *', '--set', 'target=x', '--overlap', 'sometimes'], /^--overlap sometimes: expected one of skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all\n$/],
     [['--cron', '0 3 * * *', '--set', 'target=x', '--jitter', 'ten minutes'], /^--jitter ten minutes: expected a duration such as "30s", "10m", "4h" or "1h30m"\n$/],
     [['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '1 hour'], /^--catchup-window 1 hour: expected a duration/],
+    // 0 would mean Temporal's default of one year; its minimum is 10s.
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '0s'], /^--catchup-window 0s: at least 10s \(Temporal's minimum; 0 would mean its default of one year\)\n$/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '9s'], /^--catchup-window 9s: at least 10s/],
+    [['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '9999ms'], /^--catchup-window 9999ms: at least 10s/],
+    [['--cron', '0 3 * 13 *', '--set', 'target=x'], /^--cron 0 3 \* 13 \*: month 13 is out of range 1-12\n/],
     [['--cron', '0 3 * * *', '--set', 'target=x', '--timezone', 'Mars/Olympus'], /^--timezone Mars\/Olympus: unknown time zone/],
     [['--cron', ' ; ', '--set', 'target=x'], /^--cron " ; ": expected a cron expression/],
   ];
@@ -241,6 +398,10 @@ test('schedule mistakes exit 2 before anything is created', async () => {
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringMatching(message) });
   }
   expect((await cli(['schedule', 'describe', id])).code).toBe(2); // none of them created it
+  // The smallest catch-up window Temporal takes is accepted as given.
+  expect((await create(id, 'drill.yaml', ['--cron', '0 3 * * *', '--set', 'target=x', '--catchup-window', '10s'])).code).toBe(0);
+  expect((await env.client.schedule.getHandle(id).describe()).policies.catchupWindow).toBe(10_000);
+  expect((await cli(['schedule', 'delete', id])).code).toBe(0);
   expect(await cli(['schedule', 'trigger', id, '--overlap', 'sometimes'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^--overlap sometimes: expected one of/) });
   expect(await cli(['schedule', 'freeze', 'show', '--at', 'tomorrow'])).toMatchObject({ code: 2, stderr: '--at tomorrow: expected an ISO time such as 2026-12-24T12:00:00Z\n' });
   const missing = await cli(['schedule', 'freeze', 'show', '--file', 'nope.yaml']);
