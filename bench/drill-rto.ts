@@ -49,7 +49,8 @@ async function main(): Promise<number> {
     cleanups.push(async () => (worker.shutdown(), await running));
 
     const { loaded } = loadRunbookFile(path.join(REPO, 'runbooks', 'dr-drill.yaml'), buildRegistry());
-    const params = await prepareStandInDrill(sim.url, { reportsDir: path.join(dir, 'reports') });
+    process.env.RUNWRIGHT_REPORTS_DIR = path.join(dir, 'reports');
+    const params = await prepareStandInDrill(sim.url);
     const { values, errors } = resolveParams(loaded!.runbook, params);
     if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
     const input: RunInput = { runbook: loaded!.runbook, params: values, children: loaded!.children, startedBy: 'bench' };

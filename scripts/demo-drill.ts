@@ -31,12 +31,12 @@ async function main(): Promise<number> {
   if (!sim) return 3;
   try {
     process.env.OS_CLIENT_CONFIG_FILE = sim.cloudsFile;
-    const params = await prepareStandInDrill(sim.url, { reportsDir: join(root, '.runwright', 'reports') });
+    const params = await prepareStandInDrill(sim.url);
     const file = join(root, '.runwright', 'dr-drill.stand-in.yaml');
     mkdirSync(join(root, '.runwright'), { recursive: true });
     writeFileSync(file, stringify(params));
     const id = `dr-drill-demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
-    const env = { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloudsFile };
+    const env = { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloudsFile, RUNWRIGHT_REPORTS_DIR: process.env.RUNWRIGHT_REPORTS_DIR || join(root, '.runwright', 'reports') };
     const code = await cli(['run', join(root, 'runbooks', 'dr-drill.yaml'), '--params', file, '--id', id, ...process.argv.slice(2)], env);
     if (code === 0 || code === 1) await cli(['drill', 'report', id], env);
     return code;

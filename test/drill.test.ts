@@ -109,12 +109,12 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
   // While the drill runs, the fault is really there: cluster-b's API refuses connections.
   await waitFor('the fault', async () => (await faults()).length === 1);
   await expect(fetch(`${aa.os.sim.url}/cluster-b/identity/v3`)).rejects.toThrow();
-  // The outage reaches users too: cluster-b's application stops answering behind the proxy.
-  await aa.clusters['cluster-b'].stop();
+  // The outage reaches users too: cluster-b's application answers 503 behind the proxy.
+  aa.clusters['cluster-b'].appStatus = 503;
   await waitFor('traffic off cluster-b', async () => (await aa.resolve()).join() === [CLUSTER_ADDRESSES['cluster-a'], CLUSTER_ADDRESSES['cluster-c']].join());
 
   await waitFor('traffic shifted', async () => (await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b')).admin === 'drain');
-  await aa.clusters['cluster-b'].start();
+  aa.clusters['cluster-b'].appStatus = 200;
   const res = (await h.result()) as RunResult;
   await maybeRecordHistory(t.env, h.workflowId, 'dr-drill');
   const report = (res.outputs as any).report;
@@ -132,7 +132,7 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
   // The window splits into activity time, timers and the engine's own share, nothing lost.
   const e = report.engine;
   expect(e.activityMs + e.waitingMs + e.engineMs).toBeCloseTo(e.windowMs, 0);
-  expect(e.windowMs).toBe(report.rtoMs);
+  expect(Math.abs(e.windowMs - report.rtoMs)).toBeLessThan(100); // history timestamps vs the actions' own clocks
   expect(e.share).toBeCloseTo(e.engineMs / e.windowMs, 3);
   expect(e.activityMs).toBeGreaterThan(report.detectionMs);
   expect(report.timeline.map((e: any) => e.event)).toEqual(expect.arrayContaining([expect.stringMatching(/inject/i), expect.stringMatching(/detect/i)]));

@@ -55,6 +55,7 @@ export async function startActiveActive(): Promise<ActiveActive> {
   if (missing.length) throw new Error(`missing ${missing.join(', ')}: run scripts/setup-test-env packages`);
   const group = new ServiceGroup();
   let loadTimer: NodeJS.Timeout | undefined;
+  let stopLoad = () => clearTimeout(loadTimer);
   let os: SimEnv | undefined;
   try {
     const list = await group.startClusters();
@@ -67,8 +68,20 @@ export async function startActiveActive(): Promise<ActiveActive> {
     os = await startSim();
     const pool = await makePool('cluster-a', 'global');
     await act('openstack.member.batch', { cloud: 'cluster-a', pool: pool.poolId, addresses: Object.values(CLUSTER_ADDRESSES), protocolPort: 80, weight: 10 });
-    // User traffic: a request through the proxy every 50 ms, errors ignored (the probes count them).
-    loadTimer = setInterval(() => void get(`${lb.url}/`).catch(() => undefined), 50);
+    // User traffic: a request through the proxy every 30-70 ms, errors ignored (the probes count
+    // them). Jittered: a fixed period in step with a probe's interval would make round-robin send
+    // every probe request to the same server.
+    let stopped = false;
+    const tick = () => {
+      if (stopped) return;
+      void get(`${lb.url}/`).catch(() => undefined);
+      loadTimer = setTimeout(tick, 30 + Math.floor(Math.random() * 40));
+    };
+    tick();
+    stopLoad = () => {
+      stopped = true;
+      clearTimeout(loadTimer);
+    };
     const client = new OpenStackClient('cluster-a');
     const aa: ActiveActive = {
       clusters,
@@ -119,6 +132,7 @@ export async function startActiveActive(): Promise<ActiveActive> {
         os!.sim.clearFaults();
         for (const c of list) {
           c.healthStatus = 200;
+          c.appStatus = 200;
           await c.start();
         }
         const res = await fetch(`${pdns.api}/api/v1/servers/localhost/zones/example.test.`, {
@@ -135,7 +149,7 @@ export async function startActiveActive(): Promise<ActiveActive> {
         await act('openstack.member.batch', { cloud: 'cluster-a', pool: pool.poolId, addresses: Object.values(CLUSTER_ADDRESSES), protocolPort: 80, weight: 10 });
       },
       async stop() {
-        clearInterval(loadTimer);
+        stopLoad();
         delete process.env[PDNS_KEY_ENV];
         await os?.close();
         await group.stop();
@@ -143,7 +157,7 @@ export async function startActiveActive(): Promise<ActiveActive> {
     };
     return aa;
   } catch (e) {
-    clearInterval(loadTimer);
+    stopLoad();
     await os?.close().catch(() => undefined);
     await group.stop().catch(() => undefined);
     throw e;

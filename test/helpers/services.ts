@@ -113,6 +113,8 @@ export interface Cluster {
   hits: number;
   /** Status /health answers with (200 = healthy). */
   healthStatus: number;
+  /** Status `/` (user traffic) answers with: 200, or e.g. 503 for an application outage. */
+  appStatus: number;
   /** The next n /health requests answer `status` (a flap), then back to healthStatus. */
   failNext(n: number, status?: number): void;
   /** Gauges exposed on /metrics as runwright_test_<name>{cluster="<name>"}. */
@@ -148,7 +150,7 @@ function startCluster(name: string, address: string): Promise<Cluster> {
       return;
     }
     c.hits++;
-    res.writeHead(200, { 'content-type': 'text/plain', 'x-cluster': name }).end(`${name}\n`);
+    res.writeHead(c.appStatus, { 'content-type': 'text/plain', 'x-cluster': name }).end(c.appStatus < 400 ? `${name}\n` : `${name} unavailable\n`);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -171,6 +173,7 @@ function startCluster(name: string, address: string): Promise<Cluster> {
     url: '',
     hits: 0,
     healthStatus: 200,
+    appStatus: 200,
     failNext(n, status = 503) {
       flaps = n;
       flapStatus = status;
