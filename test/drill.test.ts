@@ -111,14 +111,20 @@ test('pass: cluster-b\'s cloud goes down, traffic moves within the RTO objective
   await expect(fetch(`${aa.os.sim.url}/cluster-b/identity/v3`)).rejects.toThrow();
   // The outage reaches users too: cluster-b's application answers 503 behind the proxy.
   aa.clusters['cluster-b'].appStatus = 503;
+  const outageAt = new Date().toISOString();
   await waitFor('traffic off cluster-b', async () => (await aa.resolve()).join() === [CLUSTER_ADDRESSES['cluster-a'], CLUSTER_ADDRESSES['cluster-c']].join());
 
   await waitFor('traffic shifted', async () => (await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b')).admin === 'drain');
   aa.clusters['cluster-b'].appStatus = 200;
+  const backAt = new Date().toISOString();
   const res = (await h.result()) as RunResult;
   await maybeRecordHistory(t.env, h.workflowId, 'dr-drill');
   const report = (res.outputs as any).report;
   // Users saw errors between the outage and the shift, and the report counts them.
+  if (!report.errorsDuringWindow?.count) {
+    const w = (res.outputs as any).window;
+    console.log(JSON.stringify({ outageAt, backAt, window: w?.timeline?.map((o: any) => `${o.at.slice(17, 23)}:${o.status}`).join(' ') }));
+  }
   expect(report.errorsDuringWindow.count).toBeGreaterThan(0);
   expect(report.errorsDuringWindow.checks).toBeGreaterThan(report.errorsDuringWindow.count);
   expect(report.failedBack).toBe(true);

@@ -68,14 +68,14 @@ export async function startActiveActive(): Promise<ActiveActive> {
     os = await startSim();
     const pool = await makePool('cluster-a', 'global');
     await act('openstack.member.batch', { cloud: 'cluster-a', pool: pool.poolId, addresses: Object.values(CLUSTER_ADDRESSES), protocolPort: 80, weight: 10 });
-    // User traffic: a request through the proxy every 30-70 ms, errors ignored (the probes count
-    // them). Jittered: a fixed period in step with a probe's interval would make round-robin send
-    // every probe request to the same server.
+    // User traffic: requests through the proxy as a Poisson process (mean 50 ms apart), errors
+    // ignored (the probes count them). A fixed or narrowly jittered period falls in step with a
+    // probe's interval, and round-robin then sends every probe request to the same server.
     let stopped = false;
     const tick = () => {
       if (stopped) return;
       void get(`${lb.url}/`).catch(() => undefined);
-      loadTimer = setTimeout(tick, 30 + Math.floor(Math.random() * 40));
+      loadTimer = setTimeout(tick, Math.min(500, -Math.log(1 - Math.random()) * 50));
     };
     tick();
     stopLoad = () => {
