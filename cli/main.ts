@@ -245,6 +245,9 @@ export function buildProgram(): Command {
           if (/^[a-z-]+$/.test(st)) {
             if (!s.searchAttributes) throw new CliError(`--state ${st} needs the ${SEARCH_ATTRIBUTES.state} search attribute on the server (runwright dev registers it)`, EXIT.usage);
             q.push(`${SEARCH_ATTRIBUTES.state} = "${st}"`);
+            // A terminated or timed-out run keeps the last state it set ("waiting-approval"):
+            // the in-flight states only count while the run is still running.
+            if (['running', 'waiting-approval', 'compensating'].includes(st)) q.push('ExecutionStatus = "Running"');
           } else q.push(`ExecutionStatus = "${st}"`);
         }
         const rows: Record<string, unknown>[] = [];

@@ -120,6 +120,12 @@ test('detach, status, approve, list, history: a run waits for a human and record
     status = await cli(['status', id, '--json']);
   }
   expect(JSON.parse(status.stdout).status.pendingApprovals[0]).toMatchObject({ step: 'gate', message: 'ship it?' });
+  // A terminated run keeps its last state in the search attribute, but is not waiting any more.
+  const gone = `${id}-terminated`;
+  expect((await cli(['run', rb, '--detach', '--id', gone])).code).toBe(0);
+  for (let i = 0; i < 50 && !JSON.parse((await cli(['status', gone, '--json'])).stdout).status?.pendingApprovals?.length; i++) await new Promise((r) => setTimeout(r, 200));
+  const goneHandle = env.client.workflow.getHandle(gone);
+  await goneHandle.terminate('test');
   const waiting = await cli(['list', '--json', '--state', 'waiting-approval']);
   expect(JSON.parse(waiting.stdout).map((r: { workflowId: string }) => r.workflowId)).toEqual([id]);
   const human = await cli(['status', id]);
