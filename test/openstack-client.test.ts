@@ -258,7 +258,7 @@ describe('errors', () => {
     expect(e.details[0]).toMatchObject({ status: 404, service: 'compute' });
   });
 
-  test('Glance answers HTML; the message is still extracted', async () => {
+  test('Glance errors (JSON to a JSON client, like the real service); the message is extracted', async () => {
     const c = new OpenStackClient('cluster-a');
     const e = await rejection(c.get('image', '/images/00000000-0000-4000-8000-000000000000'));
     expect(e.message).toMatch(/HTTP 404: No image found with ID 00000000-0000-4000-8000-000000000000 \(request req-/);

@@ -292,6 +292,27 @@ test('runs are named after their schedule, so two schedules of one runbook never
   }
 }, 120_000);
 
+test('--pause-on-failure: a failed run pauses the schedule (a broken drill stops repeating)', async () => {
+  writeFileSync(
+    join(dir, 'broken.yaml'),
+    `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: broken }\nspec:\n  steps:\n    - id: fail\n      action: core.assert\n      with: { that: false, message: "drill failed" }\n`,
+  );
+  const paused = `${prefix}-pof`;
+  const steady = `${prefix}-nopof`;
+  expect((await create(paused, 'broken.yaml', ['--cron', '0 3 * * 1', '--pause-on-failure'])).code).toBe(0);
+  expect((await create(steady, 'broken.yaml', ['--cron', '0 3 * * 1'])).code).toBe(0);
+  for (const id of [paused, steady]) expect((await cli(['schedule', 'trigger', id])).code).toBe(0);
+  for (const id of [paused, steady]) {
+    const wfId = await until(`the run of ${id}`, async () => (await env.client.schedule.getHandle(id).describe()).info.recentActions[0]?.action.workflow.workflowId);
+    await expect(env.client.workflow.getHandle(wfId).result()).rejects.toThrow();
+  }
+  await until('the schedule to pause', async () => ((await env.client.schedule.getHandle(paused).describe()).state.paused ? true : undefined));
+  expect((await env.client.schedule.getHandle(steady).describe()).state.paused).toBe(false);
+  const listed = await cli(['schedule', 'list']);
+  expect(listed.stdout).toMatch(new RegExp(`^${paused}  runbook broken  cron "0 3 \\* \\* 1"  PAUSED`, 'm'));
+  expect(listed.stdout).toMatch(new RegExp(`^${steady}  runbook broken  cron "0 3 \\* \\* 1"  active`, 'm'));
+}, 60_000);
+
 test('cron expressions are checked locally in Temporal\'s grammar, and agree with the server', async () => {
   const good = [
     '0 3 * * 1',
