@@ -64,6 +64,10 @@ export function parseExpression(expr: string): Node {
 
 /** Free variables used by an expression, with the first member accessed on each (params.X). */
 export function references(expr: string): Reference[] {
+  return referencesIn(parseExpression(expr));
+}
+
+function referencesIn(ast: Node): Reference[] {
   const refs: Reference[] = [];
   const walk = (n: Node, bound: Set<string>): void => {
     if (!n || typeof n !== 'object' || !('op' in n)) return;
@@ -117,7 +121,7 @@ export function references(expr: string): Reference[] {
         else walk(n.args, bound);
     }
   };
-  walk(parseExpression(expr), new Set());
+  walk(ast, new Set());
   return refs;
 }
 
@@ -161,14 +165,16 @@ const COMPILED_CACHE_MAX = 5000;
 function compile(expr: string): Compiled {
   let c = compiledCache.get(expr);
   if (c) return c;
+  // One parse serves both: the scope roots it reads, and the evaluator.
+  const run = celParse(expr);
   const roots = new Map<string, Set<string> | null>();
-  for (const r of references(expr)) {
+  for (const r of referencesIn(run.ast as unknown as Node)) {
     if (r.root === 'steps' && r.member !== undefined) {
       const cur = roots.get('steps');
       if (cur !== null) roots.set('steps', (cur ?? new Set<string>()).add(r.member));
     } else roots.set(r.root, null);
   }
-  c = { run: celParse(expr) as unknown as Compiled['run'], roots };
+  c = { run: run as unknown as Compiled['run'], roots };
   if (compiledCache.size >= COMPILED_CACHE_MAX) compiledCache.clear();
   compiledCache.set(expr, c);
   return c;

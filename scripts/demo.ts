@@ -4,10 +4,9 @@
  * cluster-a with the CLI: a load balancer with three servers behind it, end to end on the
  * embedded Temporal server. Extra arguments go to `runwright run` (e.g. `npm run demo -- --set count=5`).
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { OpenStackClient } from '../activities/openstack/client';
-import { startDevOpenStack } from '../cli/sim';
+import { ROOT, runwright, withStandIn } from './demo-common';
 
 /** What the demo built, straight from the stand-in's APIs. */
 async function summary(cloudsFile: string): Promise<void> {
@@ -22,31 +21,9 @@ async function summary(cloudsFile: string): Promise<void> {
   process.stdout.write(`Look around: OS_CLIENT_CONFIG_FILE=${cloudsFile} openstack --os-cloud cluster-a server list\n`);
 }
 
-async function main(): Promise<number> {
-  const root = join(__dirname, '..');
-  const log = (m: string) => process.stderr.write(`${m}\n`);
-  // The usual port first (a stand-in started by `runwright dev` is reused); any free port if it is taken.
-  const sim = (await startDevOpenStack(log)) ?? (await startDevOpenStack(log, { port: 0 }));
-  if (!sim) return 3;
-  try {
-    // The CLI runs in a child process; this one keeps serving the stand-in meanwhile.
-    const args = ['run', join(root, 'runbooks', 'demo-cloud.yaml'), '--set', 'cloud=cluster-a', ...process.argv.slice(2)];
-    const child = spawn(process.execPath, [join(root, 'bin', 'runwright'), ...args], { stdio: 'inherit', env: { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloudsFile } });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : 1))));
-    if (code === 0) await summary(sim.cloudsFile).catch(() => undefined);
-    return code;
-  } finally {
-    await sim.close();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(70);
-  },
-);
+withStandIn(async (sim) => {
+  const args = ['run', join(ROOT, 'runbooks', 'demo-cloud.yaml'), '--set', 'cloud=cluster-a', ...process.argv.slice(2)];
+  const code = await runwright(args, { ...process.env, OS_CLIENT_CONFIG_FILE: sim.cloudsFile });
+  if (code === 0) await summary(sim.cloudsFile).catch(() => undefined);
+  return code;
+});

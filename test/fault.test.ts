@@ -5,8 +5,6 @@
  * and started, network cuts checked with real TCP connections from inside the host). Includes
  * restore by compensation after a failed step and after a cancelled run.
  */
-import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { OpenStackClient } from '../activities/openstack/client';
 import { FaultActionInput, simFaultLabel, type FaultSpecInput } from '../activities/fault';
 import { OpenStackSimFault } from '../activities/fault/openstack-sim';
@@ -16,15 +14,11 @@ import { workflowOf } from '../activities/fault/label';
 import { createServer, type Server } from 'node:http';
 import { connectHost } from '../lib/ssh';
 import { statusQuery, type RunResult } from '../workflows/definitions';
-import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { failureMessage as failure, inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { act, startSim, type SimEnv } from './helpers/openstack';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 
 const HOST_SET = 57;
-let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
-let queue: string;
 let os: SimEnv;
 let th: TestHosts;
 let inventory: string;
@@ -43,16 +37,10 @@ ansible_user=deploy
 ansible_ssh_private_key_file=${th.key}
 `,
   );
-  env = await connectTestEnv();
-  queue = uniqueQueue('fault');
-  worker = await startTestWorker(env, queue);
-  running = worker.run();
 }, 300_000);
+const t = useTestWorker('fault');
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
   await os?.close();
   th?.down();
 });
@@ -74,24 +62,13 @@ ${steps.join('\n')}
 }
 
 async function run(name: string, steps: string[]): Promise<Record<string, any>> {
-  const h = await startRun(env, queue, inputFor(runbook(name, steps)));
+  const h = await startRun(t.env, t.queue, inputFor(runbook(name, steps)));
   return ((await h.result()) as RunResult).outputs as Record<string, any>;
 }
 
 const inject = async (fault: FaultSpecInput) => (await run('fault-inject', [step('inject', 'fault.inject', fault)])).inject;
 const restore = async (fault: FaultSpecInput) => (await run('fault-restore', [step('restore', 'fault.restore', fault)])).restore;
 
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WorkflowFailedError);
-    let c: any = e;
-    while (c.cause) c = c.cause;
-    return String(c.message);
-  }
-  throw new Error('expected the run to fail');
-}
 
 async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -199,7 +176,7 @@ test('compensation: a failed run restores the fault it injected; so does a run c
   const mine = async () => (await simFaults()).filter((f) => f.label.startsWith(`${label}-`));
 
   // The step after the injection fails (a 404 that http.request refuses at once).
-  const h = await startRun(env, queue, inputFor(runbook('fault-fails', [
+  const h = await startRun(t.env, t.queue, inputFor(runbook('fault-fails', [
     step('inject', 'fault.inject', fault, withRestore),
     `  - id: observe
     action: http.request
@@ -213,7 +190,7 @@ test('compensation: a failed run restores the fault it injected; so does a run c
   expect(await probe('cluster-a')).toBe(200);
 
   // Cancelled while the fault is on (a durable sleep after the injection).
-  const c = await startRun(env, queue, inputFor(runbook('fault-cancel', [step('inject', 'fault.inject', fault, withRestore), '  - id: hold\n    sleep: 10m'])));
+  const c = await startRun(t.env, t.queue, inputFor(runbook('fault-cancel', [step('inject', 'fault.inject', fault, withRestore), '  - id: hold\n    sleep: 10m'])));
   await waitFor(async () => (await c.query(statusQuery)).steps.find((s) => s.id === 'hold' && s.state === 'running'), 'the hold step');
   expect(await mine()).toHaveLength(1);
   expect(await probe('cluster-a')).toBe(503);
@@ -236,8 +213,8 @@ test('openstack-sim: two drills at once with the same fault each get their own; 
     step('inject', 'fault.inject', fault),
     '  - id: hold\n    sleep: 10m',
   ]);
-  const a = await startRun(env, queue, inputFor(drill('fault-drill-a')));
-  const b = await startRun(env, queue, inputFor(drill('fault-drill-b')));
+  const a = await startRun(t.env, t.queue, inputFor(drill('fault-drill-a')));
+  const b = await startRun(t.env, t.queue, inputFor(drill('fault-drill-b')));
   try {
     for (const h of [a, b]) await waitFor(async () => (await h.query(statusQuery)).steps.find((x) => x.id === 'hold' && x.state === 'running'), 'the hold step');
     const both = await same();

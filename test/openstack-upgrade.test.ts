@@ -17,7 +17,7 @@ import { resolveParams } from '../dsl/params';
 import { decideUpdate, statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, maybeRecordHistory, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
-import { act, startSim, type SimEnv } from './helpers/openstack';
+import { act, expectRollingComputeUpgrade, startSim, type SimEnv } from './helpers/openstack';
 
 const ROOT = join(__dirname, '..');
 const HOST_SET = 41;
@@ -190,16 +190,7 @@ test('the documented order, with computes drained and upgraded one batch at a ti
 
   // Each compute: disabled, drained by live migration, upgraded, verified, enabled, before the next one starts.
   const st = await h.query(statusQuery);
-  const t = (path: string, end = false) => Date.parse(st.steps.find((s) => s.path === path)![end ? 'endedAt' : 'startedAt']!);
-  for (let i = 0; i < 3; i++) {
-    const p = (s: string) => `compute-upgrade[${i}].${s}`;
-    expect(t(p('disable'), true)).toBeLessThanOrEqual(t(p('drain')));
-    expect(t(p('drain'), true)).toBeLessThanOrEqual(t(p('upgrade')));
-    expect(t(p('upgrade'), true)).toBeLessThanOrEqual(t(p('verify')));
-    expect(t(p('verify'), true)).toBeLessThanOrEqual(t(p('enable')));
-    if (i > 0) expect(t(`compute-upgrade[${i - 1}].enable`, true)).toBeLessThanOrEqual(t(p('disable')));
-    expect((st.steps.find((s) => s.path === p('drain'))!.outputs as any).remaining).toEqual([]);
-  }
+  expectRollingComputeUpgrade(st, 3);
   const migrations = (await c.get('compute', '/os-migrations')).body.migrations;
   expect(new Set(migrations.filter((m: any) => m.status === 'completed').map((m: any) => m.source_compute))).toEqual(new Set(['compute-1', 'compute-2', 'compute-3']));
   expect(await services()).toEqual(['compute-1:enabled', 'compute-2:enabled', 'compute-3:enabled']);

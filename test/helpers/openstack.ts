@@ -10,6 +10,7 @@ import type { ActionContext } from '../../activities/define';
 import { OPENSTACK_ACTIONS } from '../../activities/openstack';
 import { resetSessions } from '../../activities/openstack/client';
 import { startOpenStackSim, type OpenStackSim, type OpenStackSimOptions } from '../../sim/openstack/server';
+import type { RunStatus } from '../../workflows/definitions';
 
 export interface SimEnv {
   sim: OpenStackSim;
@@ -97,4 +98,23 @@ export async function makePool(cloud: string, name: string): Promise<{ lbId: str
   const p = await act('openstack.pool.create', { cloud, listener: l.id, name: `${name}-pool`, protocol: 'HTTP' });
   await act('openstack.healthmonitor.create', { cloud, pool: p.id, delay: 1, timeoutSeconds: 1 });
   return { lbId: lb.id, poolId: p.id, listenerId: l.id };
+}
+
+/**
+ * The compute phase of openstack-upgrade.yaml ran one host at a time: each batch item disabled,
+ * drained (nothing left), upgraded, verified and enabled in that order, and the next item started
+ * only after the previous one was enabled.
+ */
+export function expectRollingComputeUpgrade(st: RunStatus, computes: number): void {
+  const step = (path: string) => st.steps.find((s) => s.path === path)!;
+  const t = (path: string, end = false) => Date.parse(step(path)[end ? 'endedAt' : 'startedAt']!);
+  for (let i = 0; i < computes; i++) {
+    const p = (s: string) => `compute-upgrade[${i}].${s}`;
+    expect(t(p('disable'), true)).toBeLessThanOrEqual(t(p('drain')));
+    expect(t(p('drain'), true)).toBeLessThanOrEqual(t(p('upgrade')));
+    expect(t(p('upgrade'), true)).toBeLessThanOrEqual(t(p('verify')));
+    expect(t(p('verify'), true)).toBeLessThanOrEqual(t(p('enable')));
+    if (i > 0) expect(t(`compute-upgrade[${i - 1}].enable`, true)).toBeLessThanOrEqual(t(p('disable')));
+    expect((step(p('drain')).outputs as any).remaining).toEqual([]);
+  }
 }

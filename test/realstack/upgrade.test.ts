@@ -18,7 +18,7 @@ import { defineAction, type ActionDefinition } from '../../activities/define';
 import { OpenStackClient } from '../../activities/openstack/client';
 import { statusQuery } from '../../workflows/definitions';
 import { inputFor, runbookFrom, startRun } from '../helpers/temporal';
-import { act } from '../helpers/openstack';
+import { act, expectRollingComputeUpgrade } from '../helpers/openstack';
 import { CLOUD, COMPUTE_HOSTS, IMAGE, ROOT, STATE_DIR, deleteServers, runPrefix, startWorker, useRealstack, type RealstackWorker } from './helpers';
 
 const P = runPrefix('upg');
@@ -90,16 +90,9 @@ test('computes one at a time: disabled, drained by live migration, restarted, ve
   expect(restarted).toEqual(['compute-1', 'compute-2']);
 
   const st = await h.query(statusQuery);
-  const t = (path: string, end = false) => Date.parse(st.steps.find((s) => s.path === path)![end ? 'endedAt' : 'startedAt']!);
+  expectRollingComputeUpgrade(st, 2);
   for (let i = 0; i < 2; i++) {
     const p = (s: string) => `compute-upgrade[${i}].${s}`;
-    expect(t(p('disable'), true)).toBeLessThanOrEqual(t(p('drain')));
-    expect(t(p('drain'), true)).toBeLessThanOrEqual(t(p('upgrade')));
-    expect(t(p('upgrade'), true)).toBeLessThanOrEqual(t(p('verify')));
-    expect(t(p('verify'), true)).toBeLessThanOrEqual(t(p('enable')));
-    if (i > 0) expect(t(`compute-upgrade[${i - 1}].enable`, true)).toBeLessThanOrEqual(t(p('disable')));
-    const drain = st.steps.find((s) => s.path === p('drain'))!.outputs as any;
-    expect(drain.remaining).toEqual([]);
     const upgraded = st.steps.find((s) => s.path === p('upgrade'))!.outputs as any;
     expect(upgraded.after).not.toBe(upgraded.before);
   }
