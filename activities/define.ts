@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { isWorkerShutdown } from '../lib/shutdown';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -16,6 +17,17 @@ export interface ActionContext {
   /** Details from the last heartbeat of a previous attempt, to resume long work. */
   heartbeatDetails<T = unknown>(): T | undefined;
   log(message: string): void;
+  /**
+   * The workflow id of the run this step belongs to at the top: the same in a child runbook
+   * and in its parent, so an inverse (fault.restore) compensated in the parent finds what the
+   * child did. Undefined outside the interpreter.
+   */
+  rootWorkflowId?: string;
+}
+
+/** What the interpreter passes to every activity beside the action input. */
+export interface CallContext {
+  rootWorkflowId?: string;
 }
 
 export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> {
@@ -37,9 +49,22 @@ export interface ActionResult<O = unknown> {
   attempt: number;
 }
 
-/** Wrap an action as a Temporal activity: re-check input, build the context, run. */
-export function toActivity(def: ActionDefinition): (input: unknown) => Promise<ActionResult> {
-  return async (input: unknown) => {
+/** Temporal refuses payloads over 2 MB; stop well before, with a message that says why. */
+export const MAX_OUTPUT_BYTES = 1.5 * 1024 * 1024;
+/** Wrapper heartbeat interval when the step has no heartbeatTimeout (runs started before it had one). */
+const FALLBACK_HEARTBEAT_MS = 5000;
+
+/**
+ * Wrap an action as a Temporal activity: re-check input, build the context, run.
+ *
+ * The wrapper heartbeats on its own while the action runs (every third of the step's
+ * heartbeatTimeout), so a step on a worker that dies is retried elsewhere after the heartbeat
+ * timeout instead of the whole start-to-close timeout, and a cancel reaches every action. It
+ * re-sends the action's latest heartbeat details (or the previous attempt's) so progress is
+ * never overwritten with nothing.
+ */
+export function toActivity(def: ActionDefinition): (input: unknown, call?: CallContext) => Promise<ActionResult> {
+  return async (input: unknown, call?: CallContext) => {
     const ctx = Context.current();
     const parsed = def.input.safeParse(input ?? {});
     if (!parsed.success) {
@@ -47,16 +72,47 @@ export function toActivity(def: ActionDefinition): (input: unknown) => Promise<A
       throw ApplicationFailure.nonRetryable(`${def.name}: invalid input: ${msg}`, 'InvalidInput');
     }
     const info = ctx.info;
+    let details: unknown = info.heartbeatDetails;
+    const beat = () => ctx.heartbeat(details);
     const actionCtx: ActionContext = {
       idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
       attempt: info.attempt,
       signal: ctx.cancellationSignal,
-      heartbeat: (d) => ctx.heartbeat(d),
+      heartbeat: (d) => {
+        details = d;
+        beat();
+      },
       heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
       log: (m) => ctx.log.info(m, { action: def.name }),
+      rootWorkflowId: call?.rootWorkflowId ?? info.workflowExecution?.workflowId,
     };
-    const outputs = await def.run(parsed.data, actionCtx);
-    return { outputs: outputs ?? null, attempt: info.attempt };
+    beat();
+    const timer = setInterval(beat, info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : FALLBACK_HEARTBEAT_MS);
+    let outputs: unknown;
+    try {
+      outputs = await def.run(parsed.data, actionCtx);
+    } catch (err) {
+      // After the worker's shutdown grace time the SDK cancels running activities with reason
+      // WORKER_SHUTDOWN (SSH commands are left to finish, lib/ssh.ts). That is no cancel of the
+      // step: fail this attempt retryably, so the step runs again on another worker.
+      if (ctx.cancellationSignal.aborted && isWorkerShutdown(ctx.cancellationSignal.reason)) {
+        throw ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown');
+      }
+      throw err;
+    } finally {
+      clearInterval(timer);
+    }
+    outputs ??= null;
+    // Checked here, before the SDK sends it: an oversized result would otherwise fail the
+    // workflow task (or the run) with a message that names neither the step nor the size.
+    const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');
+    if (size > MAX_OUTPUT_BYTES) {
+      throw ApplicationFailure.nonRetryable(
+        `step ${info.activityId}: ${def.name} returned ${(size / 1048576).toFixed(2)} MB of outputs, more than the ${(MAX_OUTPUT_BYTES / 1048576).toFixed(1)} MB a step may return (Temporal's payload limit is 2 MB); return less, or write it elsewhere and return a reference`,
+        'OutputTooLarge',
+      );
+    }
+    return { outputs, attempt: info.attempt };
   };
 }
 

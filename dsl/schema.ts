@@ -61,7 +61,16 @@ const ActionCall = {
 };
 
 export const Compensation = z
-  .strictObject({ ...ActionCall, retry: RetryPolicy.optional(), timeout: Duration.optional() })
+  .strictObject({
+    ...ActionCall,
+    retry: RetryPolicy.optional(),
+    timeout: Duration.optional().describe('Start-to-close timeout of one attempt (default 10m).'),
+    heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default: as for steps).'),
+    when: z
+      .union([Template, z.boolean()])
+      .optional()
+      .describe("Undo only when this is true; evaluated with what was in scope when the step succeeded (its own outputs included)."),
+  })
   .describe('Action that undoes a completed step; run in reverse order on failure or cancellation.');
 export type Compensation = z.infer<typeof Compensation>;
 
@@ -122,7 +131,7 @@ export const ActionStep = z
     ...ActionCall,
     retry: RetryPolicy.optional(),
     timeout: Duration.optional().describe('Start-to-close timeout of one attempt.'),
-    heartbeatTimeout: Duration.optional(),
+    heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default spec.defaults.heartbeatTimeout, else 20s); every action heartbeats.'),
     compensate: Compensation.optional(),
   })
   .describe('Run one action (a Temporal activity).');
@@ -137,7 +146,7 @@ export const RunbookStep = z
     ...common,
     runbook: z.string().min(1).describe('Name of another runbook (metadata.name) run as a child workflow.'),
     with: z.record(z.string(), z.unknown()).optional().describe("The child runbook's params."),
-    timeout: Duration.optional(),
+    timeout: Duration.optional().describe('Limit for the child run, enforced by the child itself: an expired child compensates, then fails.'),
     compensateWithParent: z
       .boolean()
       .optional()
@@ -194,6 +203,12 @@ export const RunbookSchema = z
       params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'param names must be identifiers'), ParamSpec).optional(),
       steps: z.array(StepSchema).min(1, 'a runbook needs at least one step'),
       timeout: Duration.optional().describe('Limit for the whole run.'),
+      defaults: z
+        .strictObject({
+          heartbeatTimeout: Duration.optional().describe('heartbeatTimeout of every step and compensation that names none (default 20s).'),
+        })
+        .optional()
+        .describe('Defaults for the steps of this runbook.'),
     }),
   })
   .describe('A Runwright runbook.');

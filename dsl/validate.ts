@@ -551,6 +551,7 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
       const self = new Set(visible);
       if (id) self.add(id);
       checkActionCall(step.compensate, [...sp, 'compensate'], self, loopVars);
+      checkExpressions(step.compensate.when, [...sp, 'compensate', 'when'], self, loopVars);
     }
     if ('foreach' in step) {
       checkExpressions(step.foreach, [...sp, 'foreach'], visible, loopVars);

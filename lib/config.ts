@@ -3,6 +3,8 @@
  * Temporal connection settings themselves come from @temporalio/envconfig
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profile file).
  */
+import { DURATION_PATTERN } from '../workflows/duration';
+
 export const DEFAULT_TASK_QUEUE = 'runwright';
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_UI_PORT = 8233;
@@ -21,7 +23,20 @@ export const ENV = {
   /** The change-freeze calendar (default ./runwright.freeze.yaml, then ./.runwright/freeze.yaml). */
   freezeFile: 'RUNWRIGHT_FREEZE_FILE',
   drillSafeKinds: 'RUNWRIGHT_DRILL_SAFE_KINDS',
+  /** How long a stopping worker (SIGTERM) lets running steps finish before failing them retryably (default 5m). */
+  shutdownGrace: 'RUNWRIGHT_SHUTDOWN_GRACE',
 } as const;
+
+/** Long enough for a package upgrade or a service restart over SSH to end on its own. */
+export const DEFAULT_SHUTDOWN_GRACE = '5m';
+
+/** The worker's shutdown grace time, from RUNWRIGHT_SHUTDOWN_GRACE (a duration such as "90s" or "5m"). */
+export function shutdownGraceTime(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env[ENV.shutdownGrace]?.trim();
+  if (!v) return DEFAULT_SHUTDOWN_GRACE;
+  if (!DURATION_PATTERN.test(v)) throw new Error(`${ENV.shutdownGrace}: expected a duration such as "90s" or "5m", got ${JSON.stringify(v)}`);
+  return v;
+}
 
 /** Custom search attributes the interpreter sets so `runwright list` can filter server-side. */
 export const SEARCH_ATTRIBUTES = {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { appendKnownHost, fingerprint, hostKeyAlgorithms, keyTypeOf, lookupHostKeys, readKnownHosts } from './ssh-known-hosts';
+import { isWorkerShutdown } from './shutdown';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
 
@@ -184,7 +185,12 @@ export class HostConnection {
             kc.end(become?.password ? `${become.password}\n` : undefined);
           });
         };
-        const onAbort = (): void => kill(signal!.reason ?? new Error('cancelled'));
+        const onAbort = (): void => {
+          // A worker shutting down is no reason to break a host (a package half upgraded): the
+          // command runs to its end; callers check the signal before starting the next one.
+          if (isWorkerShutdown(signal!.reason)) return;
+          kill(signal!.reason ?? new Error('cancelled'));
+        };
         signal?.addEventListener('abort', onAbort, { once: true });
         if (opts.timeoutMs) timer = setTimeout(() => kill(new SshError(`${this.name}: command timed out after ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs);
         ch.on('data', (chunk: Buffer) => {

@@ -5,7 +5,7 @@
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities/registry';
 import type { ActionDefinition } from '../activities/define';
-import { taskQueue as defaultTaskQueue } from './config';
+import { shutdownGraceTime, taskQueue as defaultTaskQueue } from './config';
 
 let bundle: Promise<{ code: string }> | undefined;
 
@@ -36,7 +36,8 @@ export async function createWorker(opts: RunwrightWorkerOptions): Promise<Worker
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
     workflowBundle: await workflowBundle(),
     activities: activitiesFor(registry),
-    shutdownGraceTime: '10s',
+    // SIGTERM: stop polling, let running steps finish (RUNWRIGHT_SHUTDOWN_GRACE, default 5m).
+    shutdownGraceTime: shutdownGraceTime() as WorkerOptions['shutdownGraceTime'],
     ...opts.tuning,
   });
 }

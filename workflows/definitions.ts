@@ -22,6 +22,10 @@ export interface RunInput {
   searchAttributes?: boolean;
   /** Slack context of a run started from ChatOps: requests default to this channel; failures and completion go to this thread. */
   slack?: { channel?: string; threadTs?: string };
+  /** Set by a parent for a child runbook: the top run's workflow id (actions see it as ctx.rootWorkflowId). */
+  rootWorkflowId?: string;
+  /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */
+  timeout?: string;
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';
@@ -124,7 +128,8 @@ export interface CompensationRecord {
   input: unknown;
   retry?: unknown;
   timeout?: string;
-  state: 'done' | 'failed' | 'pending';
+  heartbeatTimeout?: string;
+  state: 'done' | 'failed' | 'pending' | 'skipped';
   error?: string;
 }
 
@@ -162,6 +167,10 @@ export interface PendingCompensation {
   input: unknown;
   retry?: unknown;
   timeout?: string;
+  heartbeatTimeout?: string;
+  /** `compensate.when` was false (or failed to evaluate: `whenError`) when the step succeeded. */
+  skip?: boolean;
+  whenError?: string;
 }
 
 export interface DecisionInput {
@@ -209,7 +218,15 @@ export interface ChunkInput {
   firstIndex: number;
   as: string;
   concurrency: number;
+  /** The parent's top run and step defaults (absent in chunks started before they were passed). */
+  rootWorkflowId?: string;
+  defaults?: RunDefaults;
   scope: { params: Record<string, unknown>; steps: Record<string, unknown>; run: Record<string, unknown>; vars: Record<string, unknown> };
+}
+
+/** spec.defaults of the runbook a step belongs to. */
+export interface RunDefaults {
+  heartbeatTimeout?: string;
 }
 
 export interface IterationResult {

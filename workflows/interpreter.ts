@@ -3,6 +3,7 @@
  * only; every side effect is an activity named after its action.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
@@ -33,6 +34,7 @@ import {
   type IterationResult,
   type PendingCompensation,
   type RunInput,
+  type RunDefaults,
   type RunResult,
   type RunState,
   type RunStatus,
@@ -43,6 +45,15 @@ import {
 /** Defaults for a step that names no retry policy: a few quick retries, not Temporal's forever. */
 export const DEFAULT_RETRY: RetryPolicy = { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
 export const DEFAULT_STEP_TIMEOUT = '10m';
+/**
+ * Every action heartbeats from its wrapper (activities/define.ts, every third of this), so a
+ * step whose worker died is retried on another worker about this long after its last
+ * heartbeat, not after DEFAULT_STEP_TIMEOUT. A constant here, not worker env: the workflow
+ * must not read the environment; spec.defaults.heartbeatTimeout and the step's own override it.
+ * 20s: recovery after a SIGKILL within ~25s plus scheduling; Temporal throttles heartbeats to
+ * 80% of it (16s), which stays clear of the timeout on a loaded worker.
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT = '20s';
 /** A foreach whose items x inner actions exceed this runs its batches as child workflows (history limits). */
 export const INLINE_ACTIVITY_BUDGET = 500;
 /** Activities per child workflow chunk: keeps each chunk far below Temporal's 51,200-event history limit. */
@@ -99,6 +110,9 @@ export class Interpreter {
   private readonly stepMap = new Map<string, StepStatus>();
   readonly compensations: PendingCompensation[] = [];
   readonly approvals: ApprovalGates;
+  /** Passed to every activity beside its input (ActionContext.rootWorkflowId). */
+  private readonly call: { rootWorkflowId: string };
+  readonly defaults: RunDefaults;
 
   constructor(
     private readonly runbook: Pick<Runbook, 'metadata'>,
@@ -106,7 +120,10 @@ export class Interpreter {
     private readonly children: Record<string, Runbook> = {},
     private readonly startedBy: string | undefined,
     private readonly searchAttributes = false,
+    opts: { rootWorkflowId?: string; defaults?: RunDefaults } = {},
   ) {
+    this.call = { rootWorkflowId: opts.rootWorkflowId ?? workflowInfo().workflowId };
+    this.defaults = opts.defaults ?? {};
     this.status = {
       runbook: runbook.metadata.name,
       state: 'running',
@@ -199,23 +216,43 @@ export class Interpreter {
     const opts: ActivityOptions = {
       activityId: path,
       startToCloseTimeout: (step.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
-      heartbeatTimeout: step.heartbeatTimeout as ActivityOptions['heartbeatTimeout'],
+      heartbeatTimeout: this.heartbeatTimeout(step.heartbeatTimeout) as ActivityOptions['heartbeatTimeout'],
       retry: toRetry(step.retry),
     };
-    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input], opts);
+    // A cancelled step counts as ended only once its activity has stopped, so no compensation
+    // (a fault.restore armed earlier, an undo in a parent) runs while it is still at work.
+    if (patched('runwright-wait-cancel-v1')) opts.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
+    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input, this.call], opts);
     if (st) st.attempts = res.attempt;
     if (step.compensate) {
       // Rendered now, while the step's own outputs are in scope; runs later only if needed.
       const selfScope = { ...exprScope(scope), steps: { ...scope.steps, [step.id]: { state: 'succeeded', outputs: res.outputs } } };
-      this.compensations.push({
+      const c: PendingCompensation = {
         path,
         action: step.compensate.action,
         input: render(step.compensate.with ?? {}, selfScope),
         retry: step.compensate.retry,
         timeout: step.compensate.timeout,
-      });
+      };
+      // Only new fields when set, so compensations of runs without them serialize as before.
+      if (step.compensate.heartbeatTimeout ?? this.defaults.heartbeatTimeout) c.heartbeatTimeout = this.heartbeatTimeout(step.compensate.heartbeatTimeout);
+      if (step.compensate.when !== undefined) {
+        // The same scope the input is rendered with: the result is what it would be at
+        // compensation time (CEL is pure), and a child's compensation carries no scope upward.
+        try {
+          if (!isTrue(step.compensate.when, selfScope)) c.skip = true;
+        } catch (e) {
+          c.whenError = errorMessage(e);
+        }
+      }
+      this.compensations.push(c);
     }
     return res.outputs;
+  }
+
+  /** The step's own heartbeatTimeout, else this runbook's spec.defaults, else the engine's. */
+  private heartbeatTimeout(own: string | undefined): string {
+    return own ?? this.defaults.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
   }
 
   private async parallel(branches: Step[], scope: Scope, prefix: string, detail: boolean): Promise<unknown> {
@@ -326,6 +363,8 @@ export class Interpreter {
       const slice = items.slice(offset, offset + chunkSize);
       const input: ChunkInput = {
         parentWorkflowId: wf,
+        rootWorkflowId: this.call.rootWorkflowId,
+        defaults: this.defaults,
         path,
         steps: step.steps,
         items: slice,
@@ -357,10 +396,16 @@ export class Interpreter {
     if (!child) throw ApplicationFailure.nonRetryable(`runbook "${step.runbook}" was not provided with this run`, 'InvalidRunbook');
     const { values, errors } = resolveParams(child, render(step.with ?? {}, exprScope(scope)));
     if (errors.length) throw ApplicationFailure.nonRetryable(`runbook ${step.runbook}: ${errors.map((e) => e.message).join('; ')}`, 'InvalidInput');
+    // The child enforces its `timeout:` itself (like spec.timeout), so an expired child
+    // compensates and fails instead of being terminated by the server with its work in place.
+    const ownDeadline = step.timeout !== undefined && patched('runwright-child-timeout-v1');
+    const args: RunInput = { runbook: child, params: values, children: this.children, startedBy: this.startedBy };
+    if (ownDeadline) Object.assign(args, { timeout: step.timeout, rootWorkflowId: this.call.rootWorkflowId });
+    else if (patched('runwright-child-root-v1')) args.rootWorkflowId = this.call.rootWorkflowId;
     const res = await executeChild<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, {
-      args: [{ runbook: child, params: values, children: this.children, startedBy: this.startedBy }],
+      args: [args],
       workflowId: `${workflowInfo().workflowId}/${path}`,
-      workflowExecutionTimeout: step.timeout as ActivityOptions['startToCloseTimeout'],
+      ...(ownDeadline ? {} : { workflowExecutionTimeout: step.timeout as ActivityOptions['startToCloseTimeout'] }),
       memo: { runbook: child.metadata.name, parent: workflowInfo().workflowId },
     });
     // If this run fails later, the child's completed work is undone too (unless it must stay).
@@ -373,12 +418,22 @@ export class Interpreter {
     const todo = [...this.compensations].reverse();
     this.compensations.length = 0;
     for (const c of todo) {
-      const rec = { ...c, state: 'pending' as 'pending' | 'done' | 'failed', error: undefined as string | undefined };
+      const rec = { ...c, state: 'pending' as 'pending' | 'done' | 'failed' | 'skipped', error: undefined as string | undefined };
       this.status.compensations.push(rec);
+      if (c.skip) {
+        rec.state = 'skipped';
+        continue;
+      }
+      if (c.whenError) {
+        rec.state = 'failed';
+        rec.error = `compensate.when: ${c.whenError}`;
+        continue;
+      }
       try {
-        await scheduleActivity(c.action, [c.input], {
+        await scheduleActivity(c.action, [c.input, this.call], {
           activityId: `compensate:${c.path}`,
           startToCloseTimeout: (c.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
+          heartbeatTimeout: (c.heartbeatTimeout ?? this.heartbeatTimeout(undefined)) as ActivityOptions['heartbeatTimeout'],
           retry: toRetry({ maximumAttempts: 5, ...(c.retry as RetryPolicy | undefined) }),
         });
         rec.state = 'done';
@@ -413,7 +468,10 @@ function installHandlers(it: Interpreter): void {
 
 /** Workflow: run a whole runbook. */
 export async function runbook(input: RunInput): Promise<RunResult> {
-  const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes);
+  const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes, {
+    rootWorkflowId: input.rootWorkflowId,
+    defaults: input.runbook.spec.defaults,
+  });
   installHandlers(it);
   it.approvals.useRun(input);
   const scope: Scope = {
@@ -424,7 +482,9 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   };
   // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
   // still undoes its work (a drill restores its fault) before it ends.
-  const limit = input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
+  const specLimit = input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
+  // A child's `timeout:` from its parent step (only parents with runwright-child-timeout-v1 pass it).
+  const limit = [specLimit, input.timeout].filter((d): d is string => !!d).sort((a, b) => msOf(a) - msOf(b))[0];
   let timedOut = false;
   try {
     const body = () => it.runSteps(input.runbook.spec.steps, scope, '');
@@ -474,7 +534,10 @@ async function withDeadline<T>(ms: number, fn: () => Promise<T>, onExpire: () =>
 
 /** Workflow: a slice of a large foreach, so no single history grows past Temporal's limits. */
 export async function runbookForeachChunk(input: ChunkInput): Promise<ChunkResult> {
-  const it = new Interpreter({ metadata: { name: `${input.path} chunk` } }, input.scope.params, {}, undefined, false);
+  const it = new Interpreter({ metadata: { name: `${input.path} chunk` } }, input.scope.params, {}, undefined, false, {
+    rootWorkflowId: input.rootWorkflowId,
+    defaults: input.defaults,
+  });
   setHandler(statusQuery, () => it.snapshot());
   const scope: Scope = { ...input.scope, steps: { ...input.scope.steps } as Scope['steps'] };
   try {
