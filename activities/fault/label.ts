@@ -3,8 +3,8 @@
  * on the stand-in's fault, a tag on the load balancer, a marker file on the host).
  *
  * An explicit `label` wins. Otherwise it is derived from the fault's content and, inside a
- * workflow, from the workflow id: the inject step and its restore (a later step or a
- * compensation) run in the same workflow and find each other, while two drills running at
+ * workflow, from the top run's workflow id: the inject step and its restore (a later step or a
+ * compensation, possibly run by the parent of the child runbook that injected) find each other, while two drills running at
  * once with the same fault get labels of their own, so one drill's restore never undoes the
  * other's fault. Outside a workflow (an action run directly) the label is the content's alone.
  */
@@ -29,10 +29,20 @@ export function contentLabel(content: Record<string, unknown>): string {
   return `rw-fault-${sha(canonical).slice(0, 16)}`;
 }
 
-/** `label` if given, else `rw-fault-<content hash>` plus `-<workflow hash>` inside a workflow. */
-export function faultLabel(content: Record<string, unknown>, idempotencyKey: string | undefined, label?: string): string {
+/**
+ * Whose fault it is: an action context (its rootWorkflowId, the top run's id, so a fault a child
+ * runbook injected is found by the restore its parent runs as a compensation), or an idempotency
+ * key (its workflow; contexts of runs started before rootWorkflowId was passed fall back to it).
+ */
+export type FaultOwner = string | { idempotencyKey?: string; rootWorkflowId?: string } | undefined;
+
+const ownerOf = (o: FaultOwner): string | undefined =>
+  typeof o === 'object' ? (o.rootWorkflowId ?? workflowOf(o.idempotencyKey)) : workflowOf(o);
+
+/** `label` if given, else `rw-fault-<content hash>` plus `-<top workflow hash>` inside a workflow. */
+export function faultLabel(content: Record<string, unknown>, owner: FaultOwner, label?: string): string {
   if (label) return label;
-  const wf = workflowOf(idempotencyKey);
+  const wf = ownerOf(owner);
   return wf ? `${contentLabel(content)}-${sha(wf).slice(0, 12)}` : contentLabel(content);
 }
 

@@ -15,7 +15,7 @@ import { OpenStackError } from '../openstack/errors';
 import { Duration, ms, target, withClient } from '../openstack/common';
 import { getLoadBalancer, mutate } from '../openstack/loadbalancer/lb';
 import { defineFaultKind, type FaultContext } from './kind';
-import { faultLabel, Label } from './label';
+import { faultLabel, Label, type FaultOwner } from './label';
 
 export const OctaviaLbFault = z.strictObject({
   kind: z.literal('octavia-lb'),
@@ -27,8 +27,8 @@ export const OctaviaLbFault = z.strictObject({
 export type OctaviaLbFault = z.output<typeof OctaviaLbFault>;
 
 /** The tag inject leaves on a load balancer it disabled (the label is derived from its id). */
-export const lbFaultTag = (s: OctaviaLbFault, lbId: string, idempotencyKey?: string) =>
-  `runwright-fault:${faultLabel({ kind: 'octavia-lb', cloud: s.cloud, region: s.region, loadbalancer: lbId }, idempotencyKey, s.label)}`;
+export const lbFaultTag = (s: OctaviaLbFault, lbId: string, owner?: FaultOwner) =>
+  `runwright-fault:${faultLabel({ kind: 'octavia-lb', cloud: s.cloud, region: s.region, loadbalancer: lbId }, owner, s.label)}`;
 
 const view = (lb: any) => ({ id: lb.id, name: lb.name, adminStateUp: lb.admin_state_up, provisioningStatus: lb.provisioning_status, operatingStatus: lb.operating_status });
 
@@ -41,7 +41,7 @@ async function setAdminState(s: OctaviaLbFault, ctx: FaultContext, up: boolean) 
       if (up && e instanceof OpenStackError && e.info.kind === 'not-found') return { changed: false, details: { loadbalancer: s.loadbalancer, missing: true } };
       throw e;
     }
-    const tag = lbFaultTag(s, lb.id, ctx.idempotencyKey);
+    const tag = lbFaultTag(s, lb.id, ctx);
     const tags: string[] = lb.tags ?? [];
     const marked = tags.includes(tag);
     const before = view(lb);

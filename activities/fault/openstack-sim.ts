@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineFaultKind, type FaultContext } from './kind';
-import { faultLabel, Label, sameContent } from './label';
+import { faultLabel, Label, sameContent, type FaultOwner } from './label';
 
 export const OpenStackSimFault = z.strictObject({
   kind: z.literal('openstack-sim'),
@@ -42,8 +42,8 @@ export function simFaultBody(s: OpenStackSimFault): Record<string, unknown> {
  * The label of the stand-in fault (label.ts): `label` if given, else the content hash plus,
  * inside a workflow, the workflow id's (from the step's idempotency key).
  */
-export function simFaultLabel(s: OpenStackSimFault, idempotencyKey?: string): string {
-  return faultLabel(simFaultBody(s), idempotencyKey, s.label);
+export function simFaultLabel(s: OpenStackSimFault, owner?: FaultOwner): string {
+  return faultLabel(simFaultBody(s), owner, s.label);
 }
 
 interface SimFault {
@@ -98,7 +98,7 @@ export default defineFaultKind({
     return `stand-in cloud ${where} (${what}) at ${s.endpoint}`;
   },
   async inject(s, ctx) {
-    const label = simFaultLabel(s, ctx.idempotencyKey);
+    const label = simFaultLabel(s, ctx);
     const found = await ours(ctx, s, label);
     if (found.length) return { changed: false, at: found[0].injectedAt, details: { label, faults: found.map(summary) } };
     const body = { ...simFaultBody(s), label, injectedAt: new Date().toISOString(), by: 'runwright' };
@@ -107,7 +107,7 @@ export default defineFaultKind({
     return { changed: true, at: body.injectedAt, details: { label, faults: [summary(added.fault)] } };
   },
   async restore(s, ctx) {
-    const label = simFaultLabel(s, ctx.idempotencyKey);
+    const label = simFaultLabel(s, ctx);
     const all = await faults(ctx, s);
     const found = all.filter((f) => f.label === label);
     // The same fault injected by other drills (other workflows) stays: theirs to restore.

@@ -95,7 +95,7 @@ type HostState = { before: string; after: string; changed: boolean; manager: str
 
 async function apply(s: SshServiceFault, ctx: FaultContext, mode: 'stop' | 'start') {
   const timeoutMs = ms(s.timeout);
-  const label = faultLabel({ kind: 'ssh-service', service: s.service }, ctx.idempotencyKey, s.label);
+  const label = faultLabel({ kind: 'ssh-service', service: s.service }, ctx, s.label);
   const mark = `runwright-fault-${label}`;
   const runs = await runOnHosts(s, ctx, `fault ssh-service: ${mode} ${s.service}`, SCRIPT, {
     mode,

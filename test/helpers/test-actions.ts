@@ -59,5 +59,44 @@ const failIf = defineAction({
   },
 });
 
-export const TEST_ACTIONS = [record, flaky, fail, failIf];
+/** `<key> <event> <epoch ms>` lines in dir/events.log: when things started and stopped, across processes. */
+const event = (dir: string, key: string, what: string) => appendFileSync(join(dir, 'events.log'), `${key} ${what} ${Date.now()}\n`);
+
+const stubborn = defineAction({
+  name: 'test.stubborn',
+  description: 'Run until cancelled (logging start), then keep going `ignoreCancelMs` (a slow undo of half-done work) before stopping (logging stop).',
+  input: z.strictObject({ dir: z.string(), key: z.string(), ignoreCancelMs: z.number().int().min(0) }),
+  async run({ dir, key, ignoreCancelMs }, ctx) {
+    event(dir, key, 'start');
+    try {
+      // No heartbeats of its own: the wrapper's deliver the cancel.
+      await cancellableSleep(600_000, ctx.signal);
+    } finally {
+      await new Promise((r) => setTimeout(r, ignoreCancelMs));
+      event(dir, key, 'stop');
+    }
+    return {};
+  },
+});
+
+const stamp = defineAction({
+  name: 'test.stamp',
+  description: 'Log `<key> <what> <time>` to dir/events.log.',
+  input: z.strictObject({ dir: z.string(), key: z.string(), what: z.string().default('ran') }),
+  async run({ dir, key, what }) {
+    event(dir, key, what);
+    return { key };
+  },
+});
+
+const big = defineAction({
+  name: 'test.big',
+  description: 'Return `bytes` bytes of text.',
+  input: z.strictObject({ bytes: z.number().int().min(0) }),
+  async run({ bytes }) {
+    return { text: 'x'.repeat(bytes) };
+  },
+});
+
+export const TEST_ACTIONS = [record, flaky, fail, failIf, stubborn, stamp, big];
 export default TEST_ACTIONS;
