@@ -122,6 +122,7 @@ spec:
   await waitFor(() => events().get('cw-work start'), 'the step to start');
   await h.cancel();
   await expect(h.result()).rejects.toThrow();
+  await waitFor(() => events().get('cw-work stop'), 'the step to stop');
   const ev = events();
   const stopped = ev.get('cw-work stop')!;
   const undone = ev.get('cw-arm undo')!;

@@ -1,9 +1,14 @@
 /**
  * Durability: SIGKILL the worker process in the middle of a runbook, start a new one; the run
- * completes and every step's side effect happened exactly once.
+ * completes and every step's side effect happened exactly once. With default settings (no
+ * heartbeatTimeout anywhere) recovery takes the default heartbeat timeout, not the step timeout.
+ * SIGTERM lets the running step finish within the shutdown grace time; a step that cannot
+ * finish in time fails retryably and says why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
@@ -15,11 +20,11 @@ let env: TestEnv;
 let dir: string;
 const procs: ChildProcess[] = [];
 
-function startWorkerProcess(queue: string): ChildProcess {
+function startWorkerProcess(queue: string, extraEnv: Record<string, string> = {}): ChildProcess {
   // node itself (not the tsx launcher, which forks a child) so SIGKILL hits the worker.
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts') },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts'), ...extraEnv },
     stdio: 'ignore',
   });
   procs.push(p);
@@ -71,4 +76,108 @@ test('worker SIGKILLed mid-run: a new worker finishes the run, each side effect 
   const exited = new Promise<number | null>((r) => second.once('exit', (code) => r(code)));
   second.kill('SIGTERM');
   expect(await exited).toBe(0);
+}, 120_000);
+
+test('defaults only: 20 plain http.request steps, worker SIGKILLed mid-step; a new worker finishes within a minute, each request once (the interrupted one twice)', async () => {
+  // The side effects: a local HTTP server counts the requests per path and answers after 200 ms.
+  const counts = new Map<string, number>();
+  let onRequest: (path: string) => void = () => undefined;
+  const server: Server = createServer((req, res) => {
+    counts.set(req.url!, (counts.get(req.url!) ?? 0) + 1);
+    onRequest(req.url!);
+    setTimeout(() => res.end('ok'), 200);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const steps = Array.from({ length: 20 }, (_, i) => `    - id: s${i + 1}\n      action: http.request\n      with: { url: "${base}/s${i + 1}", method: POST }`).join('\n');
+    // No heartbeatTimeout, timeout or retry anywhere: what a runbook author writes.
+    const rb = runbookFrom(`apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: http-crash }\nspec:\n  steps:\n${steps}\n`);
+    const queue = uniqueQueue('httpcrash');
+    const first = startWorkerProcess(queue);
+    // Killed the moment the 5th request arrives, before it is answered.
+    const fifth = new Promise<void>((r) => (onRequest = (p) => p === '/s5' && r()));
+    const h = await startRun(env, queue, inputFor(rb));
+    await fifth;
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const restarted = Date.now();
+    startWorkerProcess(queue);
+    const res = await Promise.race([h.result(), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('run not finished 60 s after the restart')), 60_000))]);
+    expect(Date.now() - restarted).toBeLessThan(60_000);
+    expect(Object.keys(res.outputs)).toHaveLength(20);
+    const expected = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`/s${i + 1}`, i === 4 ? 2 : 1]));
+    expect(Object.fromEntries(counts)).toEqual(expected);
+  } finally {
+    server.close();
+  }
+}, 120_000);
+
+/** Wait until the run's first pending activity has started on a worker. */
+async function activityStarted(h: { describe(): Promise<{ raw: any }> }): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pa = (await h.describe()).raw.pendingActivities ?? [];
+    if (pa.some((a: any) => a.state === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2)) return;
+    if (Date.now() > deadline) throw new Error('no activity started');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const termRunbook = (name: string, delayMs: number) =>
+  runbookFrom(
+    `apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: ${name} }
+spec:
+  params:
+    dir: { type: string }
+  steps:
+    - id: long
+      action: test.record
+      with: { dir: "{{ params.dir }}", key: ${name}, delayMs: ${delayMs} }
+    - id: after
+      action: test.record
+      with: { dir: "{{ params.dir }}", key: ${name}-after }
+`,
+    TEST_ACTIONS,
+  );
+
+const attemptsOf = (key: string) =>
+  readFileSync(join(dir, 'attempts.log'), 'utf8').trim().split('\n').filter((l) => l.split(' ')[0] === key);
+
+test('SIGTERM mid-step: the worker stops taking work, lets the step finish (grace from RUNWRIGHT_SHUTDOWN_GRACE), then exits; the step ran once', async () => {
+  const queue = uniqueQueue('term');
+  // 12 s: longer than the 10 s grace the worker used to have.
+  const first = startWorkerProcess(queue, { RUNWRIGHT_SHUTDOWN_GRACE: '60s' });
+  const h = await startRun(env, queue, inputFor(termRunbook('term-finish', 12_000), { dir }));
+  await activityStarted(h);
+  const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
+  first.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const exitAt = Date.now();
+  // The step finished on the stopping worker, before it exited, in its first attempt.
+  expect(attemptsOf('term-finish')).toEqual(['term-finish 1']);
+  expect(statSync(join(dir, 'markers', 'term-finish')).mtimeMs).toBeLessThanOrEqual(exitAt);
+  // It took no new work: the next step waits for another worker.
+  expect(existsSync(join(dir, 'markers', 'term-finish-after'))).toBe(false);
+  startWorkerProcess(queue);
+  await h.result();
+  expect(attemptsOf('term-finish')).toEqual(['term-finish 1']);
+  expect(attemptsOf('term-finish-after')).toEqual(['term-finish-after 1']);
+}, 120_000);
+
+test('SIGTERM with a step that outlasts the grace time: it fails retryably, saying the worker is shutting down, and runs again on the next worker', async () => {
+  const queue = uniqueQueue('termgrace');
+  const first = startWorkerProcess(queue, { RUNWRIGHT_SHUTDOWN_GRACE: '1s' });
+  const h = await startRun(env, queue, inputFor(termRunbook('term-grace', 8_000), { dir }));
+  await activityStarted(h);
+  const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
+  first.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const pa = ((await h.describe()).raw.pendingActivities ?? [])[0];
+  expect(pa?.lastFailure?.message).toMatch(/worker shutting down; the step will be retried/);
+  startWorkerProcess(queue);
+  await h.result();
+  expect(attemptsOf('term-grace')).toEqual(['term-grace 2']);
 }, 120_000);
