@@ -10,6 +10,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
+import { maskParams, secretParamNames } from '../dsl/params';
 import { runbookJsonSchema } from '../dsl/schema';
 import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
 import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
@@ -181,7 +182,7 @@ export function buildProgram(): Command {
       const { runbook } = loaded;
       if (o.plan) {
         const plan = planRunbook(runbook, values, registry);
-        out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
+        out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: maskParams(values, secretParamNames(runbook.spec.params)), steps: plan }, null, 2) : formatPlan(runbook, plan));
         return;
       }
       const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {

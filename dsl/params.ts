@@ -111,3 +111,34 @@ export function resolveParams(
   }
   return { values, errors };
 }
+
+/** What secret param values are shown as (plan, status, Slack cards). */
+export const SECRET_MASK = '***';
+
+/** Names of the params declared `secret: true`. */
+export function secretParamNames(specs: Record<string, Pick<ParamSpec, 'secret'>> | undefined): string[] {
+  return Object.entries(specs ?? {})
+    .filter(([, s]) => s?.secret === true)
+    .map(([n]) => n);
+}
+
+/** Params for display: secret ones replaced by the mask (absent or null ones stay as they are). */
+export function maskParams(params: Record<string, unknown>, secret: readonly string[]): Record<string, unknown> {
+  if (!secret.length) return params;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secret.includes(k) && v !== null && v !== undefined ? SECRET_MASK : v]));
+}
+
+/**
+ * Text for display with every secret param's value replaced by the mask, wherever templates put
+ * it. Values shorter than 4 characters are left alone: masking "1" would garble everything.
+ */
+export function maskText(text: string, params: Record<string, unknown>, secret: readonly string[]): string {
+  let out = text;
+  for (const name of secret) {
+    const v = params[name];
+    if (v === null || v === undefined) continue;
+    const forms = typeof v === 'string' ? [v, JSON.stringify(v).slice(1, -1)] : [JSON.stringify(v)];
+    for (const f of forms) if (f.length >= 4) out = out.split(f).join(SECRET_MASK);
+  }
+  return out;
+}
