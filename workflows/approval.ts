@@ -28,7 +28,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { maskParams, maskText, resolveParams, secretParamNames } from '../dsl/params';
+import { maskParams, maskText, paramHistory, resolveParams, secretParamNames } from '../dsl/params';
 import type { ApprovalStep, Runbook, Step } from '../dsl/schema';
 import type { ApprovalCard, CardState } from '../lib/slack-blocks';
 import {
@@ -322,7 +322,7 @@ export class ApprovalGates {
       workflowId: workflowInfo().workflowId,
       runbook: this.runbook.metadata.name,
       step: gate.step,
-      message: maskText(gate.message, this.status.params, secretParamNames(this.runbook.spec?.params)),
+      message: maskText(gate.message, paramHistory(this.status.params, this.status.paramChanges), secretParamNames(this.runbook.spec?.params)),
       requester: this.startedBy,
       // Cards reach Slack: secret params masked (the plan is masked by prepare).
       params: maskParams(this.status.params, secretParamNames(this.runbook.spec?.params)),

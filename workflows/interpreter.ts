@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
 import { isTrue, render } from '../dsl/expr';
-import { maskParams, maskText, resolveParams, secretParamNames, SECRET_MASK } from '../dsl/params';
+import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SECRET_MASK } from '../dsl/params';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { DURATION_PATTERN, msOf } from './duration';
@@ -125,11 +125,11 @@ export class Interpreter {
     const secret = secretParamNames((this.runbook as Partial<Runbook>).spec?.params);
     const st = { ...this.status, steps: [...this.stepMap.values()] };
     if (!secret.length) return st;
-    const mask = (v: unknown) => (v === null || v === undefined ? v : SECRET_MASK);
+    const mask = (v: unknown) => (v === null || v === undefined || v === '' ? v : SECRET_MASK);
     return {
       ...st,
       params: maskParams(st.params, secret),
-      pendingApprovals: st.pendingApprovals.map((p) => ({ ...p, message: maskText(p.message, st.params, secret) })),
+      pendingApprovals: st.pendingApprovals.map((p) => ({ ...p, message: maskText(p.message, paramHistory(st.params, st.paramChanges), secret) })),
       paramChanges: st.paramChanges?.map((c) => ({ ...c, changed: Object.fromEntries(Object.entries(c.changed).map(([k, d]) => [k, secret.includes(k) ? { from: mask(d.from), to: mask(d.to) } : d])) })),
     };
   }
