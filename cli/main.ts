@@ -10,6 +10,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
+import { maskParams, secretParamNames } from '../dsl/params';
 import { runbookJsonSchema } from '../dsl/schema';
 import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
 import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
@@ -24,13 +25,17 @@ import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
 import { printHostRecaps } from '../activities/host/recap';
+import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, SealedPayloadError } from '../lib/codec';
+import { registerCodecCommands } from './codec-server';
 
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
 async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
   let st: RunStatus;
   try {
     st = await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
-  } catch {
+  } catch (e) {
+    // The answer came, but sealed with a key this process lacks: say so, not "no worker".
+    if (e instanceof SealedPayloadError) throw new CliError(`codec: ${e.message}`, EXIT.usage);
     return undefined;
   }
   // Running actions report progress through heartbeats, which the server keeps (not history):
@@ -43,7 +48,7 @@ async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | u
         if (!step) continue;
         if (pa.attempt) step.attempts = pa.attempt;
         const details = pa.heartbeatDetails?.payloads?.[0];
-        if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(details));
+        if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(await decodePayload(codecsOf(s.client), details)));
         if (pa.lastFailure?.message) step.error = `last attempt: ${pa.lastFailure.message}`;
       }
     } catch {
@@ -177,7 +182,7 @@ export function buildProgram(): Command {
       const { runbook } = loaded;
       if (o.plan) {
         const plan = planRunbook(runbook, values, registry);
-        out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: values, steps: plan }, null, 2) : formatPlan(runbook, plan));
+        out(o.json ? JSON.stringify({ runbook: runbook.metadata.name, params: maskParams(values, secretParamNames(runbook.spec.params)), steps: plan }, null, 2) : formatPlan(runbook, plan));
         return;
       }
       const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
@@ -283,7 +288,8 @@ export function buildProgram(): Command {
     .action(async (id: string, o) => {
       await withSession({}, async (s) => {
         const h = await handleFor(s, id);
-        const hist = await h.fetchHistory();
+        // The audit trail as the keys' holder reads it: sealed payloads opened (lib/codec.ts).
+        const hist = await decodeSealedIn(await h.fetchHistory(), codecsOf(s.client));
         if (o.json) return out(JSON.stringify(hist, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));
         for (const e of hist.events ?? []) {
           const t = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)).toISOString() : '';
@@ -298,6 +304,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerSlackCommands(program);
   registerDrillCommands(program);
+  registerCodecCommands(program);
 
   program
     .command('schema')
@@ -367,6 +374,10 @@ export async function main(argv = process.argv): Promise<number> {
     if (e instanceof CliError) {
       err(e.message);
       return e.exitCode;
+    }
+    if (e instanceof CodecConfigError || e instanceof SealedPayloadError) {
+      err(`codec: ${e.message}`);
+      return EXIT.usage;
     }
     if (e instanceof WorkflowFailedError) {
       err(failureMessage(e));

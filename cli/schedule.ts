@@ -37,6 +37,7 @@ import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 import { currentUser, out, prepareRun, runInput, withSession } from './common';
 import { CliError, EXIT, type Session } from './session';
 import { displayPath } from './runbooks';
+import { maskParams, secretParamNames } from '../dsl/params';
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -417,7 +418,7 @@ export function registerScheduleCommands(program: Command): void {
           ...v,
           spec: { cron: v.cron, calendars: d.spec.calendars, intervals: d.spec.intervals, timezone: d.spec.timezone ?? 'UTC', jitter: d.spec.jitter, skip: d.spec.skip, startAt: d.spec.startAt, endAt: d.spec.endAt },
           policies: d.policies,
-          params: input?.params ?? {},
+          params: maskParams(input?.params ?? {}, secretParamNames(input?.runbook?.spec?.params)),
           startedBy: input?.startedBy,
           recentRuns: recent,
           running: d.info.runningActions.map((a) => a.workflow.workflowId),

@@ -12,6 +12,7 @@ import { dataDir, loadConnectionConfig, type ConnectionConfig } from '../lib/con
 import { isListening, startDevServer, type DevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
 import { createWorker } from '../lib/worker';
+import { CodecConfigError, dataConverter, loadKeyring, type Keyring } from '../lib/codec';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
@@ -34,6 +35,8 @@ export interface Session {
   embedded: boolean;
   /** Whether the server has Runwright's search attributes (only then are they set). */
   searchAttributes: boolean;
+  /** The payload codec's keys (lib/codec.ts). */
+  keyring: Keyring;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,19 @@ export interface SessionOptions {
   log?: (m: string) => void;
   /** Keep the embedded server's UI on (runwright dev). */
   ui?: boolean;
+}
+
+/**
+ * The codec keys for a CLI process. With no server configured (the local default), the data
+ * folder's key is used, and created when this process starts the embedded server.
+ */
+export function cliKeyring(explicitServer: boolean, createLocal: boolean): Keyring {
+  try {
+    return loadKeyring({ local: explicitServer ? undefined : { dir: dataDir(), create: createLocal } });
+  } catch (e) {
+    if (e instanceof CodecConfigError) throw new CliError(`codec: ${e.message}`, EXIT.usage);
+    throw e;
+  }
 }
 
 async function connectTo(cfg: ConnectionConfig): Promise<Connection> {
@@ -87,8 +103,12 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   let server: DevServer | undefined;
   const port = embeddedPort();
   const uiPort = port + 1000;
-  if (!cfg.explicit && (await isListening('127.0.0.1', port))) cfg.address = `127.0.0.1:${port}`;
-  else if (!cfg.explicit) {
+  const startEmbedded = !cfg.explicit && !(await isListening('127.0.0.1', port));
+  // Before starting anything: a bad codec config is a usage error (exit 2).
+  const keyring = cliKeyring(cfg.explicit, startEmbedded);
+  const converter = dataConverter(keyring);
+  if (!cfg.explicit && !startEmbedded) cfg.address = `127.0.0.1:${port}`;
+  else if (startEmbedded) {
     const cli = await findTemporalCli({ log }).catch((e) => {
       throw new CliError(e.message, EXIT.unreachable);
     });
@@ -106,7 +126,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     cfg.address = server.address;
   }
   const connection = await connectTo(cfg);
-  const client = new Client({ connection, namespace: cfg.namespace });
+  const client = new Client({ connection, namespace: cfg.namespace, dataConverter: converter });
   const queue = taskQueue();
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -115,7 +135,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const needWorker = want === 'if-embedded' ? !!server : want === 'if-no-poller' ? !!server || !(await hasPoller(client, cfg.namespace, queue)) : false;
   if (needWorker) {
     native = await NativeConnection.connect({ address: cfg.address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
-    worker = await createWorker({ connection: native, namespace: cfg.namespace, taskQueue: queue, registry: buildRegistry(opts.extraActions), tuning: { shutdownGraceTime: '2s' } });
+    worker = await createWorker({ connection: native, namespace: cfg.namespace, taskQueue: queue, registry: buildRegistry(opts.extraActions), dataConverter: converter, tuning: { shutdownGraceTime: '2s' } });
     workerRun = worker.run();
     if (!server) log(`runwright: no worker is polling task queue "${queue}"; running one in this process`);
   }
@@ -127,6 +147,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     uiUrl: server ? `http://localhost:${uiPort}` : uiBaseUrl(),
     embedded: !!server,
     searchAttributes: await hasSearchAttributes(connection, cfg.namespace),
+    keyring,
     close: async () => {
       if (worker) {
         // On SIGINT/SIGTERM the SDK may already be shutting the worker down (runwright dev).

@@ -111,3 +111,42 @@ export function resolveParams(
   }
   return { values, errors };
 }
+
+/** What secret param values are shown as (plan, status, Slack cards). */
+export const SECRET_MASK = '***';
+
+/** Names of the params declared `secret: true`. */
+export function secretParamNames(specs: Record<string, Pick<ParamSpec, 'secret'>> | undefined): string[] {
+  return Object.entries(specs ?? {})
+    .filter(([, s]) => s?.secret === true)
+    .map(([n]) => n);
+}
+
+/** Params for display: secret ones replaced by the mask (unset ones, null or "", stay as they are). */
+export function maskParams(params: Record<string, unknown>, secret: readonly string[]): Record<string, unknown> {
+  if (!secret.length) return params;
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, secret.includes(k) && v !== null && v !== undefined && v !== '' ? SECRET_MASK : v]));
+}
+
+/**
+ * Text for display with every secret param's value replaced by the mask, wherever templates put
+ * it. `params` may be several sets (current values and earlier ones: a message rendered before a
+ * params change holds the old value). Values shorter than 4 characters are left alone: masking
+ * "1" would garble everything.
+ */
+export function maskText(text: string, params: Record<string, unknown> | Record<string, unknown>[], secret: readonly string[]): string {
+  let out = text;
+  for (const set of Array.isArray(params) ? params : [params])
+    for (const name of secret) {
+      const v = set[name];
+      if (v === null || v === undefined) continue;
+      const forms = typeof v === 'string' ? [v, JSON.stringify(v).slice(1, -1)] : [JSON.stringify(v)];
+      for (const f of forms) if (f.length >= 4) out = out.split(f).join(SECRET_MASK);
+    }
+  return out;
+}
+
+/** Every value params have had in a run: the current ones and those before each change. */
+export function paramHistory(params: Record<string, unknown>, changes: readonly { changed: Record<string, { from: unknown }> }[] = []): Record<string, unknown>[] {
+  return [params, ...changes.map((c) => Object.fromEntries(Object.entries(c.changed).map(([k, d]) => [k, d.from])))];
+}

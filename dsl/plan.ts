@@ -7,6 +7,7 @@ import type { ActionCatalog } from './validate';
 import { evaluateExpression, isTemplate, placeholders, renderString, type Scope } from './expr';
 import type { Runbook, Step } from './schema';
 import { stepKind } from './kinds';
+import { maskText, secretParamNames } from './params';
 
 export interface PlanEntry {
   path: string;
@@ -63,7 +64,14 @@ function tryValue(expr: unknown, scope: Scope): unknown {
   }
 }
 
-export function planRunbook(runbook: Runbook, params: Record<string, unknown>, actions: ReadonlyMap<string, ActionPlanInfo> | ActionCatalog, maxItems = 5): PlanEntry[] {
+/** `secret`: params shown as *** (default: those the runbook declares `secret: true`). */
+export function planRunbook(
+  runbook: Runbook,
+  params: Record<string, unknown>,
+  actions: ReadonlyMap<string, ActionPlanInfo> | ActionCatalog,
+  maxItems = 5,
+  secret: readonly string[] = secretParamNames(runbook.spec.params),
+): PlanEntry[] {
   const out: PlanEntry[] = [];
   const scope: Scope = { params, steps: {}, run: { id: '⟨run id⟩', runbook: runbook.metadata.name } };
 
@@ -119,6 +127,9 @@ export function planRunbook(runbook: Runbook, params: Record<string, unknown>, a
     }
   };
   walk(runbook.spec.steps, 0, '', scope);
+  // Rendered with the real values (foreach counts, when: conditions), shown masked.
+  if (secret.length)
+    for (const e of out) for (const k of ['title', 'detail', 'condition'] as const) if (e[k] !== undefined) e[k] = maskText(e[k]!, params, secret);
   return out;
 }
 

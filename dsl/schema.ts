@@ -50,7 +50,10 @@ export const ParamSpec = z
     maximum: z.number().optional(),
     pattern: z.string().optional(),
     items: z.strictObject({ type: ParamType }).optional().describe('Element type of an array param.'),
-    secret: z.boolean().optional().describe('Value is a secret *reference* (env:NAME, file:PATH); never a secret itself.'),
+    secret: z
+      .boolean()
+      .optional()
+      .describe('Shown as *** in plans, status and Slack cards; sealed in history by the payload codec. Best a reference (env:NAME, file:PATH) an action resolves, not the secret itself.'),
   })
   .describe('A typed runbook parameter.');
 export type ParamSpec = z.infer<typeof ParamSpec>;

@@ -3,19 +3,30 @@
  * Thin on purpose; the CLI's `worker`/`dev` commands and the tests all use it.
  */
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities/registry';
 import type { ActionDefinition } from '../activities/define';
 import { shutdownGraceTime, taskQueue as defaultTaskQueue } from './config';
+import { dataConverter } from './codec';
 
-let bundle: Promise<{ code: string }> | undefined;
+const bundles = new Map<string, Promise<{ code: string }>>();
 
-/** Bundle the workflow code once per process; every worker reuses it. */
-export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never,
-  });
-  return bundle;
+/**
+ * Bundle the workflow code once per process; every worker reuses it. With a failure converter
+ * (lib/codec.ts, when history is sealed) failure messages raised in workflows are sealed too.
+ */
+export function workflowBundle(failureConverterPath?: string): Promise<{ code: string }> {
+  const key = failureConverterPath ?? '';
+  let b = bundles.get(key);
+  if (!b) {
+    b = bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      failureConverterPath,
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never,
+    });
+    bundles.set(key, b);
+  }
+  return b;
 }
 
 export interface RunwrightWorkerOptions {
@@ -24,18 +35,22 @@ export interface RunwrightWorkerOptions {
   taskQueue?: string;
   registry?: ActionRegistry;
   extraActions?: ActionDefinition[];
+  /** Payload codec and failure converter (lib/codec.ts); default: keys from the environment. */
+  dataConverter?: DataConverter;
   /** Overrides for tuning (benchmarks, tests). */
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime'>>;
 }
 
 export async function createWorker(opts: RunwrightWorkerOptions): Promise<Worker> {
   const registry = opts.registry ?? buildRegistry(opts.extraActions);
+  const converter = opts.dataConverter ?? dataConverter();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(converter.failureConverterPath),
     activities: activitiesFor(registry),
+    dataConverter: converter,
     // SIGTERM: stop polling, let running steps finish (RUNWRIGHT_SHUTDOWN_GRACE, default 5m).
     shutdownGraceTime: shutdownGraceTime() as WorkerOptions['shutdownGraceTime'],
     ...opts.tuning,

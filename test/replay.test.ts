@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { workflowBundle } from '../lib/worker';
+import { dataConverter, FAILURE_CONVERTER_PATH, keyId } from '../lib/codec';
 
 const dir = join(__dirname, 'histories');
 const histories = () =>
@@ -29,6 +30,16 @@ test('every shipped runbook history is recorded', () => {
 test('recorded histories replay against the current interpreter', async () => {
   const results = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories())) results.push(r);
+  expect(results.length).toBeGreaterThanOrEqual(3);
+  expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+}, 120_000);
+
+test('recorded (plaintext) histories replay on a worker with the payload codec on: runs from before the codec go on', async () => {
+  const key = Buffer.alloc(32, 7);
+  const k = { id: keyId(key), name: 'test', key };
+  const sealing = { workflowBundle: await workflowBundle(FAILURE_CONVERTER_PATH), dataConverter: dataConverter({ active: k, keys: [k], source: 'test' }) };
+  const results = [];
+  for await (const r of Worker.runReplayHistories(sealing, histories())) results.push(r);
   expect(results.length).toBeGreaterThanOrEqual(3);
   expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
 }, 120_000);

@@ -28,7 +28,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { resolveParams } from '../dsl/params';
+import { maskParams, maskText, paramHistory, resolveParams, secretParamNames } from '../dsl/params';
 import type { ApprovalStep, Runbook, Step } from '../dsl/schema';
 import type { ApprovalCard, CardState } from '../lib/slack-blocks';
 import {
@@ -297,7 +297,16 @@ export class ApprovalGates {
     const following = this.runbook.spec ? (followingSteps(this.runbook.spec.steps, step.id) ?? []) : [];
     return scheduleActivity<PrepareApprovalResult>(
       APPROVAL_PREPARE_ACTIVITY,
-      [{ runbook: this.runbook.metadata.name, following, params: this.status.params, approvers: step.approval.approvers, escalationApprovers: step.approval.escalate?.approvers }],
+      [
+        {
+          runbook: this.runbook.metadata.name,
+          following,
+          params: this.status.params,
+          secretParams: secretParamNames(this.runbook.spec?.params),
+          approvers: step.approval.approvers,
+          escalationApprovers: step.approval.escalate?.approvers,
+        },
+      ],
       {
         activityId: `approval:${path}:prepare:${seq}.${this.paramsVersion}`,
         startToCloseTimeout: '30s',
@@ -313,9 +322,10 @@ export class ApprovalGates {
       workflowId: workflowInfo().workflowId,
       runbook: this.runbook.metadata.name,
       step: gate.step,
-      message: gate.message,
+      message: maskText(gate.message, paramHistory(this.status.params, this.status.paramChanges), secretParamNames(this.runbook.spec?.params)),
       requester: this.startedBy,
-      params: this.status.params,
+      // Cards reach Slack: secret params masked (the plan is masked by prepare).
+      params: maskParams(this.status.params, secretParamNames(this.runbook.spec?.params)),
       plan: gate.plan,
       planHash: gate.planHash,
       approvers: gate.approvers,

@@ -259,6 +259,8 @@ export interface PrepareApprovalInput {
   /** The steps that run after the gate, in order (what approvers are asked to allow). */
   following: Step[];
   params: Record<string, unknown>;
+  /** Params declared `secret: true`: the plan shows them masked. */
+  secretParams?: string[];
   approvers?: string[];
   escalationApprovers?: string[];
 }

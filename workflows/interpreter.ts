@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
 import { isTrue, render } from '../dsl/expr';
-import { resolveParams } from '../dsl/params';
+import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SECRET_MASK } from '../dsl/params';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { DURATION_PATTERN, msOf } from './duration';
@@ -137,8 +137,18 @@ export class Interpreter {
     this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
   }
 
+  /** The status query's answer: secret params masked (it is shown by the CLI, Slack and the UI). */
   snapshot(): RunStatus {
-    return { ...this.status, steps: [...this.stepMap.values()] };
+    const secret = secretParamNames((this.runbook as Partial<Runbook>).spec?.params);
+    const st = { ...this.status, steps: [...this.stepMap.values()] };
+    if (!secret.length) return st;
+    const mask = (v: unknown) => (v === null || v === undefined || v === '' ? v : SECRET_MASK);
+    return {
+      ...st,
+      params: maskParams(st.params, secret),
+      pendingApprovals: st.pendingApprovals.map((p) => ({ ...p, message: maskText(p.message, paramHistory(st.params, st.paramChanges), secret) })),
+      paramChanges: st.paramChanges?.map((c) => ({ ...c, changed: Object.fromEntries(Object.entries(c.changed).map(([k, d]) => [k, secret.includes(k) ? { from: mask(d.from), to: mask(d.to) } : d])) })),
+    };
   }
 
   setRunState(state: RunState): void {

@@ -12,9 +12,9 @@ import type { Runbook } from '../../dsl/schema';
 import { ApproversConfigError, expandApprovers, loadApprovers } from '../../lib/approvers';
 import type { PrepareApprovalInput, PrepareApprovalResult } from '../../workflows/definitions';
 
-export function renderFollowingPlan(input: Pick<PrepareApprovalInput, 'runbook' | 'following' | 'params'>, registry: ActionRegistry): { plan: string; planHash: string } {
+export function renderFollowingPlan(input: Pick<PrepareApprovalInput, 'runbook' | 'following' | 'params' | 'secretParams'>, registry: ActionRegistry): { plan: string; planHash: string } {
   const rb = { apiVersion: 'runwright/v1', kind: 'Runbook', metadata: { name: input.runbook }, spec: { steps: input.following } } as Runbook;
-  const entries = planRunbook(rb, input.params, registry);
+  const entries = planRunbook(rb, input.params, registry, undefined, input.secretParams ?? []);
   const body = entries.length ? formatPlan(rb, entries).split('\n').slice(1).join('\n') : '  (no further steps)';
   const plan = `After this approval, ${input.runbook} runs:\n${body}`;
   return { plan, planHash: createHash('sha256').update(plan).digest('hex') };

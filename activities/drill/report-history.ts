@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { codecsOf, decodeSealedIn } from '../../lib/codec';
 import { parseIso, type HistoryEvent, type ShiftFound } from './report-compute';
 
 type ProtoEvent = temporal.api.history.v1.IHistoryEvent;
@@ -70,7 +71,8 @@ export async function fetchRunTree(client: Client, workflowId: string, runId?: s
   const queue: { workflowId: string; runId?: string }[] = [{ workflowId, runId }];
   while (queue.length && out.length < limit) {
     const run = queue.shift()!;
-    const hist = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    // Raw history: sealed payloads (lib/codec.ts) are opened with the client's own codec.
+    const hist = await decodeSealedIn(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(), codecsOf(client));
     const raw = hist.events ?? [];
     out.push({ ...run, events: raw.map(toHistoryEvent) });
     for (const e of raw) {

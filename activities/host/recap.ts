@@ -5,10 +5,13 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { PlayOutputs } from './play';
+import { codecsOf, decodeSealedIn } from '../../lib/codec';
 
 interface HistoryHandle {
   workflowId: string;
   fetchHistory(): Promise<{ events?: any[] | null }>;
+  /** A client's handle: its codec opens sealed payloads (lib/codec.ts). */
+  client?: Parameters<typeof codecsOf>[0];
 }
 
 function decode(p: any): any {
@@ -22,7 +25,7 @@ function decode(p: any): any {
 
 /** All host.play outputs in a run's history, in order; follows child workflows (large loops). */
 export async function collectPlayOutputs(h: HistoryHandle, handleFor: (id: string) => HistoryHandle, depth = 0): Promise<PlayOutputs[]> {
-  const hist = await h.fetchHistory();
+  const hist = await decodeSealedIn(await h.fetchHistory(), h.client ? codecsOf(h.client) : []);
   const scheduled = new Set<string>();
   const out: PlayOutputs[] = [];
   for (const e of hist.events ?? []) {
