@@ -17,6 +17,8 @@ import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type 
 import { ProgressPrinter, renderStatus } from './progress';
 import { registerScheduleCommands } from './schedule';
 import { registerApprovalCommands } from './approval';
+import { registerCancelCommand } from './cancel';
+import { KEY_OPTION, signStart, signingKey } from './sign';
 import { registerSlackCommands } from './slack';
 import { registerSimCommands } from './sim';
 import { registerDrillCommands } from './drill';
@@ -175,6 +177,7 @@ export function buildProgram(): Command {
     .option('--plan', 'print what would run, with params applied, and exit (no side effects)')
     .option('--json', 'machine-readable output')
     .option('--as <user>', 'who starts the run (default: RUNWRIGHT_USER or the OS user)')
+    .option(...KEY_OPTION)
     .addOption(actionsOpt())
     .description('run a runbook and watch its progress')
     .action(async (file: string, o) => {
@@ -188,7 +191,7 @@ export function buildProgram(): Command {
       const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
         if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
         const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
-        const input: RunInput = runInput(loaded, values, currentUser(o.as), s.searchAttributes);
+        const input: RunInput = await signStart(runInput(loaded, values, currentUser(o.as), s.searchAttributes), id, signingKey(o.key));
         let h: WorkflowHandle;
         try {
           h = await s.client.workflow.start(INTERPRETER_WORKFLOW, {
@@ -268,17 +271,7 @@ export function buildProgram(): Command {
 
   registerApprovalCommands(program);
 
-  program
-    .command('cancel')
-    .argument('<id>', 'workflow id')
-    .description('cancel a run; completed steps are compensated')
-    .action(async (id: string) => {
-      await withSession({}, async (s) => {
-        const h = await handleFor(s, id);
-        await h.cancel();
-        out(`cancellation requested for ${id}; compensations of completed steps will run`);
-      });
-    });
+  registerCancelCommand(program); // cli/cancel.ts: a signed request the run authorizes
 
   program
     .command('history')

@@ -35,6 +35,7 @@ import {
 } from '../lib/freeze';
 import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 import { currentUser, out, prepareRun, runInput, withSession } from './common';
+import { KEY_OPTION, signStart, signingKey } from './sign';
 import { CliError, EXIT, type Session } from './session';
 import { displayPath } from './runbooks';
 import { maskParams, secretParamNames } from '../dsl/params';
@@ -307,6 +308,7 @@ export function registerScheduleCommands(program: Command): void {
     .option('--note <text>', 'note shown with the schedule')
     .option('--paused', 'create it paused')
     .option('--as <user>', "recorded as the runs' starter")
+    .option(...KEY_OPTION)
     .description('create a schedule for a runbook')
     .action(async (file: string, o) => {
       const overlap = overlapPolicy(o.overlap);
@@ -330,6 +332,7 @@ export function registerScheduleCommands(program: Command): void {
       const freeze: boolean = o.freeze ?? drill;
       const cal = freeze ? freezeCalendar() : undefined;
       const id = o.id ?? name;
+      const key = signingKey(o.key);
       const now = new Date();
       await withSession({}, async (s) => {
         try {
@@ -342,7 +345,8 @@ export function registerScheduleCommands(program: Command): void {
               taskQueue: s.taskQueue,
               // Temporal appends the action's time to it: unique per schedule and run.
               workflowId: id,
-              args: [runInput(loaded, params, currentUser(o.as ?? `schedule:${id}`), s.searchAttributes)],
+              // Signed by the creator (cli/sign.ts): every run the schedule starts acts as them, so they cannot approve it.
+              args: [await signStart(runInput(loaded, params, key ? currentUser(o.as) : currentUser(o.as ?? `schedule:${id}`), s.searchAttributes), id, key, id)],
               memo: { runbook: name, schedule: id, file: displayPath(file) },
               ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [name] } } : {}),
             },

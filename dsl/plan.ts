@@ -27,7 +27,7 @@ export interface ActionPlanInfo {
 const UNKNOWN = Symbol('unknown');
 
 /** Render templates where possible; leave ⟨expr⟩ where a value is only known at run time. */
-function tryRender(value: unknown, scope: Scope): unknown {
+export function tryRender(value: unknown, scope: Scope): unknown {
   if (isTemplate(value)) {
     try {
       return renderString(value, scope);

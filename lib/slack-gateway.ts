@@ -26,6 +26,10 @@ import { loadRunbookFile } from '../cli/runbooks';
 import { INTERPRETER_WORKFLOW, refusalSignal, statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
 import { chatopsAllowed, identityForSlackUser, loadApprovers, type ApproversConfig } from './approvers';
 import { describeOutcome, sendDecision, type DecisionOutcome } from './approvers-decide';
+import { startHash } from './identity/authorize';
+import { loadAccessPolicy, policyRefusal } from './identity/policy';
+import { newClaim, type Proof, type RequestClaim } from './identity/request';
+import { signClaim } from './identity/ssh';
 import { workflowUiLink, ENV } from './config';
 import { slackClient, type SlackConfig } from './slack';
 import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from './slack-blocks';
@@ -65,6 +69,14 @@ export interface GatewayOptions {
   registry?: ActionRegistry;
   decisionTimeoutMs?: number;
   log?: (m: string) => void;
+  /**
+   * The gateway's own SSH key (default RUNWRIGHT_SIGNING_KEY) and its allowed_signers principal
+   * (default RUNWRIGHT_GATEWAY_PRINCIPAL, else "slack-gateway"): with a key, the gateway signs every
+   * decision and start it forwards, vouching for the Slack user it verified and mapped; workers
+   * trust it when the principal is listed under `gateways` in the access policy.
+   */
+  signingKey?: string;
+  principal?: string;
 }
 
 export interface Reply {
@@ -83,12 +95,29 @@ export class SlackGateway {
 
   constructor(private readonly o: GatewayOptions) {}
 
+  /** Vouch for a Slack user (verified by Slack's signing secret, mapped by the approvers file): sign with the gateway's key, if it has one. */
+  private async vouch(c: Omit<RequestClaim, 'v' | 'at' | 'nonce' | 'via'> & { slackUser: string }): Promise<Proof | undefined> {
+    const key = this.o.signingKey ?? process.env.RUNWRIGHT_SIGNING_KEY;
+    if (!key) return undefined;
+    return signClaim(newClaim({ ...c, via: 'slack' }), key, this.o.principal ?? process.env.RUNWRIGHT_GATEWAY_PRINCIPAL ?? 'slack-gateway');
+  }
+
   private log(m: string): void {
     (this.o.log ?? ((x: string) => process.stderr.write(`${x}\n`)))(m);
   }
 
   private get web() {
     return slackClient(this.o.slack);
+  }
+
+  /** The runbook a run runs (its memo), for the signed request; undefined when unknown. */
+  private async runbookOf(workflowId: string): Promise<string | undefined> {
+    if (!(this.o.signingKey ?? process.env.RUNWRIGHT_SIGNING_KEY)) return undefined;
+    try {
+      return (await this.o.client.workflow.getHandle(workflowId).describe()).memo?.runbook as string | undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private approvers(): ApproversConfig {
@@ -307,10 +336,12 @@ export class SlackGateway {
       await this.ephemeral(a.channel, a.slackUser, `:no_entry: Refused: your Slack account is not mapped to a Runwright identity; ask an admin to add \`slack: ${a.slackUser}\` to your entry in the approvers file.`);
       return;
     }
+    const runbook = await this.runbookOf(a.v.w);
+    const proof = runbook ? await this.vouch({ action: a.decision, workflowId: a.v.w, runbook, hash: a.v.h ?? null, step: a.v.s ?? null, user: identity, slackUser: a.slackUser }) : undefined;
     const outcome: DecisionOutcome = await sendDecision(
       this.o.client,
       a.v.w,
-      { decision: a.decision, user: identity, step: a.v.s, planHash: a.v.h, reason: a.reason, source: 'slack', requestId: a.requestId, actor: `slack:${a.slackUser}` },
+      { decision: a.decision, user: identity, step: a.v.s, planHash: a.v.h, reason: a.reason, source: 'slack', requestId: a.requestId, actor: `slack:${a.slackUser}`, proof },
       { timeoutMs: this.o.decisionTimeoutMs },
     );
     const text = describeOutcome(outcome, a.v.w, a.decision, identity);
@@ -410,6 +441,18 @@ export class SlackGateway {
     // The announcement is the run's thread: failures and the end of the run are posted under it.
     const posted = await this.web.chat.postMessage({ channel, text: `<@${slackUser}> is starting *${esc(name)}* as \`${id}\`…` });
     const input: RunInput = { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: identity, slack: { channel, threadTs: posted.ts } };
+    try {
+      const policy = loadAccessPolicy();
+      const refusal = policy ? policyRefusal(policy, this.approvers(), 'start', name, loaded.runbook.metadata.labels, identity) : undefined;
+      if (refusal) {
+        await this.web.chat.update({ channel, ts: posted.ts!, text: `:no_entry: <@${slackUser}> may not start *${esc(name)}*: ${esc(refusal)}` });
+        return;
+      }
+      input.proof = await this.vouch({ action: 'start', workflowId: id, runbook: name, hash: startHash(input), user: identity, slackUser });
+    } catch (e: any) {
+      await this.web.chat.update({ channel, ts: posted.ts!, text: `:x: <@${slackUser}> could not start *${esc(name)}*: ${esc(String(e?.message ?? e))}` });
+      return;
+    }
     try {
       await this.o.client.workflow.start(INTERPRETER_WORKFLOW, {
         taskQueue: this.o.taskQueue,

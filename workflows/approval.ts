@@ -31,14 +31,21 @@ import {
 import { maskParams, maskText, paramHistory, resolveParams, secretParamNames } from '../dsl/params';
 import type { ApprovalStep, Runbook, Step } from '../dsl/schema';
 import type { ApprovalCard, CardState } from '../lib/slack-blocks';
+import type { AuthorizeInput, AuthorizeResult } from '../lib/identity/authorize';
 import {
   APPROVAL_PREPARE_ACTIVITY,
+  IDENTITY_AUTHORIZE_ACTIVITY,
+  RUN_CANCEL_ACTIVITY,
   SLACK_NOTIFY_ACTIVITY,
+  cancelUpdate,
   decideUpdate,
   queuedDecisionSignal,
   refusalSignal,
   setParamsUpdate,
   type ApprovalRecord,
+  type AuthRecord,
+  type CancelInput,
+  type CancelResult,
   type Decision,
   type DecisionInput,
   type DecisionResult,
@@ -56,6 +63,8 @@ import {
 import { msOf } from './duration';
 
 export const APPROVAL_V2_PATCH = 'runwright-approval-v2';
+/** Proven identity: the run authorizes its start, and every decision, params change and cancel, in an activity. */
+export const IDENTITY_PATCH = 'runwright-identity-v1';
 const MAX_REFUSALS = 100;
 const MAX_THREAD_POSTS = 20;
 
@@ -110,10 +119,16 @@ export class ApprovalGates {
   /** Where run news goes: a ChatOps thread, or the first request posted. */
   private thread?: { channel: string; threadTs: string };
   private threadPosts = 0;
+  /** Runs with proven identity (IDENTITY_PATCH): decisions, params changes and cancels are authorized by an activity first. */
+  private identity = false;
+  private authSeq = 0;
+  /** Nonces of signed requests already used in this run: a signature counts once. */
+  private readonly nonces = new Set<string>();
+  private cancelling = false;
 
   constructor(
     private readonly status: RunStatus,
-    private readonly startedBy: string | undefined,
+    private startedBy: string | undefined,
     private readonly setRunState: (s: RunState) => void,
     runbook?: Pick<Runbook, 'metadata'>,
   ) {
@@ -128,10 +143,116 @@ export class ApprovalGates {
   }
 
   installHandlers(): void {
-    setHandler(decideUpdate, (d) => this.decide(d), { validator: (d) => void this.validate(d) });
-    setHandler(setParamsUpdate, (p) => this.setParams(p), { validator: (p) => void this.checkParams(p) });
+    setHandler(decideUpdate, (d) => (this.identity ? this.decideProven(d) : this.decide(d)), { validator: (d) => void this.validate(d) });
+    setHandler(setParamsUpdate, (p) => (this.identity ? this.setParamsProven(p) : this.setParams(p)), { validator: (p) => void this.checkParams(p) });
     setHandler(refusalSignal, (r) => this.recordRefusal({ ...r, at: iso(Date.now()) }));
-    setHandler(queuedDecisionSignal, (d) => this.decideQueued(d));
+    setHandler(queuedDecisionSignal, (d) => (this.identity ? this.decideQueuedProven(d) : this.decideQueued(d)));
+    setHandler(cancelUpdate, (c) => this.cancelRun(c), { validator: (c) => void this.checkCancel(c) });
+  }
+
+  // ---------------------------------------------------------------- proven identity
+
+  /** Turn on proven identity for this run (the interpreter decides, once, behind IDENTITY_PATCH). */
+  enableIdentity(): void {
+    this.identity = true;
+  }
+
+  /** The verified starter replaces the claimed one (self-approval is checked against it). */
+  setStartedBy(user: string): void {
+    this.startedBy = user;
+  }
+
+  private labels(): Record<string, string> | undefined {
+    return (this.runbook.metadata as { labels?: Record<string, string> }).labels;
+  }
+
+  /** Run the authorize activity (its input and result are the audit trail in the history); a used nonce is refused here. */
+  async authorize(input: Omit<AuthorizeInput, 'workflowId' | 'runbook' | 'labels'>): Promise<AuthorizeResult> {
+    const r = await scheduleActivity<AuthorizeResult>(
+      IDENTITY_AUTHORIZE_ACTIVITY,
+      [{ ...input, workflowId: workflowInfo().workflowId, runbook: this.runbook.metadata.name, labels: this.labels() }],
+      { activityId: `identity:${input.action}:${++this.authSeq}`, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '1s' } },
+    );
+    if (r.ok && r.auth.nonce) {
+      if (this.nonces.has(r.auth.nonce)) return { ok: false, reason: `replayed request: this signed request (nonce ${r.auth.nonce.slice(0, 12)}) was already used in this run` };
+      this.nonces.add(r.auth.nonce);
+    }
+    return r;
+  }
+
+  private refuse(r: { step?: string; user?: unknown; decision: string; reason: string; source?: string; actor?: string; requestId?: string; queued?: boolean }): never {
+    this.recordRefusal({ step: r.step, user: String(r.user ?? ''), decision: r.decision, reason: r.reason, source: r.source, actor: r.actor, requestId: r.requestId, at: iso(Date.now()), queued: r.queued });
+    throw ApplicationFailure.nonRetryable(r.reason, 'Unauthorized');
+  }
+
+  /** Validate, prove who decides (activity), validate again (state may have moved while it ran), apply. */
+  private async decideProven(d: DecisionInput, queued = false): Promise<DecisionResult> {
+    const v = this.validate(d);
+    if (v.duplicate) return v.duplicate;
+    const r = await this.authorize({ action: d.decision, user: d.user, proof: d.proof, planHash: v.gate.planHash, step: v.gate.step, queued });
+    if (!r.ok) this.refuse({ ...d, step: v.gate.step, reason: `unverified: ${r.reason}`, queued });
+    let again: ReturnType<ApprovalGates['validate']>;
+    try {
+      again = this.validate(d);
+    } catch (e) {
+      throw ApplicationFailure.nonRetryable((e as Error).message, 'DecisionRefused');
+    }
+    if (again.duplicate) return again.duplicate;
+    if (again.gate.planHash !== v.gate.planHash) this.refuse({ ...d, step: v.gate.step, reason: `the plan of ${v.gate.step} changed while the decision was checked; review the new plan and decide again`, queued });
+    return this.apply(again.gate, d, queued, r.auth);
+  }
+
+  private async decideQueuedProven(d: DecisionInput): Promise<void> {
+    try {
+      await this.decideProven(d, true);
+    } catch (e) {
+      // Already recorded when refused by authorization; the validator's refusals are recorded here.
+      if ((e as ApplicationFailure)?.type === 'Unauthorized') return;
+      this.recordRefusal({
+        step: d?.step,
+        user: String(d?.user ?? ''),
+        decision: String(d?.decision ?? ''),
+        reason: (e as Error).message,
+        source: d?.source,
+        actor: d?.actor,
+        requestId: d?.requestId,
+        at: iso(Date.now()),
+        queued: true,
+      });
+    }
+  }
+
+  private async setParamsProven(p: SetParamsInput): Promise<SetParamsResult> {
+    this.checkParams(p);
+    const r = await this.authorize({ action: 'set-params', user: p.user, proof: p.proof, params: p.params });
+    if (!r.ok) this.refuse({ user: p.user, decision: 'set-params', reason: `unverified: ${r.reason}`, source: p.source });
+    try {
+      return this.setParams(p, r.auth);
+    } catch (e) {
+      throw ApplicationFailure.nonRetryable((e as Error).message, 'ParamsRefused');
+    }
+  }
+
+  private checkCancel(c: CancelInput): void {
+    if (!c?.user || typeof c.user !== 'string') throw new Error('a cancel needs a user identity');
+    if (this.cancelling) throw new Error('the run is already being cancelled');
+    if (['succeeded', 'failed', 'cancelled', 'compensating'].includes(this.status.state)) throw new Error(`the run has already ended or is compensating (state: ${this.status.state})`);
+  }
+
+  /** `runwright cancel`: authorize, then ask Temporal to cancel this run (the normal cancellation path: compensations run). */
+  private async cancelRun(c: CancelInput): Promise<CancelResult> {
+    this.checkCancel(c);
+    const r = await this.authorize({ action: 'cancel', user: c.user, proof: c.proof });
+    if (!r.ok) this.refuse({ user: c.user, decision: 'cancel', reason: `unverified: ${r.reason}`, source: c.source, actor: c.actor });
+    if (this.cancelling) throw ApplicationFailure.nonRetryable('the run is already being cancelled', 'CancelRefused');
+    this.cancelling = true;
+    this.status.cancelledBy = { ...r.auth, reason: c.reason, at: iso(Date.now()) };
+    await scheduleActivity(RUN_CANCEL_ACTIVITY, [{ workflowId: workflowInfo().workflowId, runId: workflowInfo().runId }], {
+      activityId: 'identity:cancel-run',
+      startToCloseTimeout: '30s',
+      retry: { maximumAttempts: 5, initialInterval: '1s' },
+    });
+    return { cancelling: true, user: r.auth.user };
   }
 
   /** Wait for enough approvals, a rejection, or the timeout. Returns the step's outputs. */
@@ -491,7 +612,7 @@ export class ApprovalGates {
     return this.apply(v.gate, d, false);
   }
 
-  private apply(gate: PendingApproval, d: DecisionInput, queued: boolean): DecisionResult {
+  private apply(gate: PendingApproval, d: DecisionInput, queued: boolean, auth?: AuthRecord): DecisionResult {
     const rec: Recorded = {
       step: gate.step,
       decision: d.decision,
@@ -504,6 +625,7 @@ export class ApprovalGates {
       actor: d.actor,
       requestId: d.requestId,
       queued: queued || undefined,
+      auth,
     };
     gate.decisions.push(rec);
     this.status.decisions.push(rec);
@@ -562,12 +684,12 @@ export class ApprovalGates {
     return { values, changed };
   }
 
-  private setParams(p: SetParamsInput): SetParamsResult {
+  private setParams(p: SetParamsInput, auth?: AuthRecord): SetParamsResult {
     const { values, changed } = this.checkParams(p);
     const diff = Object.fromEntries(changed.map((k) => [k, { from: this.status.params[k], to: values[k] }]));
     // The same object is the expression scope's `params`: later steps see the new values.
     Object.assign(this.status.params, values);
-    (this.status.paramChanges ??= []).push({ user: p.user, source: p.source ?? 'api', reason: p.reason, at: iso(Date.now()), changed: diff });
+    (this.status.paramChanges ??= []).push({ user: p.user, source: p.source ?? 'api', reason: p.reason, at: iso(Date.now()), changed: diff, auth });
     this.paramsVersion++;
     return { params: this.status.params, changed };
   }

@@ -5,6 +5,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Runbook, Step } from '../dsl/schema';
 import type { ApprovalCard } from '../lib/slack-blocks';
+import type { AuthRecord, Proof } from '../lib/identity/request';
+
+export type { AuthRecord, Proof } from '../lib/identity/request';
 
 export const INTERPRETER_WORKFLOW = 'runbook';
 export const FOREACH_CHUNK_WORKFLOW = 'runbookForeachChunk';
@@ -26,6 +29,8 @@ export interface RunInput {
   rootWorkflowId?: string;
   /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */
   timeout?: string;
+  /** Proof of who starts the run (signed request); checked by the workflow's first activity before any step. */
+  proof?: Proof;
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';
@@ -63,6 +68,8 @@ export interface Decision {
   requestId?: string;
   /** Arrived as a queued Signal (no worker was up when it was sent) and was validated later. */
   queued?: boolean;
+  /** How the decider's identity was established (signature, Slack gateway, unverified claim). */
+  auth?: AuthRecord;
 }
 
 export interface PendingApproval {
@@ -120,6 +127,7 @@ export interface ParamChange {
   reason?: string;
   at: string;
   changed: Record<string, { from: unknown; to: unknown }>;
+  auth?: AuthRecord;
 }
 
 export interface CompensationRecord {
@@ -152,6 +160,10 @@ export interface RunStatus {
   paramChanges?: ParamChange[];
   /** Notifications that could not be delivered (Slack down, misconfigured); the run goes on. */
   notices?: string[];
+  /** How the starter's identity was established (runs with proven identity). */
+  identity?: AuthRecord;
+  /** Who cancelled the run through `runwright cancel` (the signed cancel Update). */
+  cancelledBy?: AuthRecord & { reason?: string; at: string };
 }
 
 export interface RunResult {
@@ -184,6 +196,8 @@ export interface DecisionInput {
   /** The plan hash the decider reviewed; refused when the plan has changed since. */
   planHash?: string;
   actor?: string;
+  /** Signed request proving `user` (required when the worker has allowed signers). */
+  proof?: Proof;
 }
 
 export interface DecisionResult {
@@ -203,6 +217,20 @@ export interface SetParamsInput {
   reason?: string;
   /** Coerce strings like --set does (CLI, Slack). */
   coerce?: boolean;
+  proof?: Proof;
+}
+
+export interface CancelInput {
+  user: string;
+  reason?: string;
+  source?: string;
+  actor?: string;
+  proof?: Proof;
+}
+
+export interface CancelResult {
+  cancelling: true;
+  user: string;
 }
 
 export interface SetParamsResult {
@@ -245,6 +273,8 @@ export const statusQuery = defineQuery<RunStatus>('status');
 export const decideUpdate = defineUpdate<DecisionResult, [DecisionInput]>('decide');
 /** Change params while an approval is pending; the plan is re-rendered and earlier approvals stop counting. */
 export const setParamsUpdate = defineUpdate<SetParamsResult, [SetParamsInput]>('setParams');
+/** `runwright cancel`: a signed request the workflow authorizes before it cancels itself (raw `temporal workflow cancel` bypasses this). */
+export const cancelUpdate = defineUpdate<CancelResult, [CancelInput]>('cancelRun');
 /** A client reports a decision its `decide` Update had refused, so the refusal is in the history. */
 export const refusalSignal = defineSignal<[Omit<Refusal, 'at' | 'queued'>]>('approvalRefused');
 /** A decision sent while no worker could answer an Update: validated like one when a worker resumes. */
@@ -253,6 +283,8 @@ export const queuedDecisionSignal = defineSignal<[DecisionInput]>('decideQueued'
 /** Internal activities of approval gates (registered on every worker; not runbook actions). */
 export const APPROVAL_PREPARE_ACTIVITY = 'runwright.approval.prepare';
 export const SLACK_NOTIFY_ACTIVITY = 'runwright.slack.notify';
+export const IDENTITY_AUTHORIZE_ACTIVITY = 'runwright.identity.authorize';
+export const RUN_CANCEL_ACTIVITY = 'runwright.run.cancel';
 
 export interface PrepareApprovalInput {
   runbook: string;

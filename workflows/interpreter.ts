@@ -24,7 +24,7 @@ import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SE
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { DURATION_PATTERN, msOf } from './duration';
-import { ApprovalGates } from './approval';
+import { ApprovalGates, IDENTITY_PATCH } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,
   INTERPRETER_WORKFLOW,
@@ -484,10 +484,11 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   });
   installHandlers(it);
   it.approvals.useRun(input);
+  const startedBy = patched(IDENTITY_PATCH) ? await authorizeStart(it, input) : input.startedBy;
   const scope: Scope = {
     params: input.params,
     steps: {},
-    run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: input.startedBy ?? null },
+    run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: startedBy ?? null },
     vars: {},
   };
   // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
@@ -521,6 +522,41 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';
     throw ApplicationFailure.nonRetryable(`${it.status.error}${note}`, 'RunbookFailed');
   }
+}
+
+/**
+ * The first thing a run with proven identity does, before any step: check who starts it (the
+ * signed request in the input, in an activity) and whether the access policy lets them start
+ * this runbook. A refused start ends here with no side effect; the refusal is in the history.
+ * A child runbook acts as its parent's starter (the server sets the parent; its runbook was part
+ * of the parent's signed input).
+ */
+async function authorizeStart(it: Interpreter, input: RunInput): Promise<string | undefined> {
+  it.approvals.enableIdentity();
+  const info = workflowInfo();
+  if (info.parent) {
+    it.status.identity = { user: input.startedBy ?? '', method: 'parent', note: `started by ${info.parent.workflowId}` };
+    return input.startedBy;
+  }
+  const scheduled = (info.searchAttributes as Record<string, unknown[] | undefined> | undefined)?.TemporalScheduledById?.[0];
+  const r = await it.approvals.authorize({
+    action: 'start',
+    user: input.startedBy ?? '',
+    proof: input.proof,
+    start: { runbook: input.runbook, params: input.params, children: input.children },
+    scheduledBy: typeof scheduled === 'string' ? scheduled : undefined,
+  });
+  if (!r.ok) {
+    const reason = `start refused: ${r.reason}`;
+    (it.status.refusals ??= []).push({ user: input.startedBy ?? '', decision: 'start', reason, at: new Date().toISOString() });
+    it.status.error = reason;
+    it.status.endedAt = new Date().toISOString();
+    it.setRunState('failed');
+    throw ApplicationFailure.nonRetryable(reason, 'Unauthorized');
+  }
+  it.status.identity = r.auth;
+  it.approvals.setStartedBy(r.auth.user);
+  return r.auth.user;
 }
 
 /** Run `fn`, cancelling it after `ms` (durable timer); `onExpire` is called first, so callers can tell a timeout from a cancel. */
