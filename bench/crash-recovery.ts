@@ -52,13 +52,16 @@ async function main(): Promise<void> {
     const w = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
       cwd: ROOT,
       env: { ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     workers.push(w);
+    // The worker's own log is noise here; keep its last lines for an early exit.
+    let errTail = '';
+    w.stderr!.on('data', (d) => (errTail = (errTail + d).slice(-2000)));
     await new Promise<void>((res, rej) => {
       let out = '';
       w.stdout!.on('data', (d) => ((out += d), out.includes('runwright worker:') && res()));
-      w.once('exit', (c, s) => rej(new Error(`worker exited early (${c ?? s})`)));
+      w.once('exit', (c, s) => rej(new Error(`worker exited early (${c ?? s}): ${errTail}`)));
     });
     return w;
   };
@@ -125,6 +128,7 @@ ${heartbeat ? `      heartbeatTimeout: ${heartbeat}\n` : ''}`;
       samples.push(ms);
       console.error(`trial ${t}: attempt 2 started ${(ms / 1000).toFixed(2)} s after the SIGKILL`);
       await h.terminate('benchmark trial done');
+      if (t === trials) break;
       const w = await startWorker(server.address);
       pool.set(w.pid!, w);
     }
