@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 1 runbook failed, 2 bad input or usage, 3 cannot reach Temporal.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -30,14 +30,39 @@ import { printHostRecaps } from '../activities/host/recap';
 import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, SealedPayloadError } from '../lib/codec';
 import { registerCodecCommands } from './codec-server';
 
+/**
+ * True for errors that mean "the server did not answer" (down, restarting, cut off), as opposed
+ * to an answer such as "the run failed" or "no such run".
+ */
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+export function isUnreachable(e: unknown): boolean {
+  for (let c: any = e, i = 0; c && i < 8; c = c.cause, i++) {
+    if (isGrpcServiceError(c) && [GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED].includes(c.code)) return true;
+    if (/\b(UNAVAILABLE|ECONNREFUSED|ECONNRESET|DEADLINE_EXCEEDED)\b|Connection dropped|No connection established/.test(String(c?.message))) return true;
+  }
+  return false;
+}
+
+/** Whether the server answers a trivial call within 3 s. */
+async function serverAnswers(s: Session): Promise<boolean> {
+  try {
+    await s.connection.withDeadline(Date.now() + 3000, () => s.connection.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
-async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
+async function fetchStatus(s: Session, h: WorkflowHandle, onError?: (e: unknown) => void): Promise<RunStatus | undefined> {
   let st: RunStatus;
   try {
     st = await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
   } catch (e) {
     // The answer came, but sealed with a key this process lacks: say so, not "no worker".
     if (e instanceof SealedPayloadError) throw new CliError(`codec: ${e.message}`, EXIT.usage);
+    onError?.(e);
     return undefined;
   }
   // Running actions report progress through heartbeats, which the server keeps (not history):
@@ -106,15 +131,26 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
       done = true;
     },
   );
+  // A status query can fail because no worker answers (it then times out) or because the server
+  // is gone; a trivial call to the server tells them apart.
+  let unreachableSince: number | undefined;
   while (!done) {
-    const st = await fetchStatus(s, h);
+    let queryFailed = false;
+    const st = await fetchStatus(s, h, () => (queryFailed = true));
+    if (st || !queryFailed || (await serverAnswers(s))) unreachableSince = undefined;
+    else unreachableSince ??= Date.now();
     if (st && printer) printer.update(st);
-    if (!st && !warned && Date.now() > warnAt) {
+    // The server stopped answering: the run lives on the server, not in this process, so this
+    // is not a failure. Say so, with the id to look it up later, and exit 3 (cannot reach).
+    if (unreachableSince !== undefined && Date.now() - unreachableSince > UNREACHABLE_GIVE_UP_MS) return lostContact(s, h, json);
+    if (!st && unreachableSince === undefined && !warned && Date.now() > warnAt) {
       warned = true;
       err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). Waiting; Ctrl-C leaves the run queued.`);
     }
     await Promise.race([finished, new Promise((r) => setTimeout(r, 300))]);
   }
+  // result() gave up because the server is gone (its own retries ran out): not the run's outcome.
+  if (failure && !(failure instanceof WorkflowFailedError) && (isUnreachable(failure) || !(await serverAnswers(s)))) return lostContact(s, h, json);
   const final = await fetchStatus(s, h);
   if (final && printer) printer.update(final);
   // Runs that configured hosts (host.play) end with an Ansible-like recap.
@@ -126,6 +162,18 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
   }
   if (!json) out(`run ${h.workflowId} succeeded`);
   return EXIT.ok;
+}
+
+/** How long `run` keeps watching while the server does not answer before it gives up (exit 3). */
+const UNREACHABLE_GIVE_UP_MS = Number(process.env.RUNWRIGHT_UNREACHABLE_GIVE_UP_MS ?? 15_000);
+
+function lostContact(s: Session, h: WorkflowHandle, json: boolean): number {
+  const msg =
+    `runwright: lost contact with Temporal while watching ${h.workflowId}; the run was not reported as failed and goes on ` +
+    `on the server. Check it once the server is back: runwright status ${h.workflowId}`;
+  err(msg);
+  if (json) out(JSON.stringify({ workflowId: h.workflowId, state: 'unknown', error: 'cannot reach Temporal' }, null, 2));
+  return EXIT.unreachable;
 }
 
 function packageVersion(): string {
@@ -349,6 +397,32 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Resolve once everything written to `stream` so far has been handed to the OS. A write's
+ * callback runs after the writes queued before it, so an empty write marks the end.
+ */
+export function flushed(stream: NodeJS.WritableStream & { destroyed?: boolean; writableLength?: number }): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    try {
+      stream.write('', () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/**
+ * Exit with `code` only after stdout and stderr drained: process.exit() drops whatever a pipe
+ * has not taken yet (`runwright actions --json | wc -c` used to stop at 128 KiB). Lingering
+ * handles (gRPC channels) are why it exits explicitly at all instead of letting the loop end.
+ */
+export async function exitWhenFlushed(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 export async function main(argv = process.argv): Promise<number> {
   // `runwright list | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -387,5 +461,5 @@ export async function main(argv = process.argv): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then((code) => process.exit(code));
+  void main().then(exitWhenFlushed);
 }
