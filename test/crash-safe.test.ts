@@ -186,3 +186,35 @@ spec:
   expect((st.compensations[0] as { input: unknown }).input).toBeDefined();
   expect(await faults()).toEqual([]);
 }, 60_000);
+
+test('a run that outgrows its history continues as new at a step boundary, keeping outputs, step records and compensations', async () => {
+  const steps = (key: string) =>
+    [1, 2, 3, 4, 5]
+      .map(
+        (i) => `    - id: s${i}
+      action: test.stamp
+      with: { dir: "${dir}", key: ${i === 4 ? `"{{ steps.s1.outputs.key }}-4"` : `${key}-${i}`} }
+      compensate: { action: test.stamp, with: { dir: "${dir}", key: "{{ steps.s${i}.outputs.key }}", what: undo } }`,
+      )
+      .join('\n');
+  const book = (name: string, extra = '') => rb(`metadata: { name: ${name} }\nspec:\n  steps:\n${steps(name)}\n${extra}`);
+  // A low limit instead of Temporal's own suggestion (thousands of events): a new run every step or two.
+  const ok = await startRun(t.env, t.queue, inputFor(book('can-ok'), {}, { continueAsNewAfterEvents: 12 }));
+  const res = await ok.result();
+  expect(Object.keys(res.outputs)).toEqual(['s1', 's2', 's3', 's4', 's5']);
+  expect(res.outputs.s4).toEqual({ key: 'can-ok-1-4' });
+  expect(res.compensations.map((c) => c.path)).toEqual(['s1', 's2', 's3', 's4', 's5']);
+  const first = await t.env.client.workflow.getHandle(ok.workflowId, ok.firstExecutionRunId).describe();
+  expect(first.status.name).toBe('CONTINUED_AS_NEW');
+  const st = await t.env.client.workflow.getHandle(ok.workflowId).query(statusQuery);
+  expect(st.steps.map((s) => [s.id, s.state])).toEqual(['s1', 's2', 's3', 's4', 's5'].map((id) => [id, 'succeeded']));
+
+  const bad = await startRun(t.env, t.queue, inputFor(book('can-fail', '    - id: boom\n      action: test.fail'), {}, { continueAsNewAfterEvents: 12 }));
+  expect(await failureMessage(bad.result())).toBe('planned failure');
+  const st2 = await t.env.client.workflow.getHandle(bad.workflowId).query(statusQuery);
+  // Every compensation, including those recorded by earlier runs of the chain, newest first.
+  expect(st2.compensations.map((c) => [c.path, c.state])).toEqual(['s5', 's4', 's3', 's2', 's1'].map((p) => [p, 'done']));
+  const ev = events();
+  for (const k of ['can-fail-1', 'can-fail-2', 'can-fail-3', 'can-fail-1-4', 'can-fail-5']) expect(ev.has(`${k} undo`)).toBe(true);
+  expect((await t.env.client.workflow.getHandle(bad.workflowId, bad.firstExecutionRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+}, 60_000);

@@ -26,6 +26,24 @@ export interface RunInput {
   rootWorkflowId?: string;
   /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */
   timeout?: string;
+  /** Continue-as-new when the history has this many events at a top-level step boundary (default: when Temporal suggests it). */
+  continueAsNewAfterEvents?: number;
+  /** Set when a long run continued as new: where it was, so nothing is lost. */
+  resume?: RunResume;
+}
+
+/** The state a run carries into its continued-as-new successor (only at a top-level step boundary). */
+export interface RunResume {
+  /** Index of the next top-level step. */
+  next: number;
+  steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
+  compensations: PendingCompensation[];
+  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices'>;
+  /** Workflow time (epoch ms) when spec.timeout / the parent's timeout expires. */
+  deadline?: number;
+  limit?: string;
+  /** How many runs came before this one. */
+  generation: number;
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';

@@ -8,6 +8,8 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  continueAsNew,
+  ContinueAsNew,
   executeChild,
   isCancellation,
   patched,
@@ -35,6 +37,7 @@ import {
   type PendingCompensation,
   type RunInput,
   type RunDefaults,
+  type RunResume,
   type RunResult,
   type RunState,
   type RunStatus,
@@ -135,6 +138,19 @@ export class Interpreter {
       compensations: [],
     };
     this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
+  }
+
+  /** A continued-as-new run picks up the step records of the runs before it. */
+  restore(r: RunResume): void {
+    for (const s of r.status.steps) this.stepMap.set(s.path, s);
+    this.compensations.push(...r.compensations);
+    const { steps: _steps, ...rest } = r.status;
+    Object.assign(this.status, rest);
+  }
+
+  carry(): RunResume['status'] {
+    const { startedAt, decisions, approvals, refusals, paramChanges, notices } = this.status;
+    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices };
   }
 
   snapshot(): RunStatus {
@@ -474,22 +490,53 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   });
   installHandlers(it);
   it.approvals.useRun(input);
+  if (input.resume) it.restore(input.resume);
   const scope: Scope = {
     params: input.params,
-    steps: {},
+    steps: { ...(input.resume?.steps ?? {}) },
     run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: input.startedBy ?? null },
     vars: {},
   };
   // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
   // still undoes its work (a drill restores its fault) before it ends.
-  const specLimit = input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
+  const resume = input.resume;
+  const specLimit = resume ? undefined : input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
   // A child's `timeout:` from its parent step (only parents with runwright-child-timeout-v1 pass it).
-  const limit = [specLimit, input.timeout].filter((d): d is string => !!d).sort((a, b) => msOf(a) - msOf(b))[0];
+  const limit = resume ? resume.limit : [specLimit, input.timeout].filter((d): d is string => !!d).sort((a, b) => msOf(a) - msOf(b))[0];
+  // A continued run keeps the first run's deadline, not a fresh one.
+  const deadline = resume ? resume.deadline : limit ? Date.now() + msOf(limit) : undefined;
   let timedOut = false;
+  let carryFrom: number | undefined;
   try {
-    const body = () => it.runSteps(input.runbook.spec.steps, scope, '');
-    if (limit) await withDeadline(msOf(limit), body, () => (timedOut = true));
+    const steps = input.runbook.spec.steps;
+    const body = async () => {
+      const first = resume?.next ?? 0;
+      for (let i = first; i < steps.length; i++) {
+        // Long runs: at a top-level step boundary (nothing in flight), hand over to a fresh
+        // history before this one nears Temporal's limits.
+        if (i > first && historyFull(input) && patched('runwright-continue-as-new-v1')) {
+          carryFrom = i;
+          return;
+        }
+        await it.runStep(steps[i], scope, '');
+      }
+    };
+    if (deadline !== undefined) await withDeadline(Math.max(0, deadline - Date.now()), body, () => (timedOut = true));
     else await body();
+    if (carryFrom !== undefined) {
+      await condition(allHandlersFinished);
+      const thread = it.approvals.threadRef;
+      const next: RunResume = {
+        next: carryFrom,
+        steps: scope.steps,
+        compensations: it.compensations,
+        status: it.carry(),
+        deadline,
+        limit,
+        generation: (resume?.generation ?? 0) + 1,
+      };
+      return await continueAsNew<typeof runbook>({ ...input, params: scope.params, slack: thread ? { ...thread } : input.slack, resume: next });
+    }
     it.status.endedAt = new Date().toISOString();
     it.setRunState('succeeded');
     if (it.approvals.threadActive) await it.approvals.runEnded('succeeded');
@@ -497,6 +544,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const outputs = Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.outputs ?? null]));
     return { state: 'succeeded', outputs, compensations: it.compensations };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     const cancelled = isCancellation(err) && !timedOut;
     if (it.compensations.length) {
       it.setRunState('compensating');
@@ -511,6 +559,13 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';
     throw ApplicationFailure.nonRetryable(`${it.status.error}${note}`, 'RunbookFailed');
   }
+}
+
+/** Temporal suggests continuing as new (or the run's own lower limit, for tests) is reached. */
+function historyFull(input: RunInput): boolean {
+  const info = workflowInfo();
+  if (input.continueAsNewAfterEvents !== undefined) return info.historyLength >= input.continueAsNewAfterEvents;
+  return info.continueAsNewSuggested;
 }
 
 /** Run `fn`, cancelling it after `ms` (durable timer); `onExpire` is called first, so callers can tell a timeout from a cancel. */
