@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runbook } from '../dsl/schema';
 import { statusQuery } from '../workflows/definitions';
-import { failureMessage, inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
+import { failureMessage, inputFor, maybeRecordHistory, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { startSim, type SimEnv } from './helpers/openstack';
 
@@ -131,6 +131,8 @@ spec:
   // Before: the undo ran as soon as the cancel was requested, while the step was still at work.
   expect(undone).toBeGreaterThanOrEqual(stopped);
   expect(stopped - ev.get('cw-work start')!).toBeGreaterThanOrEqual(3000);
+  // Histories of the new code paths, so the replay test guards them too (RECORD_HISTORIES=1).
+  await maybeRecordHistory(t.env, h.workflowId, 'x-cancel-waits');
 }, 60_000);
 
 test('a child runbook\'s timeout is enforced by the child: it compensates, then fails the parent (not killed by the server)', async () => {
@@ -156,6 +158,7 @@ spec:
   expect(events().has('ct-change undo')).toBe(true);
   const c = await t.env.client.workflow.getHandle(`${h.workflowId}/sub`).describe();
   expect(c.status.name).toBe('FAILED');
+  await maybeRecordHistory(t.env, h.workflowId, 'x-child-timeout');
 }, 60_000);
 
 test('a fault injected inside a child runbook is restored by the parent\'s compensation', async () => {
@@ -185,6 +188,7 @@ spec:
   // Before: the restore (run in the parent) derived its label from the parent's id and found nothing.
   expect((st.compensations[0] as { input: unknown }).input).toBeDefined();
   expect(await faults()).toEqual([]);
+  await maybeRecordHistory(t.env, h.workflowId, 'x-child-fault');
 }, 60_000);
 
 test('a run that outgrows its history continues as new at a step boundary, keeping outputs, step records and compensations', async () => {
@@ -217,4 +221,5 @@ test('a run that outgrows its history continues as new at a step boundary, keepi
   const ev = events();
   for (const k of ['can-fail-1', 'can-fail-2', 'can-fail-3', 'can-fail-1-4', 'can-fail-5']) expect(ev.has(`${k} undo`)).toBe(true);
   expect((await t.env.client.workflow.getHandle(bad.workflowId, bad.firstExecutionRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  await maybeRecordHistory(t.env, bad.workflowId, 'x-continued-as-new');
 }, 60_000);
