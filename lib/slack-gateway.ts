@@ -26,7 +26,7 @@ import { loadRunbookFile } from '../cli/runbooks';
 import { INTERPRETER_WORKFLOW, refusalSignal, statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
 import { chatopsAllowed, identityForSlackUser, loadApprovers, type ApproversConfig } from './approvers';
 import { describeOutcome, sendDecision, type DecisionOutcome } from './approvers-decide';
-import { workflowUiLink, ENV } from './config';
+import { runDefaults, workflowUiLink, ENV } from './config';
 import { slackClient, type SlackConfig } from './slack';
 import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from './slack-blocks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -410,6 +410,8 @@ export class SlackGateway {
     // The announcement is the run's thread: failures and the end of the run are posted under it.
     const posted = await this.web.chat.postMessage({ channel, text: `<@${slackUser}> is starting *${esc(name)}* as \`${id}\`…` });
     const input: RunInput = { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: identity, slack: { channel, threadTs: posted.ts } };
+    const defaults = runDefaults();
+    if (defaults) input.defaults = defaults;
     try {
       await this.o.client.workflow.start(INTERPRETER_WORKFLOW, {
         taskQueue: this.o.taskQueue,

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runbook } from '../dsl/schema';
+import { runDefaults } from '../lib/config';
 import { statusQuery } from '../workflows/definitions';
 import { failureMessage, inputFor, maybeRecordHistory, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
@@ -94,9 +95,18 @@ test('every step and compensation gets a heartbeatTimeout: 20s by default, spec.
   expect(ev.has('hb-own undo')).toBe(true);
   expect(ev.has('hb-skip undo')).toBe(false);
 
-  const b = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-spec-defaults }\nspec:\n  defaults: { heartbeatTimeout: 5s }${steps}`)));
+  // spec.defaults win over the defaults the run was started with (RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT).
+  const b = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-spec-defaults }\nspec:\n  defaults: { heartbeatTimeout: 5s }${steps}`), {}, { defaults: { heartbeatTimeout: '6s' } }));
   await failureMessage(b.result());
   expect(await heartbeatTimeouts(b.workflowId)).toEqual({ plain: 5, own: 7, notneeded: 5, boom: 5, 'compensate:own': 9, 'compensate:plain': 5 });
+
+  const c = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-start-defaults }\nspec:${steps}`), {}, { defaults: { heartbeatTimeout: '6s' } }));
+  await failureMessage(c.result());
+  expect(await heartbeatTimeouts(c.workflowId)).toEqual({ plain: 6, own: 7, notneeded: 6, boom: 6, 'compensate:own': 9, 'compensate:plain': 6 });
+  // The CLI, schedules and the Slack gateway take them from the starter's environment.
+  expect(runDefaults({ RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT: '30s' })).toEqual({ heartbeatTimeout: '30s' });
+  expect(runDefaults({})).toBeUndefined();
+  expect(() => runDefaults({ RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT: 'soon' })).toThrow(/duration/);
 }, 60_000);
 
 test('a cancelled step ends only when its activity has stopped: compensation starts after it', async () => {

@@ -22,6 +22,8 @@ export interface RunInput {
   searchAttributes?: boolean;
   /** Slack context of a run started from ChatOps: requests default to this channel; failures and completion go to this thread. */
   slack?: { channel?: string; threadTs?: string };
+  /** Step defaults from the starter's environment (RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT); spec.defaults win; passed on to child runbooks. */
+  defaults?: RunDefaults;
   /** Set by a parent for a child runbook: the top run's workflow id (actions see it as ctx.rootWorkflowId). */
   rootWorkflowId?: string;
   /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */

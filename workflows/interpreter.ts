@@ -116,6 +116,8 @@ export class Interpreter {
   /** Passed to every activity beside its input (ActionContext.rootWorkflowId). */
   private readonly call: { rootWorkflowId: string };
   readonly defaults: RunDefaults;
+  /** Defaults the run was started with (RunInput.defaults), handed on to child runbooks. */
+  private readonly startDefaults?: RunDefaults;
 
   constructor(
     private readonly runbook: Pick<Runbook, 'metadata'>,
@@ -123,10 +125,12 @@ export class Interpreter {
     private readonly children: Record<string, Runbook> = {},
     private readonly startedBy: string | undefined,
     private readonly searchAttributes = false,
-    opts: { rootWorkflowId?: string; defaults?: RunDefaults } = {},
+    opts: { rootWorkflowId?: string; defaults?: RunDefaults; startDefaults?: RunDefaults } = {},
   ) {
     this.call = { rootWorkflowId: opts.rootWorkflowId ?? workflowInfo().workflowId };
-    this.defaults = opts.defaults ?? {};
+    // The runbook's spec.defaults win over those the run was started with.
+    this.defaults = { ...opts.startDefaults, ...opts.defaults };
+    this.startDefaults = opts.startDefaults;
     this.status = {
       runbook: runbook.metadata.name,
       state: 'running',
@@ -418,6 +422,7 @@ export class Interpreter {
     const args: RunInput = { runbook: child, params: values, children: this.children, startedBy: this.startedBy };
     if (ownDeadline) Object.assign(args, { timeout: step.timeout, rootWorkflowId: this.call.rootWorkflowId });
     else if (patched('runwright-child-root-v1')) args.rootWorkflowId = this.call.rootWorkflowId;
+    if (this.startDefaults) args.defaults = this.startDefaults;
     const res = await executeChild<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, {
       args: [args],
       workflowId: `${workflowInfo().workflowId}/${path}`,
@@ -487,6 +492,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes, {
     rootWorkflowId: input.rootWorkflowId,
     defaults: input.runbook.spec.defaults,
+    startDefaults: input.defaults,
   });
   installHandlers(it);
   it.approvals.useRun(input);
