@@ -1,6 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { buildRegistry, loadActionModules } from '../activities/registry';
-import { taskQueue } from './config';
+import { shutdownGraceTime, taskQueue } from './config';
 import { loadConnectionConfig } from './connect';
 import { createWorker } from './worker';
 
@@ -12,7 +12,7 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const connection = await NativeConnection.connect({ address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry });
-  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}`);
+  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
   try {
     await worker.run();
   } finally {

@@ -233,3 +233,16 @@ test('a run that outgrows its history continues as new at a step boundary, keepi
   expect((await t.env.client.workflow.getHandle(bad.workflowId, bad.firstExecutionRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
   await maybeRecordHistory(t.env, bad.workflowId, 'x-continued-as-new');
 }, 60_000);
+
+test('a step whose output is too large for Temporal fails at once, naming the step and the size', async () => {
+  const h = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: big-output }
+spec:
+  steps:
+    - id: dump
+      action: test.big
+      with: { bytes: 2200000 }
+`)));
+  expect(await failureMessage(h.result())).toMatch(/^step dump: test\.big returned 2\.10 MB of outputs, more than the 1\.5 MB a step may return/);
+  const started = (await h.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes);
+  expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
+}, 60_000);
