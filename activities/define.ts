@@ -86,7 +86,8 @@ export function toActivity(def: ActionDefinition): (input: unknown, call?: CallC
       log: (m) => ctx.log.info(m, { action: def.name }),
       rootWorkflowId: call?.rootWorkflowId ?? info.workflowExecution?.workflowId,
     };
-    beat();
+    // No beat at the start: a short action costs no extra RPC, and until the first one the
+    // server still holds the previous attempt's details.
     const timer = setInterval(beat, info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : FALLBACK_HEARTBEAT_MS);
     let outputs: unknown;
     try {

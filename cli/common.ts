@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { buildRegistry, loadActionModules, type ActionRegistry } from '../activities/registry';
 import { formatDiagnostic, type Diagnostic } from '../dsl/diagnostics';
 import { resolveParams } from '../dsl/params';
+import { runDefaults } from '../lib/config';
 import type { RunInput } from '../workflows/definitions';
 import { displayPath, loadRunbookFile, type LoadedRunbook } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
@@ -90,5 +91,8 @@ export function prepareRun(
 }
 
 export function runInput(loaded: LoadedRunbook, params: Record<string, unknown>, startedBy: string, searchAttributes: boolean): RunInput {
-  return { runbook: loaded.runbook, params, children: loaded.children, startedBy, searchAttributes };
+  const input: RunInput = { runbook: loaded.runbook, params, children: loaded.children, startedBy, searchAttributes };
+  const defaults = runDefaults();
+  if (defaults) input.defaults = defaults;
+  return input;
 }

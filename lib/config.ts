@@ -25,10 +25,23 @@ export const ENV = {
   drillSafeKinds: 'RUNWRIGHT_DRILL_SAFE_KINDS',
   /** How long a stopping worker (SIGTERM) lets running steps finish before failing them retryably (default 5m). */
   shutdownGrace: 'RUNWRIGHT_SHUTDOWN_GRACE',
+  /** heartbeatTimeout of steps that name none, for runs started here (RunInput.defaults; below spec.defaults). */
+  defaultHeartbeatTimeout: 'RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */
 export const DEFAULT_SHUTDOWN_GRACE = '5m';
+
+/**
+ * Step defaults taken from the environment of whoever starts a run (CLI, schedule, Slack
+ * gateway) and recorded in its input: the workflow cannot read a worker's environment.
+ */
+export function runDefaults(env: NodeJS.ProcessEnv = process.env): { heartbeatTimeout?: string } | undefined {
+  const v = env[ENV.defaultHeartbeatTimeout]?.trim();
+  if (!v) return undefined;
+  if (!DURATION_PATTERN.test(v)) throw new Error(`${ENV.defaultHeartbeatTimeout}: expected a duration such as "20s", got ${JSON.stringify(v)}`);
+  return { heartbeatTimeout: v };
+}
 
 /** The worker's shutdown grace time, from RUNWRIGHT_SHUTDOWN_GRACE (a duration such as "90s" or "5m"). */
 export function shutdownGraceTime(env: NodeJS.ProcessEnv = process.env): string {

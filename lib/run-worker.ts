@@ -1,6 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { buildRegistry, loadActionModules } from '../activities/registry';
-import { taskQueue } from './config';
+import { shutdownGraceTime, taskQueue } from './config';
 import { dataDir, loadConnectionConfig } from './connect';
 import { createWorker } from './worker';
 import { dataConverter, describeKeyring, loadKeyring } from './codec';
@@ -16,7 +16,7 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const connection = await NativeConnection.connect({ address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring) });
-  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}`);
+  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
   try {
     await worker.run();
   } finally {

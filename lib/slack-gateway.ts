@@ -30,7 +30,7 @@ import { startHash } from './identity/authorize';
 import { loadAccessPolicy, policyRefusal } from './identity/policy';
 import { newClaim, type Proof, type RequestClaim } from './identity/request';
 import { signClaim } from './identity/ssh';
-import { workflowUiLink, ENV } from './config';
+import { runDefaults, workflowUiLink, ENV } from './config';
 import { slackClient, type SlackConfig } from './slack';
 import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from './slack-blocks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -441,6 +441,8 @@ export class SlackGateway {
     // The announcement is the run's thread: failures and the end of the run are posted under it.
     const posted = await this.web.chat.postMessage({ channel, text: `<@${slackUser}> is starting *${esc(name)}* as \`${id}\`…` });
     const input: RunInput = { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: identity, slack: { channel, threadTs: posted.ts } };
+    const defaults = runDefaults();
+    if (defaults) input.defaults = defaults;
     try {
       const policy = loadAccessPolicy();
       const refusal = policy ? policyRefusal(policy, this.approvers(), 'start', name, loaded.runbook.metadata.labels, identity) : undefined;

@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runbook } from '../dsl/schema';
+import { runDefaults } from '../lib/config';
 import { statusQuery } from '../workflows/definitions';
-import { failureMessage, inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
+import { failureMessage, inputFor, maybeRecordHistory, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { startSim, type SimEnv } from './helpers/openstack';
 
@@ -94,9 +95,18 @@ test('every step and compensation gets a heartbeatTimeout: 20s by default, spec.
   expect(ev.has('hb-own undo')).toBe(true);
   expect(ev.has('hb-skip undo')).toBe(false);
 
-  const b = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-spec-defaults }\nspec:\n  defaults: { heartbeatTimeout: 5s }${steps}`)));
+  // spec.defaults win over the defaults the run was started with (RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT).
+  const b = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-spec-defaults }\nspec:\n  defaults: { heartbeatTimeout: 5s }${steps}`), {}, { defaults: { heartbeatTimeout: '6s' } }));
   await failureMessage(b.result());
   expect(await heartbeatTimeouts(b.workflowId)).toEqual({ plain: 5, own: 7, notneeded: 5, boom: 5, 'compensate:own': 9, 'compensate:plain': 5 });
+
+  const c = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: hb-start-defaults }\nspec:${steps}`), {}, { defaults: { heartbeatTimeout: '6s' } }));
+  await failureMessage(c.result());
+  expect(await heartbeatTimeouts(c.workflowId)).toEqual({ plain: 6, own: 7, notneeded: 6, boom: 6, 'compensate:own': 9, 'compensate:plain': 6 });
+  // The CLI, schedules and the Slack gateway take them from the starter's environment.
+  expect(runDefaults({ RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT: '30s' })).toEqual({ heartbeatTimeout: '30s' });
+  expect(runDefaults({})).toBeUndefined();
+  expect(() => runDefaults({ RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT: 'soon' })).toThrow(/duration/);
 }, 60_000);
 
 test('a cancelled step ends only when its activity has stopped: compensation starts after it', async () => {
@@ -131,6 +141,8 @@ spec:
   // Before: the undo ran as soon as the cancel was requested, while the step was still at work.
   expect(undone).toBeGreaterThanOrEqual(stopped);
   expect(stopped - ev.get('cw-work start')!).toBeGreaterThanOrEqual(3000);
+  // Histories of the new code paths, so the replay test guards them too (RECORD_HISTORIES=1).
+  await maybeRecordHistory(t.env, h.workflowId, 'x-cancel-waits');
 }, 60_000);
 
 test('a child runbook\'s timeout is enforced by the child: it compensates, then fails the parent (not killed by the server)', async () => {
@@ -156,6 +168,7 @@ spec:
   expect(events().has('ct-change undo')).toBe(true);
   const c = await t.env.client.workflow.getHandle(`${h.workflowId}/sub`).describe();
   expect(c.status.name).toBe('FAILED');
+  await maybeRecordHistory(t.env, h.workflowId, 'x-child-timeout');
 }, 60_000);
 
 test('a fault injected inside a child runbook is restored by the parent\'s compensation', async () => {
@@ -185,4 +198,51 @@ spec:
   // Before: the restore (run in the parent) derived its label from the parent's id and found nothing.
   expect((st.compensations[0] as { input: unknown }).input).toBeDefined();
   expect(await faults()).toEqual([]);
+  await maybeRecordHistory(t.env, h.workflowId, 'x-child-fault');
+}, 60_000);
+
+test('a run that outgrows its history continues as new at a step boundary, keeping outputs, step records and compensations', async () => {
+  const steps = (key: string) =>
+    [1, 2, 3, 4, 5]
+      .map(
+        (i) => `    - id: s${i}
+      action: test.stamp
+      with: { dir: "${dir}", key: ${i === 4 ? `"{{ steps.s1.outputs.key }}-4"` : `${key}-${i}`} }
+      compensate: { action: test.stamp, with: { dir: "${dir}", key: "{{ steps.s${i}.outputs.key }}", what: undo } }`,
+      )
+      .join('\n');
+  const book = (name: string, extra = '') => rb(`metadata: { name: ${name} }\nspec:\n  steps:\n${steps(name)}\n${extra}`);
+  // A low limit instead of Temporal's own suggestion (thousands of events): a new run every step or two.
+  const ok = await startRun(t.env, t.queue, inputFor(book('can-ok'), {}, { continueAsNewAfterEvents: 12 }));
+  const res = await ok.result();
+  expect(Object.keys(res.outputs)).toEqual(['s1', 's2', 's3', 's4', 's5']);
+  expect(res.outputs.s4).toEqual({ key: 'can-ok-1-4' });
+  expect(res.compensations.map((c) => c.path)).toEqual(['s1', 's2', 's3', 's4', 's5']);
+  const first = await t.env.client.workflow.getHandle(ok.workflowId, ok.firstExecutionRunId).describe();
+  expect(first.status.name).toBe('CONTINUED_AS_NEW');
+  const st = await t.env.client.workflow.getHandle(ok.workflowId).query(statusQuery);
+  expect(st.steps.map((s) => [s.id, s.state])).toEqual(['s1', 's2', 's3', 's4', 's5'].map((id) => [id, 'succeeded']));
+
+  const bad = await startRun(t.env, t.queue, inputFor(book('can-fail', '    - id: boom\n      action: test.fail'), {}, { continueAsNewAfterEvents: 12 }));
+  expect(await failureMessage(bad.result())).toBe('planned failure');
+  const st2 = await t.env.client.workflow.getHandle(bad.workflowId).query(statusQuery);
+  // Every compensation, including those recorded by earlier runs of the chain, newest first.
+  expect(st2.compensations.map((c) => [c.path, c.state])).toEqual(['s5', 's4', 's3', 's2', 's1'].map((p) => [p, 'done']));
+  const ev = events();
+  for (const k of ['can-fail-1', 'can-fail-2', 'can-fail-3', 'can-fail-1-4', 'can-fail-5']) expect(ev.has(`${k} undo`)).toBe(true);
+  expect((await t.env.client.workflow.getHandle(bad.workflowId, bad.firstExecutionRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  await maybeRecordHistory(t.env, bad.workflowId, 'x-continued-as-new');
+}, 60_000);
+
+test('a step whose output is too large for Temporal fails at once, naming the step and the size', async () => {
+  const h = await startRun(t.env, t.queue, inputFor(rb(`metadata: { name: big-output }
+spec:
+  steps:
+    - id: dump
+      action: test.big
+      with: { bytes: 2200000 }
+`)));
+  expect(await failureMessage(h.result())).toMatch(/^step dump: test\.big returned 2\.10 MB of outputs, more than the 1\.5 MB a step may return/);
+  const started = (await h.fetchHistory()).events!.filter((e) => e.activityTaskStartedEventAttributes);
+  expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
 }, 60_000);

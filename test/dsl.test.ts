@@ -516,3 +516,24 @@ describe('shipped runbooks', () => {
     expect(r.runbook?.apiVersion).toBe('runwright/v1');
   });
 });
+
+test('compensate takes timeout, heartbeatTimeout and when (checked like a step\'s, seeing its own outputs); spec.defaults.heartbeatTimeout is a duration', () => {
+  const head = 'apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: t }\nspec:\n';
+  const diags = (body: string) => validateRunbookText('t.yaml', head + body, { actions: registry }).diagnostics.map((d) => d.message);
+  const ok = valid(`${head}  defaults: { heartbeatTimeout: 30s }
+  steps:
+    - id: a
+      action: core.noop
+      compensate: { action: core.log, with: { message: undo }, timeout: 1m, heartbeatTimeout: 5s, when: "{{ steps.a.state == 'succeeded' }}" }
+`);
+  expect(ok.spec.defaults).toEqual({ heartbeatTimeout: '30s' });
+  expect(diags(`  steps:
+    - id: a
+      action: core.noop
+      compensate: { action: core.log, with: { message: undo }, when: "{{ steps.later.outputs.x }}" }
+    - id: later
+      action: core.noop
+`).join('\n')).toMatch(/later/);
+  expect(diags('  defaults: { heartbeatTimeout: soon }\n  steps:\n    - id: a\n      action: core.noop\n').join('\n')).toMatch(/duration/);
+  expect(diags('  steps:\n    - id: a\n      action: core.noop\n      compensate: { action: core.log, with: { message: x }, heartbeatTimeout: 5 }\n')).not.toEqual([]);
+});

@@ -535,6 +535,11 @@ export class ApprovalGates {
     return this.thread !== undefined;
   }
 
+  /** The run's Slack thread, carried into a continued-as-new run (RunInput.slack). */
+  get threadRef(): { channel: string; threadTs: string } | undefined {
+    return this.thread;
+  }
+
   async stepFailed(path: string, error: string): Promise<void> {
     // Items of a loop would flood the thread; the foreach step's own failure is posted.
     if (path.includes('[')) return;

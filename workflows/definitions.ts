@@ -25,12 +25,32 @@ export interface RunInput {
   searchAttributes?: boolean;
   /** Slack context of a run started from ChatOps: requests default to this channel; failures and completion go to this thread. */
   slack?: { channel?: string; threadTs?: string };
+  /** Step defaults from the starter's environment (RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT); spec.defaults win; passed on to child runbooks. */
+  defaults?: RunDefaults;
   /** Set by a parent for a child runbook: the top run's workflow id (actions see it as ctx.rootWorkflowId). */
   rootWorkflowId?: string;
   /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */
   timeout?: string;
   /** Proof of who starts the run (signed request); checked by the workflow's first activity before any step. */
   proof?: Proof;
+  /** Continue-as-new when the history has this many events at a top-level step boundary (default: when Temporal suggests it). */
+  continueAsNewAfterEvents?: number;
+  /** Set when a long run continued as new: where it was, so nothing is lost. */
+  resume?: RunResume;
+}
+
+/** The state a run carries into its continued-as-new successor (only at a top-level step boundary). */
+export interface RunResume {
+  /** Index of the next top-level step. */
+  next: number;
+  steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
+  compensations: PendingCompensation[];
+  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices' | 'identity'>;
+  /** Workflow time (epoch ms) when spec.timeout / the parent's timeout expires. */
+  deadline?: number;
+  limit?: string;
+  /** How many runs came before this one. */
+  generation: number;
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';

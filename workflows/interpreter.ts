@@ -8,6 +8,8 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  continueAsNew,
+  ContinueAsNew,
   executeChild,
   isCancellation,
   patched,
@@ -35,6 +37,7 @@ import {
   type PendingCompensation,
   type RunInput,
   type RunDefaults,
+  type RunResume,
   type RunResult,
   type RunState,
   type RunStatus,
@@ -113,6 +116,8 @@ export class Interpreter {
   /** Passed to every activity beside its input (ActionContext.rootWorkflowId). */
   private readonly call: { rootWorkflowId: string };
   readonly defaults: RunDefaults;
+  /** Defaults the run was started with (RunInput.defaults), handed on to child runbooks. */
+  private readonly startDefaults?: RunDefaults;
 
   constructor(
     private readonly runbook: Pick<Runbook, 'metadata'>,
@@ -120,10 +125,12 @@ export class Interpreter {
     private readonly children: Record<string, Runbook> = {},
     private readonly startedBy: string | undefined,
     private readonly searchAttributes = false,
-    opts: { rootWorkflowId?: string; defaults?: RunDefaults } = {},
+    opts: { rootWorkflowId?: string; defaults?: RunDefaults; startDefaults?: RunDefaults } = {},
   ) {
     this.call = { rootWorkflowId: opts.rootWorkflowId ?? workflowInfo().workflowId };
-    this.defaults = opts.defaults ?? {};
+    // The runbook's spec.defaults win over those the run was started with.
+    this.defaults = { ...opts.startDefaults, ...opts.defaults };
+    this.startDefaults = opts.startDefaults;
     this.status = {
       runbook: runbook.metadata.name,
       state: 'running',
@@ -135,6 +142,19 @@ export class Interpreter {
       compensations: [],
     };
     this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
+  }
+
+  /** A continued-as-new run picks up the step records of the runs before it. */
+  restore(r: RunResume): void {
+    for (const s of r.status.steps) this.stepMap.set(s.path, s);
+    this.compensations.push(...r.compensations);
+    const { steps: _steps, ...rest } = r.status;
+    Object.assign(this.status, rest);
+  }
+
+  carry(): RunResume['status'] {
+    const { startedAt, decisions, approvals, refusals, paramChanges, notices, identity } = this.status;
+    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity };
   }
 
   /** The status query's answer: secret params masked (it is shown by the CLI, Slack and the UI). */
@@ -412,6 +432,7 @@ export class Interpreter {
     const args: RunInput = { runbook: child, params: values, children: this.children, startedBy: this.startedBy };
     if (ownDeadline) Object.assign(args, { timeout: step.timeout, rootWorkflowId: this.call.rootWorkflowId });
     else if (patched('runwright-child-root-v1')) args.rootWorkflowId = this.call.rootWorkflowId;
+    if (this.startDefaults) args.defaults = this.startDefaults;
     const res = await executeChild<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, {
       args: [args],
       workflowId: `${workflowInfo().workflowId}/${path}`,
@@ -481,26 +502,60 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes, {
     rootWorkflowId: input.rootWorkflowId,
     defaults: input.runbook.spec.defaults,
+    startDefaults: input.defaults,
   });
   installHandlers(it);
   it.approvals.useRun(input);
-  const startedBy = patched(IDENTITY_PATCH) ? await authorizeStart(it, input) : input.startedBy;
+  // A run continued as new carries its state; `resume` is trusted only when the server says this
+  // run was continued from another (a starter cannot skip authorization by sending one).
+  const resume = input.resume && workflowInfo().continuedFromExecutionRunId ? input.resume : undefined;
+  if (resume) it.restore(resume);
+  const startedBy = resume ? resumeIdentity(it, input) : patched(IDENTITY_PATCH) ? await authorizeStart(it, input) : input.startedBy;
   const scope: Scope = {
     params: input.params,
-    steps: {},
+    steps: { ...(resume?.steps ?? {}) },
     run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: startedBy ?? null },
     vars: {},
   };
   // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
   // still undoes its work (a drill restores its fault) before it ends.
-  const specLimit = input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
+  const specLimit = resume ? undefined : input.runbook.spec.timeout && patched('runwright-run-timeout-v1') ? input.runbook.spec.timeout : undefined;
   // A child's `timeout:` from its parent step (only parents with runwright-child-timeout-v1 pass it).
-  const limit = [specLimit, input.timeout].filter((d): d is string => !!d).sort((a, b) => msOf(a) - msOf(b))[0];
+  const limit = resume ? resume.limit : [specLimit, input.timeout].filter((d): d is string => !!d).sort((a, b) => msOf(a) - msOf(b))[0];
+  // A continued run keeps the first run's deadline, not a fresh one.
+  const deadline = resume ? resume.deadline : limit ? Date.now() + msOf(limit) : undefined;
   let timedOut = false;
+  let carryFrom: number | undefined;
   try {
-    const body = () => it.runSteps(input.runbook.spec.steps, scope, '');
-    if (limit) await withDeadline(msOf(limit), body, () => (timedOut = true));
+    const steps = input.runbook.spec.steps;
+    const body = async () => {
+      const first = resume?.next ?? 0;
+      for (let i = first; i < steps.length; i++) {
+        // Long runs: at a top-level step boundary (nothing in flight), hand over to a fresh
+        // history before this one nears Temporal's limits.
+        if (i > first && historyFull(input) && patched('runwright-continue-as-new-v1')) {
+          carryFrom = i;
+          return;
+        }
+        await it.runStep(steps[i], scope, '');
+      }
+    };
+    if (deadline !== undefined) await withDeadline(Math.max(0, deadline - Date.now()), body, () => (timedOut = true));
     else await body();
+    if (carryFrom !== undefined) {
+      await condition(allHandlersFinished);
+      const thread = it.approvals.threadRef;
+      const next: RunResume = {
+        next: carryFrom,
+        steps: scope.steps,
+        compensations: it.compensations,
+        status: it.carry(),
+        deadline,
+        limit,
+        generation: (resume?.generation ?? 0) + 1,
+      };
+      return await continueAsNew<typeof runbook>({ ...input, params: scope.params, slack: thread ? { ...thread } : input.slack, resume: next });
+    }
     it.status.endedAt = new Date().toISOString();
     it.setRunState('succeeded');
     if (it.approvals.threadActive) await it.approvals.runEnded('succeeded');
@@ -508,6 +563,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     const outputs = Object.fromEntries(Object.entries(scope.steps).map(([k, v]) => [k, v.outputs ?? null]));
     return { state: 'succeeded', outputs, compensations: it.compensations };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     const cancelled = isCancellation(err) && !timedOut;
     if (it.compensations.length) {
       it.setRunState('compensating');
@@ -557,6 +613,23 @@ async function authorizeStart(it: Interpreter, input: RunInput): Promise<string 
   it.status.identity = r.auth;
   it.approvals.setStartedBy(r.auth.user);
   return r.auth.user;
+}
+
+/** A continued run keeps the identity its first run proved, and still requires proofs for decisions. */
+function resumeIdentity(it: Interpreter, input: RunInput): string | undefined {
+  if (it.status.identity) {
+    it.approvals.enableIdentity();
+    it.approvals.setStartedBy(it.status.identity.user);
+    return it.status.identity.user;
+  }
+  return input.startedBy;
+}
+
+/** Temporal suggests continuing as new (or the run's own lower limit, for tests) is reached. */
+function historyFull(input: RunInput): boolean {
+  const info = workflowInfo();
+  if (input.continueAsNewAfterEvents !== undefined) return info.historyLength >= input.continueAsNewAfterEvents;
+  return info.continueAsNewSuggested;
 }
 
 /** Run `fn`, cancelling it after `ms` (durable timer); `onExpire` is called first, so callers can tell a timeout from a cancel. */
