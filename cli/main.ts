@@ -25,8 +25,8 @@ import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
 import { printHostRecaps } from '../activities/host/recap';
-import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, SealedPayloadError } from '../lib/codec';
-import { registerCodecCommands } from './codec-server';
+import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, SealedPayloadError } from '../lib/codec';
+import { registerCodecCommands } from './codec';
 
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
 async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | undefined> {
@@ -344,7 +344,7 @@ export function buildProgram(): Command {
     .description('run an embedded Temporal dev server with web UI, plus a worker, until Ctrl-C')
     .action(async (o) => {
       const s = await openSession({ worker: 'if-no-poller', ui: true, extraActions: loadActionModules(o.actions ?? []) });
-      err(`runwright dev: Temporal ${s.embedded ? 'embedded' : 'existing'} server, UI ${s.uiUrl}, task queue "${s.taskQueue}". Ctrl-C to stop.`);
+      err(`runwright dev: Temporal ${s.embedded ? 'embedded' : 'existing'} server, UI ${s.uiUrl}, task queue "${s.taskQueue}"; ${describeKeyring(s.keyring)}. Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

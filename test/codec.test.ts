@@ -18,6 +18,7 @@ import {
   dataConverter,
   decodeSealedIn,
   ENCRYPTED_ENCODING,
+  FAILURE_CONVERTER_PATH,
   keyId,
   KEY_ID_METADATA,
   loadKeyring,
@@ -25,7 +26,6 @@ import {
   SealedPayloadError,
   type Keyring,
 } from '../lib/codec';
-import { FAILURE_CONVERTER_PATH } from '../lib/codec';
 import { createWorker, workflowBundle } from '../lib/worker';
 import { sendDecision } from '../lib/approvers-decide';
 import { fetchRunTree } from '../activities/drill/report-history';
@@ -33,6 +33,7 @@ import { buildRegistry } from '../activities/registry';
 import { statusQuery, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli } from './helpers/cli';
+import { freePort, startDevServer } from '../lib/dev-server';
 
 const run = promisify(execFile);
 const BIN = join(__dirname, '..', 'bin', 'runwright');
@@ -335,12 +336,12 @@ describe('runwright codec serve', () => {
     const auth = { Authorization: 'Bearer a-token-that-is-long-enough' };
     const enc = await post('/encode', { payloads }, auth);
     expect(enc.status).toBe(200);
-    const sealed = (await enc.json()).payloads;
+    const sealed = ((await enc.json()) as any).payloads;
     expect(Buffer.from(sealed[0].metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
     expect(Buffer.from(sealed[0].metadata[KEY_ID_METADATA], 'base64').toString()).toBe(keyId(key));
     const dec = await post('/ns/default/decode', { payloads: [...sealed, ...payloads] }, { Authorization: 'a-token-that-is-long-enough' });
     expect(dec.status).toBe(200);
-    expect((await dec.json()).payloads).toEqual([...payloads, ...payloads]);
+    expect(((await dec.json()) as any).payloads).toEqual([...payloads, ...payloads]);
 
     expect((await post('/decode', { payloads: sealed })).status).toBe(401);
     expect((await post('/decode', { payloads: sealed }, { Authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
@@ -376,7 +377,6 @@ describe('runwright codec serve', () => {
 });
 
 test('embedded default: the CLI seals history with a key it keeps under the data folder; runs stay readable to it', async () => {
-  const { freePort, startDevServer } = await import('../lib/dev-server');
   const port = String(await freePort());
   const home = join(dir, 'embedded');
   const bare = { TEMPORAL_ADDRESS: '', RUNWRIGHT_EMBEDDED_PORT: port, RUNWRIGHT_HOME: home, TEMPORAL_CLI: cliPath(), HOME: join(dir, 'h') };
