@@ -400,3 +400,47 @@ test('embedded default: the CLI seals history with a key it keeps under the data
     await server.stop();
   }
 }, 240_000);
+
+test('runwright dev: the embedded web UI decodes sealed payloads through a loopback codec server', async () => {
+  const port = await freePort();
+  const uiPort = port + 1000;
+  const home = join(dir, 'dev');
+  const proc = spawn(process.execPath, [BIN, 'dev'], {
+    cwd: dir,
+    env: { ...process.env, TEMPORAL_ADDRESS: '', RUNWRIGHT_EMBEDDED_PORT: String(port), RUNWRIGHT_HOME: home, TEMPORAL_CLI: cliPath(), RUNWRIGHT_OPENSTACK_SIM_PORT: String(await freePort()) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`runwright dev did not start: ${stderr}`)), 90_000);
+      proc.stderr!.on('data', (d) => {
+        stderr += d;
+        if (/Ctrl-C to stop/.test(stderr)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => reject(new Error(`runwright dev exited ${code}: ${stderr}`)));
+    });
+    expect(stderr).toMatch(/history sealed with AES-256-GCM, key [0-9a-f]{16} \(local key /);
+    // The UI is told where the codec server is…
+    const settings = await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).text();
+    expect(settings).toContain(`127.0.0.1:${uiPort + 1}`);
+    // …which answers the UI's origin and opens what the local key sealed.
+    const local = loadKeyring({ env: {}, local: { dir: home, create: false } });
+    const [sealed] = await new SealCodec(local).encode([json('from the dev worker')]);
+    const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
+    const r = await fetch(`http://127.0.0.1:${uiPort + 1}/decode`, {
+      method: 'POST',
+      headers: { Origin: `http://localhost:${uiPort}`, 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+      body: JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(sealed.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(sealed.data) }] }),
+    });
+    expect(r.headers.get('access-control-allow-origin')).toBe(`http://localhost:${uiPort}`);
+    const body = (await r.json()) as any;
+    expect(Buffer.from(body.payloads[0].data, 'base64').toString()).toBe('"from the dev worker"');
+  } finally {
+    proc.kill('SIGINT');
+    await new Promise((r) => proc.once('exit', r));
+  }
+}, 150_000);
