@@ -31,7 +31,7 @@ import { sendDecision } from '../lib/approvers-decide';
 import { fetchRunTree } from '../activities/drill/report-history';
 import { buildRegistry } from '../activities/registry';
 import { statusQuery, type RunStatus } from '../workflows/definitions';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, inputFor, runbookFrom, serverAddress, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli } from './helpers/cli';
 import { freePort, startDevServer } from '../lib/dev-server';
 
@@ -176,6 +176,8 @@ function serveCodec(args: string[], env: Record<string, string>): Promise<{ url:
 describe('against the dev server', () => {
   let env: TestEnv;
   let sealedClient: Client;
+  /** Writes plaintext and cannot open sealed payloads, whatever keys the environment has. */
+  let plainClient: Client;
   let connection: Connection;
   const key = randomBytes(32);
   const ring = ringOf(key);
@@ -190,6 +192,7 @@ describe('against the dev server', () => {
     env = await connectTestEnv();
     connection = await Connection.connect({ address: serverAddress() });
     sealedClient = new Client({ connection, namespace: 'default', dataConverter: dataConverter(ring) });
+    plainClient = new Client({ connection, namespace: 'default', dataConverter: dataConverter({ keys: [], source: 'none' }) });
   });
   afterAll(async () => {
     for (const { w, running } of workers) {
@@ -260,7 +263,7 @@ spec:
     // `runwright history`); a client without the key cannot.
     const lastResult = (t: Awaited<ReturnType<typeof fetchRunTree>>) => t[0].events.filter((e) => e.type === 'ActivityTaskCompleted').at(-1)?.result;
     expect(lastResult(await fetchRunTree(sealedClient, id))).toMatchObject({ outputs: { message: `${OUTPUT} for ${PARAM}` } });
-    expect(lastResult(await fetchRunTree(env.client, id))).toBeUndefined();
+    expect(lastResult(await fetchRunTree(plainClient, id))).toBeUndefined();
     const cliEnv = { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, 'cli-home') };
     const hist = await runCli(['history', id, '--json'], { env: { ...cliEnv, RUNWRIGHT_CODEC_KEY: 'env:RW_TEST_CODEC_KEY', RW_TEST_CODEC_KEY: key.toString('base64') } });
     expect(hist.code).toBe(0);
@@ -295,8 +298,8 @@ spec:
     const queue = uniqueQueue('codec-migrate');
     const plainWorker = await startWorker(queue, { keys: [], source: 'off' });
     const id = `migrate-${tag}`;
-    await startRun(env, queue, inputFor(gated, { ticket: PARAM }, { startedBy: 'carol' }), id);
-    await waitForGate(env.client, id);
+    await plainClient.workflow.start('runbook', { taskQueue: queue, workflowId: id, args: [inputFor(gated, { ticket: PARAM }, { startedBy: 'carol' })] });
+    await waitForGate(plainClient, id);
     plainWorker.w.shutdown();
     await plainWorker.running;
     // Upgraded worker (and CLI): the codec is on from now on.
