@@ -25,7 +25,7 @@ import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
 import { printHostRecaps } from '../activities/host/recap';
-import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, SealedPayloadError } from '../lib/codec';
+import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, failureText, SealedPayloadError } from '../lib/codec';
 import { registerCodecCommands } from './codec';
 
 /** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
@@ -49,7 +49,7 @@ async function fetchStatus(s: Session, h: WorkflowHandle): Promise<RunStatus | u
         if (pa.attempt) step.attempts = pa.attempt;
         const details = pa.heartbeatDetails?.payloads?.[0];
         if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(await decodePayload(codecsOf(s.client), details)));
-        if (pa.lastFailure?.message) step.error = `last attempt: ${pa.lastFailure.message}`;
+        if (pa.lastFailure?.message) step.error = `last attempt: ${await failureText(pa.lastFailure as never, codecsOf(s.client))}`;
       }
     } catch {
       /* progress is best effort */
@@ -289,7 +289,10 @@ export function buildProgram(): Command {
       await withSession({}, async (s) => {
         const h = await handleFor(s, id);
         // The audit trail as the keys' holder reads it: sealed payloads opened (lib/codec.ts).
-        const hist = await decodeSealedIn(await h.fetchHistory(), codecsOf(s.client));
+        let sealed: SealedPayloadError | undefined;
+        let n = 0;
+        const hist = await decodeSealedIn(await h.fetchHistory(), codecsOf(s.client), (e) => ((sealed ??= e), n++));
+        if (sealed) err(`runwright: ${n} payload(s) stay sealed: ${sealed.message}`);
         if (o.json) return out(JSON.stringify(hist, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));
         for (const e of hist.events ?? []) {
           const t = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)).toISOString() : '';

@@ -12,13 +12,15 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import type { Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { failureConverter } from '../lib/failure-converter';
 import {
   CodecConfigError,
   dataConverter,
   decodeSealedIn,
   ENCRYPTED_ENCODING,
   FAILURE_CONVERTER_PATH,
+  failureText,
   keyId,
   KEY_ID_METADATA,
   loadKeyring,
@@ -87,6 +89,16 @@ describe('the codec', () => {
     // Relabelling a payload to another known key fails too (the id is authenticated).
     const relabelled = { metadata: { ...byOld.metadata, [KEY_ID_METADATA]: Buffer.from(keyId(newKey)) }, data: byOld.data };
     await expect(rotated.decode([relabelled])).rejects.toThrow(/failed authentication/);
+  });
+
+  test('failure text moved into sealed attributes is read back by failureText (runwright status of a retrying step)', async () => {
+    const codec = new SealCodec(ringOf(randomBytes(32)));
+    const f = failureConverter.errorToFailure(new Error('disk /dev/sdz1 is full'), defaultPayloadConverter);
+    expect(f.message).toBe('Encoded failure');
+    const [sealed] = await codec.encode([f.encodedAttributes!]);
+    expect(await failureText({ message: f.message, encodedAttributes: sealed }, [codec])).toBe('disk /dev/sdz1 is full');
+    expect(await failureText({ message: f.message, encodedAttributes: sealed }, [])).toBe('Encoded failure');
+    expect(await failureText({ message: 'plain' }, [codec])).toBe('plain');
   });
 
   test('keyring file: keys by reference (env:, file: relative to the keyring, base64 or hex), active key; config mistakes are clear', () => {
