@@ -109,7 +109,7 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
     if (st && printer) printer.update(st);
     if (!st && !warned && Date.now() > warnAt) {
       warned = true;
-      err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). Waiting; Ctrl-C leaves the run queued.`);
+      err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). If one is running, check its log: it may lack the codec key this run was sealed with (README "Sealed history"). Waiting; Ctrl-C leaves the run queued.`);
     }
     await Promise.race([finished, new Promise((r) => setTimeout(r, 300))]);
   }
