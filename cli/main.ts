@@ -27,8 +27,8 @@ import { displayPath, expandPaths, loadRunbookFile } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
 import { printHostRecaps } from '../activities/host/recap';
-import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, SealedPayloadError } from '../lib/codec';
-import { registerCodecCommands } from './codec-server';
+import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, failureText, SealedPayloadError } from '../lib/codec';
+import { registerCodecCommands } from './codec';
 
 /**
  * True for errors that mean "the server did not answer" (down, restarting, cut off), as opposed
@@ -76,7 +76,7 @@ async function fetchStatus(s: Session, h: WorkflowHandle, onError?: (e: unknown)
         if (pa.attempt) step.attempts = pa.attempt;
         const details = pa.heartbeatDetails?.payloads?.[0];
         if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(await decodePayload(codecsOf(s.client), details)));
-        if (pa.lastFailure?.message) step.error = `last attempt: ${pa.lastFailure.message}`;
+        if (pa.lastFailure?.message) step.error = `last attempt: ${await failureText(pa.lastFailure as never, codecsOf(s.client))}`;
       }
     } catch {
       /* progress is best effort */
@@ -145,7 +145,7 @@ async function watch(s: Session, h: WorkflowHandle, json: boolean): Promise<numb
     if (unreachableSince !== undefined && Date.now() - unreachableSince > UNREACHABLE_GIVE_UP_MS) return lostContact(s, h, json);
     if (!st && unreachableSince === undefined && !warned && Date.now() > warnAt) {
       warned = true;
-      err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). Waiting; Ctrl-C leaves the run queued.`);
+      err(`runwright: no worker has picked up ${h.workflowId} yet; start one for task queue "${s.taskQueue}" with \`runwright worker\` (or \`runwright dev\`). If one is running, check its log: it may lack the codec key this run was sealed with (README "Sealed history"). Waiting; Ctrl-C leaves the run queued.`);
     }
     await Promise.race([finished, new Promise((r) => setTimeout(r, 300))]);
   }
@@ -330,7 +330,10 @@ export function buildProgram(): Command {
       await withSession({}, async (s) => {
         const h = await handleFor(s, id);
         // The audit trail as the keys' holder reads it: sealed payloads opened (lib/codec.ts).
-        const hist = await decodeSealedIn(await h.fetchHistory(), codecsOf(s.client));
+        let sealed: SealedPayloadError | undefined;
+        let n = 0;
+        const hist = await decodeSealedIn(await h.fetchHistory(), codecsOf(s.client), (e) => ((sealed ??= e), n++));
+        if (sealed) err(`runwright: ${n} payload(s) stay sealed: ${sealed.message}`);
         if (o.json) return out(JSON.stringify(hist, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));
         for (const e of hist.events ?? []) {
           const t = e.eventTime?.seconds ? new Date(Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)).toISOString() : '';
@@ -385,7 +388,7 @@ export function buildProgram(): Command {
     .description('run an embedded Temporal dev server with web UI, plus a worker, until Ctrl-C')
     .action(async (o) => {
       const s = await openSession({ worker: 'if-no-poller', ui: true, extraActions: loadActionModules(o.actions ?? []) });
-      err(`runwright dev: Temporal ${s.embedded ? 'embedded' : 'existing'} server, UI ${s.uiUrl}, task queue "${s.taskQueue}". Ctrl-C to stop.`);
+      err(`runwright dev: Temporal ${s.embedded ? 'embedded' : 'existing'} server, UI ${s.uiUrl}, task queue "${s.taskQueue}"; ${describeKeyring(s.keyring)}. Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -12,7 +12,8 @@ import { dataDir, loadConnectionConfig, type ConnectionConfig } from '../lib/con
 import { isListening, startDevServer, type DevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
 import { createWorker } from '../lib/worker';
-import { CodecConfigError, dataConverter, loadKeyring, type Keyring } from '../lib/codec';
+import { CodecConfigError, dataConverter, loadKeyring, SealCodec, type Keyring } from '../lib/codec';
+import { startCodecServer, type CodecServer } from '../lib/codec-server';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
@@ -101,6 +102,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const cfg = loadConnectionConfig();
   let server: DevServer | undefined;
+  let uiCodec: CodecServer | undefined;
   const port = embeddedPort();
   const uiPort = port + 1000;
   const startEmbedded = !cfg.explicit && !(await isListening('127.0.0.1', port));
@@ -114,7 +116,17 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     });
     const dir = dataDir();
     log(`runwright: no Temporal server configured and none on localhost:${port}; starting an embedded dev server (state in ${join(dir, 'temporal.db')})`);
+    // The embedded web UI opens sealed payloads through a codec server on loopback. No token: the
+    // browser has none to send; only this machine reaches it, and only while `runwright dev` runs.
+    if (opts.ui && keyring.active) {
+      const origins = [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`];
+      uiCodec = await startCodecServer({ codec: new SealCodec(keyring), host: '127.0.0.1', port: uiPort + 1, corsOrigins: origins }).catch((e) => {
+        log(`runwright: no codec server for the web UI (${e.code ?? e.message}); it will show sealed payloads (see \`runwright codec serve\`)`);
+        return undefined;
+      });
+    }
     server = await startDevServer({
+      uiCodecEndpoint: uiCodec?.url,
       cli,
       port,
       ip: '127.0.0.1',
@@ -157,6 +169,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
       await native?.close();
       await connection.close();
       await server?.stop();
+      await uiCodec?.close();
     },
   };
 }

@@ -245,18 +245,37 @@ export async function decodePayload(codecs: readonly PayloadCodec[], p: Payload)
 /**
  * Open every sealed payload inside a history (or any proto message) in place: histories from
  * fetchHistory() are raw, and readers (drill reports, host recaps, `runwright history`)
- * decode payloads themselves.
+ * decode payloads themselves. Payloads this process has no key for stay sealed (reported to
+ * `unopened`): a reader shows what it can.
  */
-export async function decodeSealedIn<T>(value: T, codecs: readonly PayloadCodec[]): Promise<T> {
+export async function decodeSealedIn<T>(value: T, codecs: readonly PayloadCodec[], unopened?: (e: SealedPayloadError) => void): Promise<T> {
   if (!codecs.length) return value;
   const visit = async (o: any): Promise<void> => {
     for (const k of Object.keys(o)) {
       const v = o[k];
       if (!v || typeof v !== 'object' || ArrayBuffer.isView(v)) continue;
-      if (isSealed(v)) o[k] = await decodePayload(codecs, v);
-      else await visit(v);
+      if (!isSealed(v)) await visit(v);
+      else
+        try {
+          o[k] = await decodePayload(codecs, v);
+        } catch (e) {
+          if (!(e instanceof SealedPayloadError)) throw e;
+          unopened?.(e);
+        }
     }
   };
   if (value && typeof value === 'object') await visit(value);
   return value;
+}
+
+/** A raw failure's message (describe()'s pending activities): sealed failure text opened first. */
+export async function failureText(f: { message?: string | null; encodedAttributes?: Payload | null }, codecs: readonly PayloadCodec[]): Promise<string> {
+  if (!f.encodedAttributes) return f.message ?? '';
+  try {
+    const p = await decodePayload(codecs, f.encodedAttributes);
+    const attrs = JSON.parse(Buffer.from(p.data ?? []).toString('utf8')) as { message?: unknown };
+    return typeof attrs.message === 'string' ? attrs.message : (f.message ?? '');
+  } catch {
+    return f.message ?? '';
+  }
 }

@@ -31,6 +31,8 @@ export interface DevServerOptions {
   startTimeoutMs?: number;
   /** Keep running after this process exits (`runwright dev --background` style). */
   detached?: boolean;
+  /** Codec server the web UI decodes payloads with (sealed history, lib/codec-server.ts). */
+  uiCodecEndpoint?: string;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -78,6 +80,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', 'default', '--log-level', 'warn'];
   if (opts.headless ?? !opts.uiPort) args.push('--headless');
   else if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
+  if (opts.uiCodecEndpoint && !(opts.headless ?? !opts.uiPort)) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

@@ -14,6 +14,7 @@ import { loadRunbookFile } from '../cli/runbooks';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
 import { createWorker } from '../lib/worker';
+import { dataConverter } from '../lib/codec';
 import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery } from '../workflows/definitions';
 
 const root = resolve(__dirname, '..');
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const registry = buildRegistry();
-  const worker = await createWorker({ connection: native, taskQueue: 'record', registry });
+  // Recorded histories are committed test data: plaintext whatever codec keys the shell has.
+  const worker = await createWorker({ connection: native, taskQueue: 'record', registry, dataConverter: dataConverter({ keys: [], source: 'recorded histories are plaintext' }) });
   const running = worker.run();
   mkdirSync(OUT, { recursive: true });
   try {

@@ -12,12 +12,15 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import type { Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { failureConverter } from '../lib/failure-converter';
 import {
   CodecConfigError,
   dataConverter,
   decodeSealedIn,
   ENCRYPTED_ENCODING,
+  FAILURE_CONVERTER_PATH,
+  failureText,
   keyId,
   KEY_ID_METADATA,
   loadKeyring,
@@ -25,14 +28,14 @@ import {
   SealedPayloadError,
   type Keyring,
 } from '../lib/codec';
-import { FAILURE_CONVERTER_PATH } from '../lib/codec';
 import { createWorker, workflowBundle } from '../lib/worker';
 import { sendDecision } from '../lib/approvers-decide';
 import { fetchRunTree } from '../activities/drill/report-history';
 import { buildRegistry } from '../activities/registry';
 import { statusQuery, type RunStatus } from '../workflows/definitions';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, inputFor, runbookFrom, serverAddress, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli } from './helpers/cli';
+import { freePort, startDevServer } from '../lib/dev-server';
 
 const run = promisify(execFile);
 const BIN = join(__dirname, '..', 'bin', 'runwright');
@@ -86,6 +89,16 @@ describe('the codec', () => {
     // Relabelling a payload to another known key fails too (the id is authenticated).
     const relabelled = { metadata: { ...byOld.metadata, [KEY_ID_METADATA]: Buffer.from(keyId(newKey)) }, data: byOld.data };
     await expect(rotated.decode([relabelled])).rejects.toThrow(/failed authentication/);
+  });
+
+  test('failure text moved into sealed attributes is read back by failureText (runwright status of a retrying step)', async () => {
+    const codec = new SealCodec(ringOf(randomBytes(32)));
+    const f = failureConverter.errorToFailure(new Error('disk /dev/sdz1 is full'), defaultPayloadConverter);
+    expect(f.message).toBe('Encoded failure');
+    const [sealed] = await codec.encode([f.encodedAttributes!]);
+    expect(await failureText({ message: f.message, encodedAttributes: sealed }, [codec])).toBe('disk /dev/sdz1 is full');
+    expect(await failureText({ message: f.message, encodedAttributes: sealed }, [])).toBe('Encoded failure');
+    expect(await failureText({ message: 'plain' }, [codec])).toBe('plain');
   });
 
   test('keyring file: keys by reference (env:, file: relative to the keyring, base64 or hex), active key; config mistakes are clear', () => {
@@ -175,6 +188,8 @@ function serveCodec(args: string[], env: Record<string, string>): Promise<{ url:
 describe('against the dev server', () => {
   let env: TestEnv;
   let sealedClient: Client;
+  /** Writes plaintext and cannot open sealed payloads, whatever keys the environment has. */
+  let plainClient: Client;
   let connection: Connection;
   const key = randomBytes(32);
   const ring = ringOf(key);
@@ -189,6 +204,7 @@ describe('against the dev server', () => {
     env = await connectTestEnv();
     connection = await Connection.connect({ address: serverAddress() });
     sealedClient = new Client({ connection, namespace: 'default', dataConverter: dataConverter(ring) });
+    plainClient = new Client({ connection, namespace: 'default', dataConverter: dataConverter({ keys: [], source: 'none' }) });
   });
   afterAll(async () => {
     for (const { w, running } of workers) {
@@ -259,7 +275,7 @@ spec:
     // `runwright history`); a client without the key cannot.
     const lastResult = (t: Awaited<ReturnType<typeof fetchRunTree>>) => t[0].events.filter((e) => e.type === 'ActivityTaskCompleted').at(-1)?.result;
     expect(lastResult(await fetchRunTree(sealedClient, id))).toMatchObject({ outputs: { message: `${OUTPUT} for ${PARAM}` } });
-    expect(lastResult(await fetchRunTree(env.client, id))).toBeUndefined();
+    expect(lastResult(await fetchRunTree(plainClient, id))).toBeUndefined();
     const cliEnv = { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, 'cli-home') };
     const hist = await runCli(['history', id, '--json'], { env: { ...cliEnv, RUNWRIGHT_CODEC_KEY: 'env:RW_TEST_CODEC_KEY', RW_TEST_CODEC_KEY: key.toString('base64') } });
     expect(hist.code).toBe(0);
@@ -294,8 +310,8 @@ spec:
     const queue = uniqueQueue('codec-migrate');
     const plainWorker = await startWorker(queue, { keys: [], source: 'off' });
     const id = `migrate-${tag}`;
-    await startRun(env, queue, inputFor(gated, { ticket: PARAM }, { startedBy: 'carol' }), id);
-    await waitForGate(env.client, id);
+    await plainClient.workflow.start('runbook', { taskQueue: queue, workflowId: id, args: [inputFor(gated, { ticket: PARAM }, { startedBy: 'carol' })] });
+    await waitForGate(plainClient, id);
     plainWorker.w.shutdown();
     await plainWorker.running;
     // Upgraded worker (and CLI): the codec is on from now on.
@@ -335,12 +351,12 @@ describe('runwright codec serve', () => {
     const auth = { Authorization: 'Bearer a-token-that-is-long-enough' };
     const enc = await post('/encode', { payloads }, auth);
     expect(enc.status).toBe(200);
-    const sealed = (await enc.json()).payloads;
+    const sealed = ((await enc.json()) as any).payloads;
     expect(Buffer.from(sealed[0].metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
     expect(Buffer.from(sealed[0].metadata[KEY_ID_METADATA], 'base64').toString()).toBe(keyId(key));
     const dec = await post('/ns/default/decode', { payloads: [...sealed, ...payloads] }, { Authorization: 'a-token-that-is-long-enough' });
     expect(dec.status).toBe(200);
-    expect((await dec.json()).payloads).toEqual([...payloads, ...payloads]);
+    expect(((await dec.json()) as any).payloads).toEqual([...payloads, ...payloads]);
 
     expect((await post('/decode', { payloads: sealed })).status).toBe(401);
     expect((await post('/decode', { payloads: sealed }, { Authorization: 'Bearer wrong-token-wrong-token' })).status).toBe(401);
@@ -376,7 +392,6 @@ describe('runwright codec serve', () => {
 });
 
 test('embedded default: the CLI seals history with a key it keeps under the data folder; runs stay readable to it', async () => {
-  const { freePort, startDevServer } = await import('../lib/dev-server');
   const port = String(await freePort());
   const home = join(dir, 'embedded');
   const bare = { TEMPORAL_ADDRESS: '', RUNWRIGHT_EMBEDDED_PORT: port, RUNWRIGHT_HOME: home, TEMPORAL_CLI: cliPath(), HOME: join(dir, 'h') };
@@ -400,3 +415,47 @@ test('embedded default: the CLI seals history with a key it keeps under the data
     await server.stop();
   }
 }, 240_000);
+
+test('runwright dev: the embedded web UI decodes sealed payloads through a loopback codec server', async () => {
+  const port = await freePort();
+  const uiPort = port + 1000;
+  const home = join(dir, 'dev');
+  const proc = spawn(process.execPath, [BIN, 'dev'], {
+    cwd: dir,
+    env: { ...process.env, TEMPORAL_ADDRESS: '', RUNWRIGHT_EMBEDDED_PORT: String(port), RUNWRIGHT_HOME: home, TEMPORAL_CLI: cliPath(), RUNWRIGHT_OPENSTACK_SIM_PORT: String(await freePort()) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`runwright dev did not start: ${stderr}`)), 90_000);
+      proc.stderr!.on('data', (d) => {
+        stderr += d;
+        if (/Ctrl-C to stop/.test(stderr)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => reject(new Error(`runwright dev exited ${code}: ${stderr}`)));
+    });
+    expect(stderr).toMatch(/history sealed with AES-256-GCM, key [0-9a-f]{16} \(local key /);
+    // The UI is told where the codec server is…
+    const settings = await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).text();
+    expect(settings).toContain(`127.0.0.1:${uiPort + 1}`);
+    // …which answers the UI's origin and opens what the local key sealed.
+    const local = loadKeyring({ env: {}, local: { dir: home, create: false } });
+    const [sealed] = await new SealCodec(local).encode([json('from the dev worker')]);
+    const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
+    const r = await fetch(`http://127.0.0.1:${uiPort + 1}/decode`, {
+      method: 'POST',
+      headers: { Origin: `http://localhost:${uiPort}`, 'Content-Type': 'application/json', 'X-Namespace': 'default' },
+      body: JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(sealed.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(sealed.data) }] }),
+    });
+    expect(r.headers.get('access-control-allow-origin')).toBe(`http://localhost:${uiPort}`);
+    const body = (await r.json()) as any;
+    expect(Buffer.from(body.payloads[0].data, 'base64').toString()).toBe('"from the dev worker"');
+  } finally {
+    proc.kill('SIGINT');
+    await new Promise((r) => proc.once('exit', r));
+  }
+}, 150_000);

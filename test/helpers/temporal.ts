@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { buildRegistry } from '../../activities/registry';
 import type { ActionDefinition } from '../../activities/define';
 import { createWorker } from '../../lib/worker';
+import { dataConverter } from '../../lib/codec';
 import { validateRunbookText } from '../../dsl/validate';
 import { resolveParams } from '../../dsl/params';
 import type { Runbook } from '../../dsl/schema';
@@ -31,7 +32,8 @@ export interface TestEnv {
 export async function connectTestEnv(address = serverAddress()): Promise<TestEnv> {
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  // Same codec config as the test workers (lib/codec.ts, from env: none unless set, then the whole suite runs sealed).
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverter() });
   return {
     client,
     connection,

@@ -1,27 +1,20 @@
 /**
- * `runwright codec serve`: Temporal's codec-server protocol over HTTP, so people holding the
- * keys can read sealed history (lib/codec.ts) in the Temporal UI and CLI:
+ * Temporal's codec-server protocol over HTTP (`runwright codec serve`, cli/codec.ts; and the
+ * embedded UI of `runwright dev`), so people holding the keys can read sealed history
+ * (lib/codec.ts) in the Temporal UI and CLI:
  *   temporal workflow show -w ID --codec-endpoint http://127.0.0.1:8234 --codec-auth "Bearer $TOKEN"
  * POST …/encode and …/decode take and return {"payloads":[{"metadata":{k: base64},"data": base64}]}
  * (only the last path segment counts, so it can be mounted under any prefix). CORS answers the
  * Temporal UI's origin. Every request needs the token (Authorization: Bearer TOKEN, or the bare
- * token) unless started with --no-auth, which is allowed on a loopback address only.
- * Also `runwright codec keygen` (a new key) and `runwright codec keys` (what this process has).
+ * token) when one is set; callers allow none only on a loopback address.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Command } from 'commander';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { describeKeyring, SealCodec, SealedPayloadError } from '../lib/codec';
-import { loadConnectionConfig } from '../lib/connect';
-import { resolveSecret, SecretError } from '../lib/secrets';
-import { uiBaseUrl } from '../lib/config';
-import { err, out } from './common';
-import { CliError, cliKeyring, EXIT } from './session';
+import { SealedPayloadError } from './codec';
 
 export const DEFAULT_CODEC_PORT = 8234;
-export const CODEC_AUTH_ENV = 'RUNWRIGHT_CODEC_AUTH_TOKEN';
 const MAX_BODY = 32 << 20;
 
 export interface CodecServerOptions {
@@ -153,66 +146,4 @@ export async function startCodecServer(o: CodecServerOptions): Promise<CodecServ
     url: `http://${host}:${a.port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
-}
-
-function tokenFrom(ref: string, what: string): string {
-  let t: string;
-  try {
-    t = resolveSecret(ref).trim();
-  } catch (e) {
-    throw new CliError(`${what}: ${e instanceof SecretError ? e.message : String(e)}`, EXIT.usage);
-  }
-  if (t.length < 16) throw new CliError(`${what}: the token is ${t.length} characters; use at least 16 (e.g. \`openssl rand -hex 24\`)`, EXIT.usage);
-  return t;
-}
-
-export function registerCodecCommands(program: Command): void {
-  const codec = program.command('codec').description('sealed history: the payload codec (AES-256-GCM) and its codec server');
-
-  codec
-    .command('serve')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port (0: any free one)', String(DEFAULT_CODEC_PORT))
-    .option('--cors-origin <origin...>', 'browser origins allowed to call (the Temporal UI)', [uiBaseUrl()])
-    .option('--auth-token <ref>', `the token clients must send, by reference: env:NAME or file:PATH (default: ${CODEC_AUTH_ENV}, itself a reference)`)
-    .option('--no-auth', 'accept requests without a token (loopback addresses only)')
-    .description("serve Temporal's codec protocol so `temporal --codec-endpoint` and the UI show decoded payloads")
-    .action(async (o) => {
-      const ref = o.authToken ?? process.env[CODEC_AUTH_ENV];
-      if (o.auth === false && ref) throw new CliError('give either --auth-token or --no-auth, not both', EXIT.usage);
-      if (o.auth === false && !isLoopback(o.host)) throw new CliError(`--no-auth is only allowed on a loopback address (not ${o.host}): anyone who can reach it could decrypt history`, EXIT.usage);
-      if (o.auth !== false && !ref)
-        throw new CliError(`codec serve needs a token: --auth-token env:NAME|file:PATH (or ${CODEC_AUTH_ENV}); on a loopback address --no-auth turns the check off`, EXIT.usage);
-      const token = ref ? tokenFrom(ref, `--auth-token ${ref}`) : undefined;
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port}: expected 0-65535`, EXIT.usage);
-      const keyring = cliKeyring(loadConnectionConfig().explicit, false);
-      if (!keyring.keys.length) throw new CliError(`codec serve: no codec keys (${keyring.source}); set RUNWRIGHT_CODEC_KEYS or RUNWRIGHT_CODEC_KEY, or run it where \`runwright dev\` keeps its data (.runwright/codec.key)`, EXIT.usage);
-      let server: CodecServer;
-      try {
-        server = await startCodecServer({ codec: new SealCodec(keyring), host: o.host, port, corsOrigins: o.corsOrigin, token, log: err });
-      } catch (e: any) {
-        throw new CliError(`codec serve: cannot listen on ${o.host}:${port} (${e.code ?? e.message})`, EXIT.usage);
-      }
-      err(`runwright codec: serving ${server.url} (POST /encode, /decode); ${token ? 'token required' : 'NO token check (loopback)'}; CORS for ${o.corsOrigin.join(', ') || 'no origin'}; ${describeKeyring(keyring)}. Ctrl-C to stop.`);
-      await new Promise<void>((r) => {
-        process.once('SIGINT', r);
-        process.once('SIGTERM', r);
-      });
-      await server.close();
-    });
-
-  codec
-    .command('keygen')
-    .description('print a new random codec key (base64); store it where env:/file: references can reach it')
-    .action(() => out(randomBytes(32).toString('base64')));
-
-  codec
-    .command('keys')
-    .description('show which codec keys this process would use (ids only, never the keys)')
-    .action(() => {
-      const ring = cliKeyring(loadConnectionConfig().explicit, false);
-      out(describeKeyring(ring));
-      for (const k of ring.keys) out(`  ${k.id}  ${k.name}${k === ring.active ? '  (active: seals new payloads)' : ''}`);
-    });
 }
