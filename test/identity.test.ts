@@ -18,7 +18,7 @@ import { authorizeRequest, paramsHash, startHash, type AuthorizeInput } from '..
 import { canonicalJson } from '../lib/identity/canonical';
 import { newClaim, type Proof, type RequestClaim } from '../lib/identity/request';
 import { signClaim, verifySignature } from '../lib/identity/ssh';
-import { cancelUpdate, statusQuery, type DecisionInput, type RunInput, type RunStatus } from '../workflows/definitions';
+import { cancelUpdate, statusQuery, type CancelInput, type DecisionInput, type RunInput, type RunStatus } from '../workflows/definitions';
 import { runCli, type CliResult } from './helpers/cli';
 import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
@@ -200,7 +200,7 @@ describe('on a real server', () => {
     return sendDecision(env.client, h.workflowId, { decision: 'approve', user, step: 'gate', planHash, source: 'cli', proof, ...opts.extra }, { timeoutMs: 60_000 });
   }
 
-  const marker = (name: string) => join(dir, 'side-effects', 'markers', name);
+  const marker = (name: string) => join(dir, 'side-effects', 'markers', name.replace(/[^\w.-]/g, '_'));
   const deploy = () =>
     runbookFrom(
       `apiVersion: runwright/v1
@@ -213,8 +213,11 @@ spec:
     - id: gate
       approval: { message: "delete?", approvers: ["group:sre"], required: 2 }
     - id: delete
+      action: core.noop
+      with: { value: "{{ params.context }}" }
+    - id: record
       action: test.record
-      with: { dir: "${join(dir, 'side-effects')}", key: "deleted-{{ params.context }}" }
+      with: { dir: "${join(dir, 'side-effects')}", key: "deleted-{{ steps.delete.outputs.value }}" }
 `,
       TEST_ACTIONS,
     );
@@ -294,7 +297,9 @@ spec:
       const g = (await status(h)).pendingApprovals[0];
       return g?.planHash !== gate.planHash && g;
     }, 'the re-rendered plan');
-    expect(after.plan).toBe(gate.plan); // the summary hides the context; the hash does not
+    // The plan text shows neither the context (core.noop: "nothing") nor the marker key (an output not yet known): the hash covers both.
+    expect(after.plan).toBe(gate.plan);
+    expect(after.plan).toMatch(/⟨steps\.delete\.outputs\.value⟩/);
     expect(after.decisions).toEqual([expect.objectContaining({ user: 'bob', counted: false })]);
     expect(refused(await approve(h, 'bob', gate.planHash!, { extra: { requestId: 'bob-again' } }))).toMatch(/changed since you reviewed it/);
     // His old proof on the new plan hash claim: the signature binds the old plan.
@@ -323,7 +328,7 @@ spec:
     const id = wid('guarded-nap');
     const h = await startRun(env, queue, await signedStart(inputFor(rb, {}, { startedBy: 'alice' }), id), id);
     await waitFor(async () => (await status(h)).identity, 'the start to be authorized');
-    const upd = (input: Parameters<typeof h.executeUpdate<unknown, [unknown]>>[1]['args'][0]) => h.executeUpdate(cancelUpdate, { args: [input as never] });
+    const upd = (input: CancelInput) => h.executeUpdate(cancelUpdate, { args: [input] });
     await expect(upd({ user: 'alice' })).rejects.toThrow();
     const bobProof = await sign({ action: 'cancel', workflowId: id, runbook: 'guarded-nap', hash: null, user: 'bob' });
     await expect(upd({ user: 'bob', proof: bobProof })).rejects.toThrow();
