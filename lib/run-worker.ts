@@ -3,6 +3,7 @@ import { buildRegistry, loadActionModules } from '../activities/registry';
 import { taskQueue } from './config';
 import { loadConnectionConfig } from './connect';
 import { createWorker } from './worker';
+import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from './identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
 export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void }): Promise<void> {
@@ -13,6 +14,12 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry });
   (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}`);
+  const mode = identityMode();
+  (opts.log ?? console.log)(
+    mode.signed
+      ? `runwright worker: signed requests required (allowed signers: ${mode.allowedSigners ?? 'NONE: every request is refused'})`
+      : `runwright worker: WARNING: local mode, identities are unverified claims; set ${ALLOWED_SIGNERS_ENV} (or ${REQUIRE_SIGNED_ENV}=1) on a shared worker (SECURITY.md)`,
+  );
   try {
     await worker.run();
   } finally {

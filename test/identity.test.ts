@@ -384,4 +384,37 @@ spec:
     expect(carol.stdout).toMatch(/as carol \(2\/2 approvals\)/);
     await h.result();
   }, 120_000);
+  test('schedules: create signs as the creator; every scheduled run acts as them (so they cannot approve it); the signed args replayed outside the schedule are refused', async () => {
+    const rbFile = join(dir, 'nightly.yaml');
+    writeFileSync(
+      rbFile,
+      `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: nightly }\nspec:\n  steps:\n    - id: gate\n      approval: { message: ok, approvers: ["group:sre"] }\n    - id: after\n      action: core.log\n      with: { message: done }\n`,
+    );
+    const cli = (args: string[]): Promise<CliResult> =>
+      runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...signedEnv } });
+    const sid = wid('nightly');
+    const created = await cli(['schedule', 'create', rbFile, '--cron', '0 3 * * 1', '--id', sid, '--paused', '--as', 'alice', '--key', key('alice')]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    try {
+      expect((await cli(['schedule', 'trigger', sid])).code).toBe(0);
+      const runId = await waitFor(async () => (await env.client.schedule.getHandle(sid).describe()).info.recentActions[0]?.action.workflow.workflowId, 'the scheduled run');
+      const h = env.client.workflow.getHandle(runId);
+      const gate = await pendingGate(h);
+      expect((await status(h)).identity).toMatchObject({ user: 'alice', method: 'schedule' });
+      const as = async (user: string) =>
+        sendDecision(env.client, runId, { decision: 'approve', user, step: 'gate', planHash: gate.planHash, source: 'cli', proof: await sign({ action: 'approve', workflowId: runId, runbook: 'nightly', hash: gate.planHash!, user, step: 'gate' }) }, { timeoutMs: 60_000 });
+      expect(refused(await as('alice'))).toMatch(/alice started this run and cannot approve it/);
+      expect(await as('bob')).toMatchObject({ status: 'accepted' });
+      await h.result();
+
+      // The schedule's signed start, replayed by hand under a workflow id that looks scheduled.
+      const args = (await env.client.schedule.getHandle(sid).describe()).action as unknown as { args: RunInput[] };
+      const fake = `${sid}-2026-12-03T03:00:00Z`;
+      const r = await startRun(env, queue, args.args[0], fake);
+      expect(await failureMessage(r.result())).toMatch(/start refused: the signature is for runs of schedule .* but this run was not started by that schedule \(not scheduled\)/);
+    } finally {
+      await env.client.schedule.getHandle(sid).delete().catch(() => undefined);
+    }
+  }, 120_000);
 });
