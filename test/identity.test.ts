@@ -20,6 +20,9 @@ import { newClaim, type Proof, type RequestClaim } from '../lib/identity/request
 import { signClaim, verifySignature } from '../lib/identity/ssh';
 import { cancelUpdate, statusQuery, type CancelInput, type DecisionInput, type RunInput, type RunStatus } from '../workflows/definitions';
 import { runCli, type CliResult } from './helpers/cli';
+import { SlackGateway } from '../lib/slack-gateway';
+import { startSlackSim } from '../sim/slack/server';
+import { interactionBody, signedHeaders } from '../sim/slack/sign';
 import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import type { Worker } from '@temporalio/worker';
@@ -415,6 +418,51 @@ spec:
       expect(await failureMessage(r.result())).toMatch(/start refused: the signature is for runs of schedule .* but this run was not started by that schedule \(not scheduled\)/);
     } finally {
       await env.client.schedule.getHandle(sid).delete().catch(() => undefined);
+    }
+  }, 120_000);
+
+  test('Slack: the gateway vouches (signed with its key) for the mapped identity; without its key, or for an unmapped user, nothing counts', async () => {
+    const SECRET = 'identity-test-secret';
+    const BOT = 'xoxb-identity-test';
+    const sim = await startSlackSim({ botToken: BOT, appToken: 'xapp-identity', users: {} });
+    const gateway = (signingKey?: string) =>
+      new SlackGateway({ client: env.client, namespace: 'default', taskQueue: queue, slack: { botToken: BOT, signingSecret: SECRET, apiUrl: sim.apiUrl }, decisionTimeoutMs: 30_000, signingKey, principal: 'slack-gateway', log: () => undefined });
+    const signed = gateway(key('gateway'));
+    const unsigned = gateway();
+    const a = await signed.listen(0);
+    const b = await unsigned.listen(0);
+    try {
+      const id = wid('deploy-slack');
+      const h = await startRun(env, queue, await signedStart(inputFor(deploy(), {}, { startedBy: 'alice' }), id), id);
+      const gate = await pendingGate(h);
+      let n = 0;
+      const click = async (url: string, gw: { idle(): Promise<void> }, user: string) => {
+        const body = interactionBody({
+          type: 'block_actions',
+          user: { id: user, username: user.toLowerCase() },
+          api_app_id: 'ASIM',
+          trigger_id: `trig-${++n}`,
+          container: { type: 'message', message_ts: '1.1', channel_id: 'C0OPS' },
+          channel: { id: 'C0OPS' },
+          actions: [{ action_id: 'runwright_approve', block_id: 'runwright_decide', value: JSON.stringify({ w: id, s: 'gate', h: gate.planHash }), type: 'button', action_ts: `${Date.now() / 1000}${n}` }],
+        });
+        const r = await fetch(`${url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signedHeaders(SECRET, body) }, body });
+        expect(r.status).toBe(200);
+        await gw.idle();
+      };
+      await click(b.url, unsigned, 'U0BOB');
+      await click(a.url, signed, 'U0NOBODY');
+      await click(a.url, signed, 'U0CAROL');
+      const st = await status(h);
+      expect(st.pendingApprovals[0].decisions).toEqual([expect.objectContaining({ user: 'carol', source: 'slack', auth: expect.objectContaining({ method: 'slack', via: 'slack-gateway', slackUser: 'U0CAROL', user: 'carol' }) })]);
+      expect(st.refusals?.map((r) => r.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/unverified: unsigned claim to be bob/), expect.stringMatching(/U0NOBODY is not mapped/)]));
+      await h.terminate('test done');
+    } finally {
+      await a.close();
+      await b.close();
+      await signed.stop();
+      await unsigned.stop();
+      await sim.close();
     }
   }, 120_000);
 });
