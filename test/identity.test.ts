@@ -28,6 +28,11 @@ import { TEST_ACTIONS } from './helpers/test-actions';
 import type { Worker } from '@temporalio/worker';
 
 let dir: string;
+const rethrowRoot = (e: unknown): never => {
+  let c: any = e;
+  while (c?.cause) c = c.cause;
+  throw new Error(String(c?.message ?? e));
+};
 const key = (who: string) => join(dir, 'keys', who);
 const ENV_KEYS = ['RUNWRIGHT_ALLOWED_SIGNERS', 'RUNWRIGHT_APPROVERS_FILE', 'RUNWRIGHT_ACCESS_POLICY', 'RUNWRIGHT_REQUIRE_SIGNED'] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
@@ -294,7 +299,9 @@ spec:
     // item 6: carol changes only `context`: the plan hash changes, bob's approval stops counting, his signature cannot be re-sent.
     const sp = await sign({ action: 'set-params', workflowId: id, runbook: 'deploy', hash: paramsHash({ context: 'admin@site-b' }), user: 'carol' });
     // Tampered: the signed params are not the ones sent.
-    await expect(sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@evil' }, source: 'cli', coerce: true, proof: sp }, 60_000)).rejects.toThrow();
+    await expect(sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@evil' }, source: 'cli', coerce: true, proof: sp }, 60_000).catch(rethrowRoot)).rejects.toThrow(
+      /unverified: the signed params hash .* does not match/,
+    );
     await sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@site-b' }, source: 'cli', coerce: true, proof: sp }, 60_000);
     const after = await waitFor(async () => {
       const g = (await status(h)).pendingApprovals[0];
@@ -332,9 +339,9 @@ spec:
     const h = await startRun(env, queue, await signedStart(inputFor(rb, {}, { startedBy: 'alice' }), id), id);
     await waitFor(async () => (await status(h)).identity, 'the start to be authorized');
     const upd = (input: CancelInput) => h.executeUpdate(cancelUpdate, { args: [input] });
-    await expect(upd({ user: 'alice' })).rejects.toThrow();
+    await expect(upd({ user: 'alice' }).catch(rethrowRoot)).rejects.toThrow(/unverified: unsigned claim to be alice/);
     const bobProof = await sign({ action: 'cancel', workflowId: id, runbook: 'guarded-nap', hash: null, user: 'bob' });
-    await expect(upd({ user: 'bob', proof: bobProof })).rejects.toThrow();
+    await expect(upd({ user: 'bob', proof: bobProof }).catch(rethrowRoot)).rejects.toThrow(/unverified: bob may not cancel runbook guarded-nap/);
     const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
       runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...signedEnv, ...extra } });
     const early = await cli(['cancel', id, '--as', 'bob', '--key', key('bob')]);
@@ -464,5 +471,26 @@ spec:
       await unsigned.stop();
       await sim.close();
     }
+  }, 120_000);
+
+  test('a signed request counts once: an old params change replayed after it was reverted is refused (nonce)', async () => {
+    const id = wid('deploy-nonce');
+    const h = await startRun(env, queue, await signedStart(inputFor(deploy(), {}, { startedBy: 'alice' }), id), id);
+    await pendingGate(h);
+    const change = async (who: string, context: string) => ({
+      user: who,
+      params: { context },
+      source: 'cli',
+      coerce: true,
+      proof: await sign({ action: 'set-params', workflowId: id, runbook: 'deploy', hash: paramsHash({ context }), user: who }),
+    });
+    const toB = await change('carol', 'admin@site-b');
+    await sendSetParams(env.client, id, toB, 60_000);
+    await sendSetParams(env.client, id, await change('bob', 'admin@site-a'), 60_000);
+    await expect(sendSetParams(env.client, id, toB, 60_000).catch(rethrowRoot)).rejects.toThrow(/unverified: replayed request/);
+    const st = await status(h);
+    expect(st.params.context).toBe('admin@site-a');
+    expect(st.paramChanges?.map((c) => c.user)).toEqual(['carol', 'bob']);
+    await h.terminate('test done');
   }, 120_000);
 });
