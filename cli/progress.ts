@@ -2,7 +2,7 @@
  * Live progress of a run from its `status` query: on a TTY a redrawn block of step lines,
  * otherwise one plain line per state change (good for CI logs and pipes).
  */
-import type { RunStatus, StepStatus } from '../workflows/definitions';
+import type { AuthRecord, RunStatus, StepStatus } from '../workflows/definitions';
 
 const ICON: Record<string, string> = {
   pending: '·',
@@ -52,18 +52,22 @@ export function approvalLines(st: RunStatus, workflowId: string): string[] {
 /** The audit view: decisions (who, when, from where, why), refusals, finished gates, param changes. */
 export function auditLines(st: RunStatus): string[] {
   const lines: string[] = [];
+  const how = (a: AuthRecord | undefined) =>
+    !a ? '' : a.method === 'ssh' || a.method === 'schedule' ? ` (signed${a.method === 'schedule' ? ', schedule' : ''}, ${a.key})` : a.method === 'slack' ? ` (Slack ${a.slackUser}, vouched by ${a.via})` : a.method === 'claim' ? ' (unverified claim)' : ` (${a.method})`;
+  if (st.identity) lines.push(`  started by ${st.identity.user}${how(st.identity)}`);
+  if (st.cancelledBy) lines.push(`  cancelled by ${st.cancelledBy.user}${how(st.cancelledBy)} at ${st.cancelledBy.at}${st.cancelledBy.reason ? `: ${st.cancelledBy.reason}` : ''}`);
   for (const p of st.pendingApprovals) if (p.plan) lines.push(`  plan for ${p.step} (hash ${p.planHash?.slice(0, 12)}):`, ...p.plan.split('\n').map((l) => `    ${l}`));
   for (const d of st.decisions)
     lines.push(
       `  ${d.decision === 'approve' ? 'approved' : 'rejected'} ${d.step} by ${d.user} via ${d.source ?? 'cli'} at ${d.at}${d.reason ? `: ${d.reason}` : ''}` +
-        `${d.actor ? ` [${d.actor}]` : ''}${d.queued ? ' (queued)' : ''}${d.planHash ? ` plan ${d.planHash.slice(0, 12)}` : ''}${d.counted === false ? ' — not counted: the plan changed after it' : ''}`,
+        `${d.actor ? ` [${d.actor}]` : ''}${how(d.auth)}${d.queued ? ' (queued)' : ''}${d.planHash ? ` plan ${d.planHash.slice(0, 12)}` : ''}${d.counted === false ? ' — not counted: the plan changed after it' : ''}`,
     );
   for (const r of st.refusals ?? [])
     lines.push(`  refused ${r.decision} ${r.step ?? ''} by ${r.user} via ${r.source ?? 'cli'} at ${r.at}${r.queued ? ' (queued)' : ''}: ${r.reason}`.replace(/  +/g, ' ').replace(/^ /, '  '));
   for (const a of st.approvals ?? [])
     lines.push(`  approval ${a.step}: ${a.outcome} at ${a.endedAt}${a.escalated ? ' (after escalation)' : ''}${a.planHash ? `, plan ${a.planHash.slice(0, 12)}` : ''}`);
   for (const c of st.paramChanges ?? [])
-    lines.push(`  params changed by ${c.user} via ${c.source ?? 'cli'} at ${c.at}: ${Object.entries(c.changed).map(([k, v]) => `${k} ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`).join(', ')}${c.reason ? ` (${c.reason})` : ''}`);
+    lines.push(`  params changed by ${c.user} via ${c.source ?? 'cli'} at ${c.at}: ${Object.entries(c.changed).map(([k, v]) => `${k} ${JSON.stringify(v.from)} → ${JSON.stringify(v.to)}`).join(', ')}${c.reason ? ` (${c.reason})` : ''}${how(c.auth)}`);
   for (const n of st.notices ?? []) lines.push(`  note: ${n}`);
   return lines;
 }

@@ -4,6 +4,7 @@ import { shutdownGraceTime, taskQueue } from './config';
 import { dataDir, loadConnectionConfig } from './connect';
 import { createWorker } from './worker';
 import { dataConverter, describeKeyring, loadKeyring } from './codec';
+import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from './identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
 export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void }): Promise<void> {
@@ -17,6 +18,12 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring) });
   (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
+  const mode = identityMode();
+  (opts.log ?? console.log)(
+    mode.signed
+      ? `runwright worker: signed requests required (allowed signers: ${mode.allowedSigners ?? 'NONE: every request is refused'})`
+      : `runwright worker: WARNING: local mode, identities are unverified claims; set ${ALLOWED_SIGNERS_ENV} (or ${REQUIRE_SIGNED_ENV}=1) on a shared worker (SECURITY.md)`,
+  );
   try {
     await worker.run();
   } finally {

@@ -113,8 +113,11 @@ export class SlackGateway {
   /** The runbook a run runs (its memo), for the signed request; undefined when unknown. */
   private async runbookOf(workflowId: string): Promise<string | undefined> {
     if (!(this.o.signingKey ?? process.env.RUNWRIGHT_SIGNING_KEY)) return undefined;
+    const h = this.o.client.workflow.getHandle(workflowId);
     try {
-      return (await this.o.client.workflow.getHandle(workflowId).describe()).memo?.runbook as string | undefined;
+      const memo = (await h.describe()).memo?.runbook;
+      if (typeof memo === 'string') return memo;
+      return (await this.o.client.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery))).runbook;
     } catch {
       return undefined;
     }

@@ -18,13 +18,21 @@ import { authorizeRequest, paramsHash, startHash, type AuthorizeInput } from '..
 import { canonicalJson } from '../lib/identity/canonical';
 import { newClaim, type Proof, type RequestClaim } from '../lib/identity/request';
 import { signClaim, verifySignature } from '../lib/identity/ssh';
-import { cancelUpdate, statusQuery, type DecisionInput, type RunInput, type RunStatus } from '../workflows/definitions';
+import { cancelUpdate, statusQuery, type CancelInput, type DecisionInput, type RunInput, type RunStatus } from '../workflows/definitions';
 import { runCli, type CliResult } from './helpers/cli';
+import { SlackGateway } from '../lib/slack-gateway';
+import { startSlackSim } from '../sim/slack/server';
+import { interactionBody, signedHeaders } from '../sim/slack/sign';
 import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import type { Worker } from '@temporalio/worker';
 
 let dir: string;
+const rethrowRoot = (e: unknown): never => {
+  let c: any = e;
+  while (c?.cause) c = c.cause;
+  throw new Error(String(c?.message ?? e));
+};
 const key = (who: string) => join(dir, 'keys', who);
 const ENV_KEYS = ['RUNWRIGHT_ALLOWED_SIGNERS', 'RUNWRIGHT_APPROVERS_FILE', 'RUNWRIGHT_ACCESS_POLICY', 'RUNWRIGHT_REQUIRE_SIGNED'] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
@@ -200,7 +208,7 @@ describe('on a real server', () => {
     return sendDecision(env.client, h.workflowId, { decision: 'approve', user, step: 'gate', planHash, source: 'cli', proof, ...opts.extra }, { timeoutMs: 60_000 });
   }
 
-  const marker = (name: string) => join(dir, 'side-effects', 'markers', name);
+  const marker = (name: string) => join(dir, 'side-effects', 'markers', name.replace(/[^\w.-]/g, '_'));
   const deploy = () =>
     runbookFrom(
       `apiVersion: runwright/v1
@@ -213,8 +221,11 @@ spec:
     - id: gate
       approval: { message: "delete?", approvers: ["group:sre"], required: 2 }
     - id: delete
+      action: core.noop
+      with: { value: "{{ params.context }}" }
+    - id: record
       action: test.record
-      with: { dir: "${join(dir, 'side-effects')}", key: "deleted-{{ params.context }}" }
+      with: { dir: "${join(dir, 'side-effects')}", key: "deleted-{{ steps.delete.outputs.value }}" }
 `,
       TEST_ACTIONS,
     );
@@ -288,13 +299,17 @@ spec:
     // item 6: carol changes only `context`: the plan hash changes, bob's approval stops counting, his signature cannot be re-sent.
     const sp = await sign({ action: 'set-params', workflowId: id, runbook: 'deploy', hash: paramsHash({ context: 'admin@site-b' }), user: 'carol' });
     // Tampered: the signed params are not the ones sent.
-    await expect(sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@evil' }, source: 'cli', coerce: true, proof: sp }, 60_000)).rejects.toThrow();
+    await expect(sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@evil' }, source: 'cli', coerce: true, proof: sp }, 60_000).catch(rethrowRoot)).rejects.toThrow(
+      /unverified: the signed params hash .* does not match/,
+    );
     await sendSetParams(env.client, id, { user: 'carol', params: { context: 'admin@site-b' }, source: 'cli', coerce: true, proof: sp }, 60_000);
     const after = await waitFor(async () => {
       const g = (await status(h)).pendingApprovals[0];
       return g?.planHash !== gate.planHash && g;
     }, 'the re-rendered plan');
-    expect(after.plan).toBe(gate.plan); // the summary hides the context; the hash does not
+    // The plan text shows neither the context (core.noop: "nothing") nor the marker key (an output not yet known): the hash covers both.
+    expect(after.plan).toBe(gate.plan);
+    expect(after.plan).toMatch(/⟨steps\.delete\.outputs\.value⟩/);
     expect(after.decisions).toEqual([expect.objectContaining({ user: 'bob', counted: false })]);
     expect(refused(await approve(h, 'bob', gate.planHash!, { extra: { requestId: 'bob-again' } }))).toMatch(/changed since you reviewed it/);
     // His old proof on the new plan hash claim: the signature binds the old plan.
@@ -323,10 +338,10 @@ spec:
     const id = wid('guarded-nap');
     const h = await startRun(env, queue, await signedStart(inputFor(rb, {}, { startedBy: 'alice' }), id), id);
     await waitFor(async () => (await status(h)).identity, 'the start to be authorized');
-    const upd = (input: Parameters<typeof h.executeUpdate<unknown, [unknown]>>[1]['args'][0]) => h.executeUpdate(cancelUpdate, { args: [input as never] });
-    await expect(upd({ user: 'alice' })).rejects.toThrow();
+    const upd = (input: CancelInput) => h.executeUpdate(cancelUpdate, { args: [input] });
+    await expect(upd({ user: 'alice' }).catch(rethrowRoot)).rejects.toThrow(/unverified: unsigned claim to be alice/);
     const bobProof = await sign({ action: 'cancel', workflowId: id, runbook: 'guarded-nap', hash: null, user: 'bob' });
-    await expect(upd({ user: 'bob', proof: bobProof })).rejects.toThrow();
+    await expect(upd({ user: 'bob', proof: bobProof }).catch(rethrowRoot)).rejects.toThrow(/unverified: bob may not cancel runbook guarded-nap/);
     const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
       runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...signedEnv, ...extra } });
     const early = await cli(['cancel', id, '--as', 'bob', '--key', key('bob')]);
@@ -378,5 +393,104 @@ spec:
     const carol = await cli(['approve', id, '--as', 'carol', '--key', key('carol')]);
     expect(carol.stdout).toMatch(/as carol \(2\/2 approvals\)/);
     await h.result();
+  }, 120_000);
+  test('schedules: create signs as the creator; every scheduled run acts as them (so they cannot approve it); the signed args replayed outside the schedule are refused', async () => {
+    const rbFile = join(dir, 'nightly.yaml');
+    writeFileSync(
+      rbFile,
+      `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: nightly }\nspec:\n  steps:\n    - id: gate\n      approval: { message: ok, approvers: ["group:sre"] }\n    - id: after\n      action: core.log\n      with: { message: done }\n`,
+    );
+    const cli = (args: string[]): Promise<CliResult> =>
+      runCli(args, { cwd: dir, env: { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_HOME: join(dir, '.runwright'), ...signedEnv } });
+    const sid = wid('nightly');
+    const created = await cli(['schedule', 'create', rbFile, '--cron', '0 3 * * 1', '--id', sid, '--paused', '--as', 'alice', '--key', key('alice')]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    try {
+      expect((await cli(['schedule', 'trigger', sid])).code).toBe(0);
+      const runId = await waitFor(async () => (await env.client.schedule.getHandle(sid).describe()).info.recentActions[0]?.action.workflow.workflowId, 'the scheduled run');
+      const h = env.client.workflow.getHandle(runId);
+      const gate = await pendingGate(h);
+      expect((await status(h)).identity).toMatchObject({ user: 'alice', method: 'schedule' });
+      const as = async (user: string) =>
+        sendDecision(env.client, runId, { decision: 'approve', user, step: 'gate', planHash: gate.planHash, source: 'cli', proof: await sign({ action: 'approve', workflowId: runId, runbook: 'nightly', hash: gate.planHash!, user, step: 'gate' }) }, { timeoutMs: 60_000 });
+      expect(refused(await as('alice'))).toMatch(/alice started this run and cannot approve it/);
+      expect(await as('bob')).toMatchObject({ status: 'accepted' });
+      await h.result();
+
+      // The schedule's signed start, replayed by hand under a workflow id that looks scheduled.
+      const args = (await env.client.schedule.getHandle(sid).describe()).action as unknown as { args: RunInput[] };
+      const fake = `${sid}-2026-12-03T03:00:00Z`;
+      const r = await startRun(env, queue, args.args[0], fake);
+      expect(await failureMessage(r.result())).toMatch(/start refused: the signature is for runs of schedule .* but this run was not started by that schedule \(not scheduled\)/);
+    } finally {
+      await env.client.schedule.getHandle(sid).delete().catch(() => undefined);
+    }
+  }, 120_000);
+
+  test('Slack: the gateway vouches (signed with its key) for the mapped identity; without its key, or for an unmapped user, nothing counts', async () => {
+    const SECRET = 'identity-test-secret';
+    const BOT = 'xoxb-identity-test';
+    const sim = await startSlackSim({ botToken: BOT, appToken: 'xapp-identity', users: {} });
+    const gateway = (signingKey?: string) =>
+      new SlackGateway({ client: env.client, namespace: 'default', taskQueue: queue, slack: { botToken: BOT, signingSecret: SECRET, apiUrl: sim.apiUrl }, decisionTimeoutMs: 30_000, signingKey, principal: 'slack-gateway', log: () => undefined });
+    const signed = gateway(key('gateway'));
+    const unsigned = gateway();
+    const a = await signed.listen(0);
+    const b = await unsigned.listen(0);
+    try {
+      const id = wid('deploy-slack');
+      const h = await startRun(env, queue, await signedStart(inputFor(deploy(), {}, { startedBy: 'alice' }), id), id);
+      const gate = await pendingGate(h);
+      let n = 0;
+      const click = async (url: string, gw: { idle(): Promise<void> }, user: string) => {
+        const body = interactionBody({
+          type: 'block_actions',
+          user: { id: user, username: user.toLowerCase() },
+          api_app_id: 'ASIM',
+          trigger_id: `trig-${++n}`,
+          container: { type: 'message', message_ts: '1.1', channel_id: 'C0OPS' },
+          channel: { id: 'C0OPS' },
+          actions: [{ action_id: 'runwright_approve', block_id: 'runwright_decide', value: JSON.stringify({ w: id, s: 'gate', h: gate.planHash }), type: 'button', action_ts: `${Date.now() / 1000}${n}` }],
+        });
+        const r = await fetch(`${url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signedHeaders(SECRET, body) }, body });
+        expect(r.status).toBe(200);
+        await gw.idle();
+      };
+      await click(b.url, unsigned, 'U0BOB');
+      await click(a.url, signed, 'U0NOBODY');
+      await click(a.url, signed, 'U0CAROL');
+      const st = await status(h);
+      expect(st.pendingApprovals[0].decisions).toEqual([expect.objectContaining({ user: 'carol', source: 'slack', auth: expect.objectContaining({ method: 'slack', via: 'slack-gateway', slackUser: 'U0CAROL', user: 'carol' }) })]);
+      expect(st.refusals?.map((r) => r.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/unverified: unsigned claim to be bob/), expect.stringMatching(/U0NOBODY is not mapped/)]));
+      await h.terminate('test done');
+    } finally {
+      await a.close();
+      await b.close();
+      await signed.stop();
+      await unsigned.stop();
+      await sim.close();
+    }
+  }, 120_000);
+
+  test('a signed request counts once: an old params change replayed after it was reverted is refused (nonce)', async () => {
+    const id = wid('deploy-nonce');
+    const h = await startRun(env, queue, await signedStart(inputFor(deploy(), {}, { startedBy: 'alice' }), id), id);
+    await pendingGate(h);
+    const change = async (who: string, context: string) => ({
+      user: who,
+      params: { context },
+      source: 'cli',
+      coerce: true,
+      proof: await sign({ action: 'set-params', workflowId: id, runbook: 'deploy', hash: paramsHash({ context }), user: who }),
+    });
+    const toB = await change('carol', 'admin@site-b');
+    await sendSetParams(env.client, id, toB, 60_000);
+    await sendSetParams(env.client, id, await change('bob', 'admin@site-a'), 60_000);
+    await expect(sendSetParams(env.client, id, toB, 60_000).catch(rethrowRoot)).rejects.toThrow(/unverified: replayed request/);
+    const st = await status(h);
+    expect(st.params.context).toBe('admin@site-a');
+    expect(st.paramChanges?.map((c) => c.user)).toEqual(['carol', 'bob']);
+    await h.terminate('test done');
   }, 120_000);
 });

@@ -157,6 +157,11 @@ export class ApprovalGates {
     this.identity = true;
   }
 
+  /** A cancelRun Update is under way (the run lets it answer before it ends). */
+  get cancelPending(): boolean {
+    return this.cancelling;
+  }
+
   /** The verified starter replaces the claimed one (self-approval is checked against it). */
   setStartedBy(user: string): void {
     this.startedBy = user;
@@ -247,11 +252,14 @@ export class ApprovalGates {
     if (this.cancelling) throw ApplicationFailure.nonRetryable('the run is already being cancelled', 'CancelRefused');
     this.cancelling = true;
     this.status.cancelledBy = { ...r.auth, reason: c.reason, at: iso(Date.now()) };
-    await scheduleActivity(RUN_CANCEL_ACTIVITY, [{ workflowId: workflowInfo().workflowId, runId: workflowInfo().runId }], {
-      activityId: 'identity:cancel-run',
-      startToCloseTimeout: '30s',
-      retry: { maximumAttempts: 5, initialInterval: '1s' },
-    });
+    // Not cancellable: the cancellation it requests must not cancel the request itself (the run waits for this handler before it ends).
+    await CancellationScope.nonCancellable(() =>
+      scheduleActivity(RUN_CANCEL_ACTIVITY, [{ workflowId: workflowInfo().workflowId, runId: workflowInfo().runId }], {
+        activityId: 'identity:cancel-run',
+        startToCloseTimeout: '30s',
+        retry: { maximumAttempts: 5, initialInterval: '1s' },
+      }),
+    );
     return { cancelling: true, user: r.auth.user };
   }
 

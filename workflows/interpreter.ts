@@ -573,6 +573,8 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     it.status.endedAt = new Date().toISOString();
     it.setRunState(cancelled ? 'cancelled' : 'failed');
     if (it.approvals.threadActive) await CancellationScope.nonCancellable(() => it.approvals.runEnded(it.status.state, it.status.error));
+    // A `runwright cancel` (cancelRun Update) answers its client once the cancellation it requested is under way.
+    if (cancelled && it.approvals.cancelPending) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     if (cancelled) throw err;
     const failedComp = it.status.compensations.filter((c) => c.state === 'failed');
     const note = failedComp.length ? ` (${failedComp.length} compensation(s) failed: ${failedComp.map((c) => `${c.path}: ${c.error}`).join('; ')})` : '';
