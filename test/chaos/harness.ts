@@ -343,6 +343,10 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     }),
   );
   await faults;
+  // A run that did not finish in time is terminated, so its retries cannot touch the next
+  // round's world (its failure is reported below).
+  for (const r of results)
+    if (r.error && !/Workflow execution failed/.test(r.error)) await o.stack.env.client.workflow.getHandle(r.workflowId).terminate('chaos: timed out').catch(() => undefined);
 
   const finalStates: Record<string, unknown> = {};
   for (const [i, r] of results.entries()) finalStates[r.key] = r.res ? await prepared[i].run.finalState(r.res) : { failed: r.error };
