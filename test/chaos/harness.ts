@@ -132,6 +132,7 @@ export class ChaosStack {
       });
       w.once('exit', (code, sig) => rej(new Error(`worker exited (${code ?? sig}) before it was ready: ${stderr}`)));
     });
+    ready.catch(() => undefined); // a later exit is the supervisor's business, not an unhandled rejection
     // A worker that dies on its own (e.g. gave up on an unreachable server) is restarted, as a
     // supervisor would; counted so a test can see it.
     w.once('exit', (code, sig) => {
@@ -140,7 +141,12 @@ export class ChaosStack {
       this.log(`chaos: worker ${w.pid} exited by itself (${code ?? sig}): ${stderr.trim().split('\n').slice(-3).join(' | ')}; restarting it`);
       if (this.worker === w) void this.startWorker().catch((e) => this.log(`chaos: worker restart failed: ${e.message}`));
     });
-    await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('worker not ready in 120 s')), 120_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('worker not ready in 120 s')), 120_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async killWorker(): Promise<void> {
