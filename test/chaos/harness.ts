@@ -292,36 +292,37 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
   });
 
   // The fault plan: all random choices are made up front, in a fixed order (reproducible).
+  // Moments count from when the last run started, so every run is in flight when the first
+  // fault strikes (the runs take several seconds each).
+  const allStarted = Promise.all(starts);
   const plan: (() => Promise<void>)[] = [];
   if (o.fault === 'worker-kill') {
     const kills = o.rng.int(1, 2);
-    let t = 0;
     for (let k = 0; k < kills; k++) {
       // The first kill early in the runs; a second one soon after the new worker is up, while
       // the runs are still catching up.
-      const wait = o.rng.int(300, k === 0 ? 2500 : 1500);
+      const wait = o.rng.int(100, k === 0 ? 2000 : 1500);
       const down = o.rng.int(0, 2000);
       plan.push(async () => {
-        await sleep(Math.max(0, (t += wait) - at()));
+        await sleep(wait);
         faultTimes.push(at());
         await o.stack.killWorker();
         note(`SIGKILL worker; new worker in ${down} ms`);
         await sleep(down);
         await o.stack.startWorker();
         note('worker up');
-        t = at();
       });
     }
   } else if (o.fault === 'server-kill') {
-    const wait = o.rng.int(300, 2500);
+    const wait = o.rng.int(100, 2000);
     plan.push(async () => {
       await sleep(wait);
       faultTimes.push(at());
       await o.stack.killServer();
-      note(`kill -9 server at ${wait} ms; restarted on the same SQLite file`);
+      note(`kill -9 server; restarted on the same SQLite file`);
     });
   } else if (o.fault === 'partition') {
-    const wait = o.rng.int(300, 2500);
+    const wait = o.rng.int(100, 2000);
     const mode = o.rng.pick(['drop', 'blackhole'] as const);
     const ms = o.partitionMs ?? 30_000;
     plan.push(async () => {
@@ -333,10 +334,11 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     });
   }
   const faults = (async () => {
+    await allStarted.catch(() => undefined);
     for (const p of plan) await p();
   })();
 
-  const started = await Promise.all(starts);
+  const started = await allStarted;
   const results = await Promise.all(
     prepared.map(async ({ run }, i) => {
       const { id, startedAt } = started[i];
