@@ -185,14 +185,22 @@ export class ChaosStack {
    */
   async result(workflowId: string, timeoutMs: number): Promise<RunResult> {
     const deadline = Date.now() + timeoutMs;
+    let lastError = '';
     for (;;) {
+      // result() is a long poll that can block for as long as the run takes: bound each wait.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
       try {
-        return (await this.env.client.workflow.getHandle(workflowId).result()) as RunResult;
+        const r = await Promise.race([this.env.client.workflow.getHandle(workflowId).result() as Promise<RunResult>, timedOut]);
+        if (r !== 'timeout') return r;
       } catch (e) {
         if (e instanceof WorkflowFailedError) throw e;
-        if (Date.now() > deadline) throw new Error(`run ${workflowId} did not finish in ${timeoutMs / 1000} s (last error: ${(e as Error).message})`);
-        await sleep(500);
+        lastError = (e as Error).message;
+      } finally {
+        clearTimeout(timer);
       }
+      if (Date.now() >= deadline) throw new Error(`run ${workflowId} did not finish in ${timeoutMs / 1000} s${lastError ? ` (last error: ${lastError})` : ''}`);
+      await sleep(500);
     }
   }
 
