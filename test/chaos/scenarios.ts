@@ -90,7 +90,7 @@ export function openstackScenario(os: SimEnv, opts: { shared?: boolean } = {}): 
               found: out.find.map((f: any) => norm(f.get.name, prefix)),
               servers: (await serversNamed(cloud, prefix)).map((s) => s.name),
               members: poolId ? (await poolMembers(cloud, poolId)).length : null,
-              removed: withPool ? out.remove.removed.length : null,
+              // Not out.remove.removed: a retried removal reports only what it removed itself.
             };
           },
         });
