@@ -25,12 +25,12 @@ import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../lib/run-worker';
 import { printHostRecaps } from '../activities/host/recap';
 
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
 /**
  * True for errors that mean "the server did not answer" (down, restarting, cut off), as opposed
  * to an answer such as "the run failed" or "no such run".
  */
-const GRPC_UNAVAILABLE = 14;
-const GRPC_DEADLINE_EXCEEDED = 4;
 export function isUnreachable(e: unknown): boolean {
   for (let c: any = e, i = 0; c && i < 8; c = c.cause, i++) {
     if (isGrpcServiceError(c) && [GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED].includes(c.code)) return true;
