@@ -2,7 +2,7 @@
  * Crash recovery: time from a worker SIGKILL to the interrupted step running again (its
  * activity's attempt 2 starts), with default settings. Target: median ≤ 35 s.
  *
- *   npx tsx bench/crash-recovery.ts [--trials 20] [--heartbeat 5s] [--limit-s 900] [--json FILE]
+ *   npx tsx bench/crash-recovery.ts [--trials 20] [--check] [--heartbeat 5s] [--limit-s 900] [--json FILE]
  *
  * Setup per run of the benchmark: a dedicated Temporal dev server, two worker processes
  * (workers/main.ts, the shipped worker) on one task queue. Per trial: a runbook with one step,
@@ -148,6 +148,8 @@ ${heartbeat ? `      heartbeatTimeout: ${heartbeat}\n` : ''}`;
     };
     console.log(JSON.stringify(result, null, 2));
     if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2));
+    // --check: exit 2 when the median misses the target (like bench/engine-overhead.ts).
+    if (process.argv.includes('--check') && !result.meetsTarget) process.exitCode = 2;
   } finally {
     await cleanup();
   }

@@ -30,12 +30,12 @@ import { printHostRecaps } from '../activities/host/recap';
 import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, failureText, SealedPayloadError } from '../lib/codec';
 import { registerCodecCommands } from './codec';
 
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
 /**
  * True for errors that mean "the server did not answer" (down, restarting, cut off), as opposed
  * to an answer such as "the run failed" or "no such run".
  */
-const GRPC_UNAVAILABLE = 14;
-const GRPC_DEADLINE_EXCEEDED = 4;
 export function isUnreachable(e: unknown): boolean {
   for (let c: any = e, i = 0; c && i < 8; c = c.cause, i++) {
     if (isGrpcServiceError(c) && [GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED].includes(c.code)) return true;

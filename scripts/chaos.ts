@@ -1,9 +1,10 @@
 /**
- * More chaos than `npm test` runs: `npm run chaos -- --trials N [--kinds worker-kill,server-kill,partition] [--no-hosts] [--json FILE]`.
+ * More chaos than `npm test` runs: `npm run chaos -- --trials N [--kinds worker-kill,server-kill,partition] [--no-hosts] [--no-failover] [--json FILE]`.
  * N rounds with a random fault each (five runs of shipped runbooks per round, see
  * test/chaos/harness.ts), every one compared with an undisturbed baseline round. Prints the seed;
  * CHAOS_SEED=<n> replays the same choices. Exit 1 when any round differs from the baseline.
- * Needs root for the sshd test hosts (set 181), like `npm test`; --no-hosts skips configure-hosts.
+ * Needs root for the sshd test hosts (set 181) and PowerDNS/HAProxy/Prometheus for failover, like
+ * `npm test`; --no-hosts skips configure-hosts, --no-failover the failover runs.
  */
 import { writeFileSync } from 'node:fs';
 import { Rng, chaosSeed, type FaultKind, type RoundReport } from '../test/chaos/harness';
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
   log(`chaos seed ${seed} (replay with CHAOS_SEED=${seed}); ${trials} rounds of ${kinds.join('/')}`);
   if (process.env.CHAOS_TEST_HEARTBEAT) log(`CHAOS_TEST_HEARTBEAT=${process.env.CHAOS_TEST_HEARTBEAT}: steps without a heartbeatTimeout get one (not the shipped settings)`);
 
-  const suite = await setupChaos({ hosts: !process.argv.includes('--no-hosts'), log });
+  const suite = await setupChaos({ hosts: !process.argv.includes('--no-hosts'), failover: !process.argv.includes('--no-failover'), log });
   const reports: RoundReport[] = [];
   let bad = 0;
   try {

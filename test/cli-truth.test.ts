@@ -171,7 +171,9 @@ spec:
   expect(readSafe(join(work, 'journal.log'))).toBe('before\n');
   process.kill(server.pid, 'SIGKILL');
 
-  const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 60_000)))]);
+  clearTimeout(timer);
   expect({ code, stderr }).toEqual({ code: 3, stderr: expect.stringContaining(runId) });
   expect(stderr).toMatch(/lost contact with Temporal/);
   expect(stderr + stdout).not.toMatch(/\bfailed:/);

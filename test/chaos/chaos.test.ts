@@ -13,9 +13,10 @@ const rng = new Rng(seed);
 // eslint-disable-next-line no-console
 console.log(`chaos seed ${seed} (replay with CHAOS_SEED=${seed})`);
 
-// Five runs a round: six rounds give 30 runs under a fault (at least 20 must really be disturbed).
-// Server kills are cheap (seconds), worker kills and the 30 s cut cost up to a heartbeat timeout.
-const ROUNDS: FaultKind[] = ['worker-kill', 'server-kill', 'partition', 'worker-kill', 'server-kill', 'server-kill'];
+// Five runs a round: five rounds give 25 runs under a fault (at least 20 must really be disturbed).
+// Server kills are cheap (seconds); a worker kill costs a worker start (tens of seconds on a busy
+// machine) plus up to a heartbeat timeout, the cut 30 s plus that. More: `npm run chaos`.
+const ROUNDS: FaultKind[] = ['worker-kill', 'server-kill', 'partition', 'server-kill', 'server-kill'];
 // The slowest shipped recovery is a step's own heartbeatTimeout (provision-vm's servers: 1m) after
 // a worker kill, or a 30 s cut plus that; a run still unfinished after this has lost a step.
 const RUN_TIMEOUT_MS = 150_000;

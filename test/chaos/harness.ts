@@ -132,6 +132,7 @@ export class ChaosStack {
       });
       w.once('exit', (code, sig) => rej(new Error(`worker exited (${code ?? sig}) before it was ready: ${stderr}`)));
     });
+    ready.catch(() => undefined); // a later exit is the supervisor's business, not an unhandled rejection
     // A worker that dies on its own (e.g. gave up on an unreachable server) is restarted, as a
     // supervisor would; counted so a test can see it.
     w.once('exit', (code, sig) => {
@@ -140,7 +141,12 @@ export class ChaosStack {
       this.log(`chaos: worker ${w.pid} exited by itself (${code ?? sig}): ${stderr.trim().split('\n').slice(-3).join(' | ')}; restarting it`);
       if (this.worker === w) void this.startWorker().catch((e) => this.log(`chaos: worker restart failed: ${e.message}`));
     });
-    await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('worker not ready in 120 s')), 120_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('worker not ready in 120 s')), 120_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async killWorker(): Promise<void> {
@@ -179,14 +185,22 @@ export class ChaosStack {
    */
   async result(workflowId: string, timeoutMs: number): Promise<RunResult> {
     const deadline = Date.now() + timeoutMs;
+    let lastError = '';
     for (;;) {
+      // result() is a long poll that can block for as long as the run takes: bound each wait.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), Math.max(0, deadline - Date.now()))));
       try {
-        return (await this.env.client.workflow.getHandle(workflowId).result()) as RunResult;
+        const r = await Promise.race([this.env.client.workflow.getHandle(workflowId).result() as Promise<RunResult>, timedOut]);
+        if (r !== 'timeout') return r;
       } catch (e) {
         if (e instanceof WorkflowFailedError) throw e;
-        if (Date.now() > deadline) throw new Error(`run ${workflowId} did not finish in ${timeoutMs / 1000} s (last error: ${(e as Error).message})`);
-        await sleep(500);
+        lastError = (e as Error).message;
+      } finally {
+        clearTimeout(timer);
       }
+      if (Date.now() >= deadline) throw new Error(`run ${workflowId} did not finish in ${timeoutMs / 1000} s${lastError ? ` (last error: ${lastError})` : ''}`);
+      await sleep(500);
     }
   }
 
@@ -286,36 +300,37 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
   });
 
   // The fault plan: all random choices are made up front, in a fixed order (reproducible).
+  // Moments count from when the last run started, so every run is in flight when the first
+  // fault strikes (the runs take several seconds each).
+  const allStarted = Promise.all(starts);
   const plan: (() => Promise<void>)[] = [];
   if (o.fault === 'worker-kill') {
     const kills = o.rng.int(1, 2);
-    let t = 0;
     for (let k = 0; k < kills; k++) {
       // The first kill early in the runs; a second one soon after the new worker is up, while
       // the runs are still catching up.
-      const wait = o.rng.int(300, k === 0 ? 2500 : 1500);
+      const wait = o.rng.int(100, k === 0 ? 2000 : 1500);
       const down = o.rng.int(0, 2000);
       plan.push(async () => {
-        await sleep(Math.max(0, (t += wait) - at()));
+        await sleep(wait);
         faultTimes.push(at());
         await o.stack.killWorker();
         note(`SIGKILL worker; new worker in ${down} ms`);
         await sleep(down);
         await o.stack.startWorker();
         note('worker up');
-        t = at();
       });
     }
   } else if (o.fault === 'server-kill') {
-    const wait = o.rng.int(300, 2500);
+    const wait = o.rng.int(100, 2000);
     plan.push(async () => {
       await sleep(wait);
       faultTimes.push(at());
       await o.stack.killServer();
-      note(`kill -9 server at ${wait} ms; restarted on the same SQLite file`);
+      note(`kill -9 server; restarted on the same SQLite file`);
     });
   } else if (o.fault === 'partition') {
-    const wait = o.rng.int(300, 2500);
+    const wait = o.rng.int(100, 2000);
     const mode = o.rng.pick(['drop', 'blackhole'] as const);
     const ms = o.partitionMs ?? 30_000;
     plan.push(async () => {
@@ -327,10 +342,11 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     });
   }
   const faults = (async () => {
+    await allStarted.catch(() => undefined);
     for (const p of plan) await p();
   })();
 
-  const started = await Promise.all(starts);
+  const started = await allStarted;
   const results = await Promise.all(
     prepared.map(async ({ run }, i) => {
       const { id, startedAt } = started[i];
@@ -343,6 +359,10 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     }),
   );
   await faults;
+  // A run that did not finish in time is terminated, so its retries cannot touch the next
+  // round's world (its failure is reported below).
+  for (const r of results)
+    if (r.error && !/Workflow execution failed/.test(r.error)) await o.stack.env.client.workflow.getHandle(r.workflowId).terminate('chaos: timed out').catch(() => undefined);
 
   const finalStates: Record<string, unknown> = {};
   for (const [i, r] of results.entries()) finalStates[r.key] = r.res ? await prepared[i].run.finalState(r.res) : { failed: r.error };

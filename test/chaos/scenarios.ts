@@ -11,6 +11,8 @@ import type { RunResult } from '../../workflows/definitions';
 import { shippedInput } from '../helpers/temporal';
 import { act, makePool, type SimEnv } from '../helpers/openstack';
 import type { TestHosts } from '../helpers/testhosts';
+import type { ActiveActive } from '../helpers/active-active';
+import { readServer } from '../../lib/haproxy';
 import type { PreparedRun, Scenario } from './harness';
 
 export const CHAOS_LATENCY = { serverBuild: 1500, serverDelete: 800, liveMigration: 1000, lbCreate: 300, lbUpdate: 400, lbDelete: 100, healthCheck: 600 };
@@ -35,15 +37,23 @@ async function bootServers(cloud: string, prefix: string, n: number, poolName?: 
  * (quota: 10 instances a project): two provisions (one with floating IPs), two decommissions
  * (one draining a pool).
  */
-export function openstackScenario(os: SimEnv): Scenario {
+export function openstackScenario(os: SimEnv, opts: { shared?: boolean } = {}): Scenario {
+  const clouds = ['cluster-b', 'cluster-c'];
   return {
     name: 'openstack',
-    async prepare() {
-      os.sim.reset();
+    async prepare(round: number) {
+      if (opts.shared) {
+        // The stand-in also serves the failover scenario (its pool on cluster-a): no reset,
+        // remove what earlier rounds made instead (quotas: 10 servers, 10 security groups).
+        await cleanUp(clouds);
+      } else {
+        os.sim.reset();
+        resetSessions();
+      }
       // Slower than the unit tests' latencies, so runs last long enough for faults to land mid-run.
       os.sim.setLatency(CHAOS_LATENCY);
-      resetSessions();
       const runs: PreparedRun[] = [];
+      const px = (p: string) => `${p}${round}`;
 
       const provision = async (key: string, cloud: string, prefix: string, count: number, floatingIp: boolean) => {
         const { poolId } = await makePool(cloud, prefix);
@@ -80,20 +90,70 @@ export function openstackScenario(os: SimEnv): Scenario {
               found: out.find.map((f: any) => norm(f.get.name, prefix)),
               servers: (await serversNamed(cloud, prefix)).map((s) => s.name),
               members: poolId ? (await poolMembers(cloud, poolId)).length : null,
-              removed: withPool ? out.remove.removed.length : null,
+              // Not out.remove.removed: a retried removal reports only what it removed itself.
             };
           },
         });
       };
-      await provision('provision-vm#1', 'cluster-a', 'pva', 2, true);
-      await provision('provision-vm#2', 'cluster-b', 'pvb', 1, false);
-      await decommission('decommission-vm#1', 'cluster-a', 'dca', 2, true);
-      await decommission('decommission-vm#2', 'cluster-c', 'dcc', 1, false);
+      // cluster-a is left to the failover scenario's pool; at most 4 servers on a cloud at once.
+      await provision('provision-vm#1', 'cluster-b', px('pva'), 2, true);
+      await provision('provision-vm#2', 'cluster-c', px('pvb'), 1, false);
+      await decommission('decommission-vm#1', 'cluster-b', px('dca'), 2, true);
+      await decommission('decommission-vm#2', 'cluster-c', px('dcc'), 1, false);
       return runs;
     },
     async sideEffects() {
       // Resources created per cloud and kind: a duplicate create shows up here.
       return { ...os.sim.counters().created };
+    },
+  };
+}
+
+/** Remove the servers, load balancers and security groups earlier rounds created (names pv*, dc*). */
+async function cleanUp(clouds: string[]): Promise<void> {
+  const mine = (name: string) => /^(pv|dc)[a-z]\d+/.test(name ?? '');
+  for (const cloud of clouds) {
+    const ids = (await client(cloud).list('compute', '/servers', 'servers')).filter((x: any) => mine(x.name)).map((x: any) => x.id);
+    if (ids.length) await act('openstack.server.delete', { cloud, ids, wait: true, deletePorts: true, releaseFloatingIps: true });
+    for (const lb of (await client(cloud).list('load-balancer', '/lbaas/loadbalancers', 'loadbalancers')).filter((x: any) => mine(x.name)))
+      await act('openstack.loadbalancer.delete', { cloud, id: lb.id, cascade: true, wait: true });
+    for (const sg of (await client(cloud).list('network', '/security-groups', 'security_groups')).filter((x: any) => mine(x.name)))
+      await act('openstack.security-group.delete', { cloud, id: sg.id });
+  }
+}
+
+/**
+ * failover.yaml against real PowerDNS, HAProxy and Prometheus plus Octavia weights on the
+ * stand-in (test/helpers/active-active.ts): cluster-b's health check fails, the run moves its
+ * traffic to a and c on every backend. One run a round (the backends are shared).
+ */
+export function failoverScenario(aa: ActiveActive): Scenario {
+  return {
+    name: 'failover',
+    async prepare() {
+      await aa.reset();
+      aa.clusters['cluster-b'].healthStatus = 503;
+      return [
+        {
+          key: 'failover#1',
+          input: shippedInput('failover', aa.params({ cluster: 'cluster-b' })),
+          async finalState(res: RunResult) {
+            const out = res.outputs as any;
+            const hp = await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b');
+            return {
+              verdict: out.confirm?.verdict,
+              healthy: out.peers?.healthyClusters,
+              backendsChanged: out.shift?.backends?.map((b: any) => [b.kind, b.changed]),
+              dns: await aa.resolve(),
+              haproxyB: hp.admin,
+              weights: await aa.memberWeights(),
+            };
+          },
+        },
+      ];
+    },
+    async sideEffects() {
+      return {};
     },
   };
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { startSim, type SimEnv } from '../helpers/openstack';
 import { startTestHosts, type TestHosts } from '../helpers/testhosts';
 import { ChaosStack, Rng, compareToBaseline, runRound, type FaultKind, type RoundReport, type Scenario } from './harness';
-import { hostsScenario, openstackScenario } from './scenarios';
+import { failoverScenario, hostsScenario, openstackScenario } from './scenarios';
+import { startActiveActive, type ActiveActive } from '../helpers/active-active';
 
 /** Test-host set for the chaos suite (181–189 are reserved for it). */
 export const CHAOS_HOST_SET = 181;
@@ -18,8 +19,9 @@ export interface ChaosSuite {
   close(): Promise<void>;
 }
 
-export async function setupChaos(opts: { hosts?: boolean; log?: (m: string) => void } = {}): Promise<ChaosSuite> {
+export async function setupChaos(opts: { hosts?: boolean; failover?: boolean; log?: (m: string) => void } = {}): Promise<ChaosSuite> {
   let os: SimEnv | undefined;
+  let aa: ActiveActive | undefined;
   let th: TestHosts | undefined;
   let stack: ChaosStack | undefined;
   const close = async () => {
@@ -29,16 +31,26 @@ export async function setupChaos(opts: { hosts?: boolean; log?: (m: string) => v
     } catch {
       /* best effort; the next `up` of the set cleans leftovers */
     }
+    await aa?.stop().catch(() => undefined);
     await os?.close().catch(() => undefined);
   };
   try {
-    os = await startSim();
-    const scenarios: Scenario[] = [openstackScenario(os)];
+    const scenarios: Scenario[] = [];
+    if (opts.failover ?? true) {
+      // Its OpenStack stand-in serves the provision/decommission runs too (one stand-in per
+      // process: the in-process OpenStack client reads OS_CLIENT_CONFIG_FILE).
+      aa = await startActiveActive();
+      scenarios.push(openstackScenario(aa.os, { shared: true }), failoverScenario(aa));
+    } else {
+      os = await startSim();
+      scenarios.push(openstackScenario(os));
+    }
     if (opts.hosts ?? true) {
       th = startTestHosts(CHAOS_HOST_SET, 2);
       scenarios.push(hostsScenario(th, join(th.dir, 'chaos')));
     }
-    stack = await ChaosStack.start({ workerEnv: { OS_CLIENT_CONFIG_FILE: os.cloudsFile }, log: opts.log });
+    // The worker inherits this process's environment (PowerDNS key for the failover backends).
+    stack = await ChaosStack.start({ workerEnv: { OS_CLIENT_CONFIG_FILE: (aa?.os ?? os)!.cloudsFile }, log: opts.log });
     return { stack, scenarios, close };
   } catch (e) {
     await close();
