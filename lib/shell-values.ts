@@ -494,6 +494,8 @@ export function scanShell(template: string): ShellSlot[] {
   // Anything the walk did not reach (e.g. after an unterminated construct) is refused.
   for (const [at, p] of phAt)
     if (!slots.some((x) => x.start === at)) slots.push({ start: at, end: p.end, expr: p.expr, context: 'bare', problem: 'cannot tell how the shell quotes this placeholder (unterminated quote or construct before it?); close every quote and $(…)' });
+  const whole = /^\s*\{\{[\s\S]*?\}\}\s*$/.test(s) && slots.length === 1;
+  if (whole) slots[0].problem ??= `the whole script is one {{ }} expression, so its value would run as a single command name, never as a script; write the script as text and put {{ }} only where a value goes (mkdir -p {{ dir }})`;
   return slots.sort((a, b) => a.start - b.start);
 }
 

@@ -20,6 +20,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
 import { isTrue, render } from '../dsl/expr';
 import { resolveParams } from '../dsl/params';
+import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { DURATION_PATTERN, msOf } from './duration';
@@ -195,7 +196,8 @@ export class Interpreter {
   }
 
   private async action(step: ActionStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
-    const input = render(step.with ?? {}, exprScope(scope));
+    // host.play inline plays: runbook values go in as task vars, never into task text (dsl/play-values).
+    const input = renderActionInput(step.action, step.with ?? {}, exprScope(scope));
     const opts: ActivityOptions = {
       activityId: path,
       startToCloseTimeout: (step.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
@@ -210,7 +212,7 @@ export class Interpreter {
       this.compensations.push({
         path,
         action: step.compensate.action,
-        input: render(step.compensate.with ?? {}, selfScope),
+        input: renderActionInput(step.compensate.action, step.compensate.with ?? {}, selfScope),
         retry: step.compensate.retry,
         timeout: step.compensate.timeout,
       });
