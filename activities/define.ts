@@ -37,6 +37,8 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   run(input: z.output<S>, ctx: ActionContext): Promise<O>;
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
+  /** Problems in `{{ }}` template text of the (unrendered) input that the schema cannot see; offset is within the string at path. */
+  templateProblems?(input: unknown): { path: (string | number)[]; offset: number; message: string }[];
 }
 
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {

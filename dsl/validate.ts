@@ -9,6 +9,7 @@ import { sortDiagnostics } from './diagnostics';
 import { ExpressionError, isTemplate, placeholders, references } from './expr';
 import { loadYaml, type LoadedYaml } from './load';
 import { paramSchema } from './params';
+import { templateChecks } from './template-checks';
 import { DURATION_RE, DURATION_OR_TEMPLATE_RE, ParamSpec, RunbookSchema, STEP_KIND_SCHEMAS, STEP_KINDS, type Runbook, type StepKind } from './schema';
 
 /** What the validator needs to know about an action; the registry in activities/ provides it. */
@@ -49,6 +50,7 @@ export function validateRunbookText(
   const parsed = RunbookSchema.safeParse(v);
   if (!parsed.success) for (const i of flattenIssues(parsed.error.issues, v)) report(i.path, i.message, i.key);
   semanticChecks(v as Record<string, unknown>, opts, report, (path) => doc.position(path));
+  out.push(...templateChecks(file, bytes, v, opts.actions, (path) => doc.position(path)));
 
   const diags = dedupe(sortDiagnostics(out));
   return diags.length ? { diagnostics: diags } : { runbook: parsed.data, diagnostics: [] };

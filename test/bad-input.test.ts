@@ -68,6 +68,7 @@ const REQUIRED = [
   'invalid-utf8.yaml',
   'multi-document.yaml',
   'many-mistakes.yaml',
+  'shell-value-unsafe.yaml',
 ];
 
 const files = readdirSync(join(ROOT, DIR)).filter((f) => /\.ya?ml$/.test(f)).sort();

@@ -23,6 +23,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
 import { isTrue, render } from '../dsl/expr';
 import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SECRET_MASK } from '../dsl/params';
+import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { DURATION_PATTERN, msOf } from './duration';
@@ -242,7 +243,8 @@ export class Interpreter {
   }
 
   private async action(step: ActionStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
-    const input = render(step.with ?? {}, exprScope(scope));
+    // host.play inline plays: runbook values go in as task vars, never into task text (dsl/play-values).
+    const input = renderActionInput(step.action, step.with ?? {}, exprScope(scope));
     const opts: ActivityOptions = {
       activityId: path,
       startToCloseTimeout: (step.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
@@ -260,7 +262,7 @@ export class Interpreter {
       const c: PendingCompensation = {
         path,
         action: step.compensate.action,
-        input: render(step.compensate.with ?? {}, selfScope),
+        input: renderActionInput(step.compensate.action, step.compensate.with ?? {}, selfScope),
         retry: step.compensate.retry,
         timeout: step.compensate.timeout,
       };

@@ -66,8 +66,10 @@ export interface HostModule<S extends z.ZodTypeAny = z.ZodTypeAny> {
   name: string;
   description: string;
   args: S;
-  /** Arg keys whose `{{ }}` placeholders are inserted as single shell words (shell: cmd). */
-  shellQuotedArgs?: string[];
+  /** Arg keys that are shell scripts: placeholders become env-var references, values travel in `env` (shell: cmd). */
+  shellTextArgs?: string[];
+  /** Arg keys that are command lines: split into `argv` words first, then values go inside their words (command: cmd). */
+  argvTextArgs?: string[];
   /** Arg keys left unrendered by the play (the module renders them itself: template content). */
   rawArgs?: string[];
   /** Accept Ansible's free-form string (`command: ls -l`) as this arg. */

@@ -3,6 +3,8 @@
  * key per task plus name, when, register, notify, loop, become, changed_when, failed_when...
  */
 import { z } from 'zod';
+import { commandTemplateProblem, describeSlot, shellProblems } from '../../lib/shell-values';
+import type { HostModule } from './module';
 import { HOST_MODULES } from './modules';
 
 const Cond = z.union([z.string().min(1), z.boolean(), z.array(z.union([z.string().min(1), z.boolean()])).min(1)]);
@@ -55,6 +57,22 @@ export interface Task extends z.output<typeof TaskBase> {
   args: unknown;
 }
 
+/** Placeholders in a task's shell text or command line that could not be carried as data. */
+export function valueProblems(mod: HostModule, args: unknown, module: string, freeForm = false): { path: (string | number)[]; message: string; offset: number }[] {
+  if (!args || typeof args !== 'object') return [];
+  const out: { path: (string | number)[]; message: string; offset: number }[] = [];
+  for (const [k, v] of Object.entries(args)) {
+    if (typeof v !== 'string' || !v.includes('{{')) continue;
+    const path = freeForm ? [module] : [module, k];
+    if (mod.shellTextArgs?.includes(k)) for (const p of shellProblems(v)) out.push({ path, offset: p.start, message: `${module}: ${describeSlot(v, p)}` });
+    if (mod.argvTextArgs?.includes(k) && !('argv' in args)) {
+      const m = commandTemplateProblem(v);
+      if (m) out.push({ path, offset: 0, message: `${module}: ${m}` });
+    }
+  }
+  return out;
+}
+
 /** A task: its keywords plus exactly one module key (`copy: {...}`, or `command: ls -l`). */
 export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx): Task => {
   const mods = Object.keys(raw).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
@@ -86,6 +104,12 @@ export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx)
     }
     args = { [mod.freeForm]: args };
   }
+  // A placeholder in shell text that cannot carry a value safely is refused before any host is touched.
+  const problems = valueProblems(mod, args, module, typeof raw[module] === 'string');
+  if (problems.length) {
+    for (const p of problems) ctx.addIssue({ code: 'custom', message: p.message, path: p.path });
+    return z.NEVER;
+  }
   // Args without templates are checked now; the rest once rendered for each host.
   if (!JSON.stringify(args).includes('{{') && base.data.loop === undefined) {
     const p = mod.args.safeParse(args);
@@ -116,3 +140,28 @@ export const PlaySchema = z.strictObject({
 });
 export type Play = z.output<typeof PlaySchema>;
 export type PlayInput = z.input<typeof PlaySchema>;
+
+/**
+ * For the validator: placeholders in an inline play (a runbook step's `with.play`) whose shell
+ * text or command line cannot carry their values. The workflow turns runbook values there into
+ * task vars (dsl/play-values.ts), so they land in exactly the contexts checked here.
+ */
+export function inlinePlayProblems(input: unknown): { path: (string | number)[]; offset: number; message: string }[] {
+  const play = (input as { play?: unknown } | null)?.play;
+  if (!play || typeof play !== 'object' || Array.isArray(play)) return [];
+  const out: { path: (string | number)[]; offset: number; message: string }[] = [];
+  for (const list of ['tasks', 'handlers'] as const) {
+    const tasks = (play as Record<string, unknown>)[list];
+    if (!Array.isArray(tasks)) continue;
+    tasks.forEach((t, i) => {
+      if (!t || typeof t !== 'object' || Array.isArray(t)) return;
+      const mods = Object.keys(t).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
+      const mod = mods.length === 1 ? HOST_MODULES.get(mods[0]) : undefined;
+      if (!mod) return;
+      const raw = (t as Record<string, unknown>)[mods[0]];
+      const args = typeof raw === 'string' && mod.freeForm ? { [mod.freeForm]: raw } : raw;
+      for (const p of valueProblems(mod, args, mods[0], typeof raw === 'string')) out.push({ ...p, path: ['play', list, i, ...p.path] });
+    });
+  }
+  return out;
+}

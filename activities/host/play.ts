@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
 import { loadInventory, InventoryError } from '../../lib/inventory';
 import { redact } from '../../lib/secrets';
-import { PlaySchema } from './play-schema';
+import { inlinePlayProblems, PlaySchema } from './play-schema';
 import { runPlay, type HostCounts, type HostResult, type PlayProgress } from './runner';
 
 export const PlayInput = z.strictObject({
@@ -148,6 +148,9 @@ export default defineAction({
       });
     }
     return outputs;
+  },
+  templateProblems(input) {
+    return inlinePlayProblems(input);
   },
   plan(input) {
     const tasks = input.play.tasks.map((t) => t.name ?? t.module);

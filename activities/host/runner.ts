@@ -7,11 +7,13 @@
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { evaluateExpression, placeholders, render, renderString } from '../../dsl/expr';
+import { evaluateExpression, render, renderString } from '../../dsl/expr';
 import { connectionVars, hostVars, type Inventory, type Vars } from '../../lib/inventory';
 import { resolveSecret } from '../../lib/secrets';
-import { connectHost, shq, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
-import { ModuleError, type Facts, type ModuleContext, type ModuleResult } from './module';
+import { commandTemplateToArgv, shellTextToData, ShellValueError, VALUE_VAR } from '../../lib/shell-values';
+import { shlexSplit } from '../../lib/inventory';
+import { connectHost, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
+import { ModuleError, type Facts, type HostModule, type ModuleContext, type ModuleResult } from './module';
 import { HOST_MODULES } from './modules';
 import type { Play, Task } from './play-schema';
 
@@ -144,29 +146,42 @@ export function parseFacts(out: string): Facts {
   return f;
 }
 
-/** Render `{{ }}` placeholders as single shell words (for `shell: cmd`). */
-function renderShellQuoted(template: string, scope: Vars): string {
-  let out = '';
-  let last = 0;
-  for (const p of placeholders(template)) {
-    const start = p.offset - 2;
-    const end = template.indexOf('}}', p.offset) + 2;
-    const v = evaluateExpression(p.expr, scope);
-    out += template.slice(last, start) + shq(typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-    last = end;
-  }
-  return out + template.slice(last);
-}
-
-function renderArgs(args: unknown, scope: Vars, quoted: string[] = [], raw: string[] = []): unknown {
+/**
+ * Render a task's args. Shell text (`shell: cmd`) keeps its script and carries each value in an
+ * environment variable (lib/shell-values); `command: cmd` is split into words before the values
+ * go in. Either way a value is data: it never becomes shell syntax or extra arguments.
+ */
+function renderArgs(args: unknown, scope: Vars, mod: HostModule): unknown {
   if (!args || typeof args !== 'object' || Array.isArray(args)) return render(args, scope);
   const out: Record<string, unknown> = {};
+  const values: Record<string, string> = {};
+  const evaluate = (expr: string) => evaluateExpression(expr, scope);
   for (const [k, v] of Object.entries(args)) {
-    if (raw.includes(k)) out[k] = v;
-    else if (quoted.includes(k) && typeof v === 'string') out[k] = renderShellQuoted(v, scope);
-    else out[k] = render(v, scope);
+    if (mod.rawArgs?.includes(k)) out[k] = v;
+    else if (mod.shellTextArgs?.includes(k) && typeof v === 'string' && v.includes('{{')) {
+      const d = asModuleError(() => shellTextToData(v, evaluate), `${mod.name}: ${k}`);
+      out[k] = d.text;
+      Object.assign(values, d.env);
+    } else if (mod.argvTextArgs?.includes(k) && typeof v === 'string' && v.includes('{{') && !('argv' in args)) {
+      out.argv = asModuleError(() => commandTemplateToArgv(v, evaluate, (l) => shlexSplit(l, false)), `${mod.name}: ${k}`);
+    } else out[k] = render(v, scope);
+  }
+  if (Object.keys(values).length) {
+    const env = (out.env ?? {}) as Record<string, unknown>;
+    const clash = Object.keys(env).find((n) => VALUE_VAR.test(n));
+    if (clash) throw new ModuleError(`${mod.name}: env ${clash}: names RW_V<n> are reserved for the values of {{ }} placeholders; rename it`);
+    out.env = { ...env, ...values };
   }
   return out;
+}
+
+function asModuleError<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ShellValueError) throw new ModuleError(`${what}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** `when`, `changed_when`, `failed_when`: a bare CEL expression (Ansible style) or `{{ }}`; lists are ANDed. */
@@ -270,7 +285,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     const diffs: string[] = [];
     for (const item of items) {
       const itemScope = t.loop !== undefined ? { ...taskScope, [loopVar]: item } : taskScope;
-      const rendered = renderArgs(t.args, itemScope, mod.shellQuotedArgs, mod.rawArgs);
+      const rendered = renderArgs(t.args, itemScope, mod);
       const parsed = mod.args.safeParse(rendered);
       if (!parsed.success) throw new ModuleError(`${t.module}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
       const ctx: ModuleContext = {

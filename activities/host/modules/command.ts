@@ -41,6 +41,7 @@ export default defineModule({
   name: 'command',
   description: 'Run a program with arguments, without a shell (no pipes, redirects or variable expansion). `cmd` is split like a shell would, or give `argv`.',
   freeForm: 'cmd',
+  argvTextArgs: ['cmd'],
   args: z
     .strictObject({
       cmd: z.string().optional(),

@@ -1,23 +1,31 @@
 import { z } from 'zod';
 import { shq } from '../../../lib/ssh';
-import { defineModule } from '../module';
+import { VALUE_VAR } from '../../../lib/shell-values';
+import { defineModule, ModuleError } from '../module';
 import { CommandOptions, runScript } from './command';
 
+const POSIX_SHELLS = /\/(sh|bash|dash|ash|ksh|mksh|zsh|busybox)$/;
+
 /**
- * A shell script. `{{ }}` placeholders in `cmd` are inserted as single quoted shell words, so
- * a value can never inject shell syntax; the rest of `cmd` is the script as written.
+ * A shell script. `{{ }}` placeholders in `cmd` become references to environment variables
+ * ("${RW_V1}" bare, ${RW_V1} inside "…" or a here-document) and the values travel in the
+ * environment, so the shell never parses a value; placeholders where that cannot work (inside
+ * '…', sh -c scripts, eval…) are refused (lib/shell-values.ts).
  */
 export default defineModule({
   name: 'shell',
-  description: 'Run a shell script (pipes, redirects). Values from `{{ }}` placeholders are inserted as quoted words.',
+  description: 'Run a shell script (pipes, redirects). Values from `{{ }}` placeholders reach the script as environment variables, never as shell syntax.',
   freeForm: 'cmd',
-  shellQuotedArgs: ['cmd'],
+  shellTextArgs: ['cmd'],
   args: z.strictObject({
     cmd: z.string().min(1),
     executable: z.string().regex(/^\/[\w./-]+$/).default('/bin/sh'),
     ...CommandOptions,
   }),
   async run(a, ctx) {
+    // "${RW_V1}" is POSIX sh syntax; other shells (csh, fish) quote differently.
+    if (Object.keys(a.env).some((k) => VALUE_VAR.test(k)) && !POSIX_SHELLS.test(a.executable))
+      throw new ModuleError(`executable ${a.executable}: {{ }} values reach the script as "\${RW_V1}" references, which only POSIX shells (sh, bash, dash, ksh, zsh) read; use one of them`);
     return runScript(ctx, `exec ${shq(a.executable)} -c ${shq(a.cmd)}`, a);
   },
 });
