@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
+import type { StepMeta } from '../dsl/secret-ref';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -37,9 +39,40 @@ export interface ActionResult<O = unknown> {
   attempt: number;
 }
 
-/** Wrap an action as a Temporal activity: re-check input, build the context, run. */
-export function toActivity(def: ActionDefinition): (input: unknown) => Promise<ActionResult> {
-  return async (input: unknown) => {
+/** The interpreter's second activity argument, checked: anything else means "no runbook known". */
+function scopeFrom(meta: unknown): SecretScope {
+  const m = (meta ?? {}) as Partial<StepMeta>;
+  return {
+    runbook: typeof m.runbook === 'string' ? m.runbook : undefined,
+    labels: m.labels && typeof m.labels === 'object' ? (m.labels as Record<string, string>) : undefined,
+    authorRefs: Array.isArray(m.authorRefs) ? m.authorRefs.filter((r): r is string => typeof r === 'string') : [],
+  };
+}
+
+/** Mask in place what a thrown error carries (message, stack, details, causes), keeping its type. */
+function maskError(e: unknown, values: Set<string>, depth = 0): unknown {
+  if (!values.size || !e || typeof e !== 'object' || depth > 8) return e;
+  const err = e as { message?: unknown; stack?: unknown; details?: unknown; cause?: unknown };
+  const secrets = [...values];
+  try {
+    if (typeof err.message === 'string') err.message = redact(err.message, secrets);
+    if (typeof err.stack === 'string') err.stack = redact(err.stack, secrets);
+    if (Array.isArray(err.details)) err.details = maskDeep(err.details, secrets);
+    if (err.cause) maskError(err.cause, values, depth + 1);
+  } catch {
+    /* a frozen error: fall through with what we could do */
+  }
+  return e;
+}
+
+/**
+ * Wrap an action as a Temporal activity: re-check input, build the context, run. Secrets the
+ * action resolves are scoped to the step's runbook (`meta` from the interpreter) and recorded
+ * for this execution only; every value resolved is masked here, once for every action, in
+ * outputs, heartbeat details, log lines and thrown errors.
+ */
+export function toActivity(def: ActionDefinition): (input: unknown, meta?: unknown) => Promise<ActionResult> {
+  return async (input: unknown, meta?: unknown) => {
     const ctx = Context.current();
     const parsed = def.input.safeParse(input ?? {});
     if (!parsed.success) {
@@ -47,16 +80,25 @@ export function toActivity(def: ActionDefinition): (input: unknown) => Promise<A
       throw ApplicationFailure.nonRetryable(`${def.name}: invalid input: ${msg}`, 'InvalidInput');
     }
     const info = ctx.info;
+    const values = new Set<string>();
+    const mask = <T>(v: T): T => (values.size ? maskDeep(v, values) : v);
     const actionCtx: ActionContext = {
       idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
       attempt: info.attempt,
       signal: ctx.cancellationSignal,
-      heartbeat: (d) => ctx.heartbeat(d),
+      heartbeat: (d) => ctx.heartbeat(mask(d)),
       heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
-      log: (m) => ctx.log.info(m, { action: def.name }),
+      log: (m) => ctx.log.info(mask(m), { action: def.name }),
     };
-    const outputs = await def.run(parsed.data, actionCtx);
-    return { outputs: outputs ?? null, attempt: info.attempt };
+    const run = withSecretScope(scopeFrom(meta), () => def.run(parsed.data, actionCtx), values);
+    try {
+      const outputs = await run.result;
+      return { outputs: mask(outputs ?? null), attempt: info.attempt };
+    } catch (e) {
+      // A refused or missing secret will not appear on a retry: fail the step now, clearly.
+      if (e instanceof SecretError) throw maskError(ApplicationFailure.nonRetryable(`${def.name}: ${e.message}`, 'SecretRefused'), values);
+      throw maskError(e, values);
+    }
   };
 }
 

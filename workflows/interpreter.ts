@@ -22,6 +22,7 @@ import { isTrue, render } from '../dsl/expr';
 import { resolveParams } from '../dsl/params';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
+import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
 import { DURATION_PATTERN, msOf } from './duration';
 import { ApprovalGates } from './approval';
 import {
@@ -120,6 +121,11 @@ export class Interpreter {
     this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
   }
 
+  private stepMeta(withInput: unknown): StepMeta {
+    const labels = (this.runbook.metadata as { labels?: Record<string, string> }).labels;
+    return { runbook: this.runbook.metadata.name, ...(labels ? { labels } : {}), authorRefs: literalSecretRefs(withInput) };
+  }
+
   snapshot(): RunStatus {
     return { ...this.status, steps: [...this.stepMap.values()] };
   }
@@ -202,7 +208,10 @@ export class Interpreter {
       heartbeatTimeout: step.heartbeatTimeout as ActivityOptions['heartbeatTimeout'],
       retry: toRetry(step.retry),
     };
-    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input], opts);
+    // The second argument tells the worker which runbook asks (its secrets policy grants by
+    // runbook) and which secret references the author wrote literally. Activity arguments are
+    // not part of replay's determinism check, so recorded histories still replay.
+    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input, this.stepMeta(step.with)], opts);
     if (st) st.attempts = res.attempt;
     if (step.compensate) {
       // Rendered now, while the step's own outputs are in scope; runs later only if needed.
@@ -211,6 +220,7 @@ export class Interpreter {
         path,
         action: step.compensate.action,
         input: render(step.compensate.with ?? {}, selfScope),
+        meta: this.stepMeta(step.compensate.with),
         retry: step.compensate.retry,
         timeout: step.compensate.timeout,
       });
@@ -326,6 +336,7 @@ export class Interpreter {
       const slice = items.slice(offset, offset + chunkSize);
       const input: ChunkInput = {
         parentWorkflowId: wf,
+        runbook: { name: this.runbook.metadata.name, labels: (this.runbook.metadata as { labels?: Record<string, string> }).labels },
         path,
         steps: step.steps,
         items: slice,
@@ -376,7 +387,7 @@ export class Interpreter {
       const rec = { ...c, state: 'pending' as 'pending' | 'done' | 'failed', error: undefined as string | undefined };
       this.status.compensations.push(rec);
       try {
-        await scheduleActivity(c.action, [c.input], {
+        await scheduleActivity(c.action, c.meta ? [c.input, c.meta] : [c.input], {
           activityId: `compensate:${c.path}`,
           startToCloseTimeout: (c.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
           retry: toRetry({ maximumAttempts: 5, ...(c.retry as RetryPolicy | undefined) }),
@@ -474,7 +485,8 @@ async function withDeadline<T>(ms: number, fn: () => Promise<T>, onExpire: () =>
 
 /** Workflow: a slice of a large foreach, so no single history grows past Temporal's limits. */
 export async function runbookForeachChunk(input: ChunkInput): Promise<ChunkResult> {
-  const it = new Interpreter({ metadata: { name: `${input.path} chunk` } }, input.scope.params, {}, undefined, false);
+  // The chunk's actions belong to the parent's runbook (its secrets grants apply); older chunk inputs lack it.
+  const it = new Interpreter({ metadata: { name: input.runbook?.name ?? String(input.scope.run.runbook ?? `${input.path} chunk`), labels: input.runbook?.labels } as Runbook['metadata'] }, input.scope.params, {}, undefined, false);
   setHandler(statusQuery, () => it.snapshot());
   const scope: Scope = { ...input.scope, steps: { ...input.scope.steps } as Scope['steps'] };
   try {

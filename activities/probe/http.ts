@@ -92,7 +92,7 @@ export default defineAction({
     const headers: Record<string, string> = { ...i.headers };
     const secrets: string[] = [];
     for (const [k, ref] of Object.entries(i.secretHeaders)) {
-      headers[k] = resolveSecret(ref);
+      headers[k] = resolveSecret(ref, { destination: i.url });
       secrets.push(headers[k]);
     }
     const expected = i.expectStatus === undefined ? null : ([] as number[]).concat(i.expectStatus);
