@@ -314,14 +314,42 @@ export function findSecretRefs(v: unknown, out: string[] = [], depth = 0): strin
  * this runbook (or, with no policy, any raw reference from params). For the CLI and the Slack
  * gateway; the activity checks again (with the destination) when it resolves.
  */
-export function paramSecretProblems(runbook: { metadata: { name: string; labels?: Record<string, string> } }, params: Record<string, unknown>, policy = loadSecretsPolicy()): string[] {
+export function paramSecretProblems(runbook: { metadata: { name: string; labels?: Record<string, string> }; spec?: unknown }, params: Record<string, unknown>, policy = loadSecretsPolicy()): string[] {
   const scope: SecretScope = { runbook: runbook.metadata.name, labels: runbook.metadata.labels };
   const out: string[] = [];
-  for (const ref of new Set(findSecretRefs(params))) {
+  const specs = ((runbook as { spec?: { params?: Record<string, { secret?: boolean }> } }).spec?.params ?? {});
+  const refs = Object.entries(params).flatMap(([k, v]) =>
+    // `file:` is also how some params name a place to *write* (capi kubeconfigTo): those are
+    // checked here only for params declared `secret: true`; the activity refuses the rest.
+    findSecretRefs(v).filter((r) => !r.startsWith('file:') || specs[k]?.secret === true),
+  );
+  for (const ref of new Set(refs)) {
     // A secret:NAME from params with no policy visible here is left to the worker (it may have one).
     if (!policy && ref.startsWith('secret:')) continue;
     const p = secretRefProblem(ref, scope, { policy: policy ?? null, fromParams: true, destination: undefined });
     // Destinations are checked by the action that sends the value; here only the runbook grant.
+    if (p && !/does not allow sending it to/.test(p)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Every reason a run may not start for its secrets: references in its params (see
+ * paramSecretProblems) and references written in its steps that the policy does not grant to it.
+ * A policy file that cannot be read is a problem too (never silently looser).
+ */
+export function runSecretProblems(runbook: { metadata: { name: string; labels?: Record<string, string> }; spec?: unknown }, params: Record<string, unknown>): string[] {
+  let policy: SecretsPolicy | undefined;
+  try {
+    policy = loadSecretsPolicy();
+  } catch (e: any) {
+    return [e.message];
+  }
+  const out = paramSecretProblems(runbook, params, policy);
+  const literal = findSecretRefs((runbook.spec as { steps?: unknown } | undefined)?.steps);
+  const scope: SecretScope = { runbook: runbook.metadata.name, labels: runbook.metadata.labels, authorRefs: literal };
+  for (const ref of new Set(literal)) {
+    const p = secretRefProblem(ref, scope, { policy: policy ?? null });
     if (p && !/does not allow sending it to/.test(p)) out.push(p);
   }
   return out;
