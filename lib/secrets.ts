@@ -5,7 +5,6 @@
  *
  * ```yaml
  * # runwright.secrets.yaml (RUNWRIGHT_SECRETS_POLICY; else ./runwright.secrets.yaml, ./.runwright/secrets.yaml)
- * secretDirs: [/etc/runwright/secrets]      # raw file: references must resolve (realpath) inside these
  * secrets:
  *   pdns-key:
  *     ref: env:PDNS_API_KEY                  # or file:/etc/runwright/secrets/pdns-key
@@ -20,8 +19,9 @@
  *   (same runbook/destination checks): the policy is the only way in. With no policy file, only
  *   when the reference is written literally in the runbook's own text (the author's reviewed
  *   choice); one that arrives through params or an expression is refused.
- * - raw `file:` paths must be inside a secret folder (policy `secretDirs`, RUNWRIGHT_SECRET_DIRS),
- *   checked after resolving symlinks and `..`; paths written in the policy itself are trusted.
+ * - a raw `file:` path that the policy does not name (so: a runbook's own, with no policy) must be
+ *   inside a secret folder (RUNWRIGHT_SECRET_DIRS, `:`-separated), checked after resolving
+ *   symlinks and `..`; paths written in the policy itself are the operator's and trusted.
  *
  * Every value resolved during an activity is recorded in that activity's registry
  * (AsyncLocalStorage), and the action wrapper (activities/define.ts) masks it out of outputs,
@@ -58,13 +58,11 @@ const GrantSchema = z.strictObject({
   description: z.string().optional(),
 });
 const PolicySchema = z.strictObject({
-  secretDirs: z.array(z.string().min(1)).default([]),
   secrets: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.\/-]*$/, 'secret names: letters, digits, _ . / -'), GrantSchema).default({}),
 });
 export type SecretGrant = z.infer<typeof GrantSchema>;
 export interface SecretsPolicy {
   file: string;
-  secretDirs: string[];
   secrets: Record<string, SecretGrant>;
 }
 
@@ -107,7 +105,7 @@ export function loadSecretsPolicy(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
   const r = PolicySchema.safeParse(raw);
   if (!r.success) throw new SecretError(`secrets policy ${file}: ${r.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
-  const policy: SecretsPolicy = { file, secretDirs: r.data.secretDirs.map((d) => resolve(cwd, d)), secrets: r.data.secrets };
+  const policy: SecretsPolicy = { file, secrets: r.data.secrets };
   cache = { file, mtimeMs: st.mtimeMs, size: st.size, policy };
   return policy;
 }
@@ -198,14 +196,14 @@ export interface ResolveOptions {
   trusted?: boolean;
 }
 
-function secretDirs(policy: SecretsPolicy | undefined, env: NodeJS.ProcessEnv): string[] {
-  return [...(policy?.secretDirs ?? []), ...(env[SECRET_DIRS_ENV] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d))];
+function secretDirs(env: NodeJS.ProcessEnv): string[] {
+  return (env[SECRET_DIRS_ENV] ?? '').split(delimiter).filter(Boolean).map((d) => resolve(d));
 }
 
 function readSecretFile(ref: string, path: string, confineTo: string[] | undefined): string {
   try {
     if (confineTo) {
-      if (!confineTo.length) throw new SecretError(`secret ${ref}: file: references must be inside a secret folder, and none is configured (${SECRET_DIRS_ENV} or secretDirs in the secrets policy)`);
+      if (!confineTo.length) throw new SecretError(`secret ${ref}: file: references must be inside a secret folder, and none is configured (${SECRET_DIRS_ENV}); or name the file in the secrets policy and use secret:NAME`);
       const real = realpathSync(isAbsolute(path) ? path : resolve(path));
       const inside = confineTo.some((d) => {
         let rd: string;
@@ -280,8 +278,7 @@ export function secretRefProblem(
  * Resolve a secret reference inside an activity, under the worker's policy and the activity's
  * scope; the value is recorded so the action wrapper masks it everywhere.
  */
-export function resolveSecret(ref: string, opts: ResolveOptions | NodeJS.ProcessEnv = {}): string {
-  const o: ResolveOptions = 'destination' in opts || 'scope' in opts || 'trusted' in opts || 'env' in opts ? (opts as ResolveOptions) : { env: opts as NodeJS.ProcessEnv };
+export function resolveSecret(ref: string, o: ResolveOptions = {}): string {
   const env = o.env ?? process.env;
   const rec = store.getStore();
   const scope = o.scope ?? rec?.scope;
@@ -293,7 +290,7 @@ export function resolveSecret(ref: string, opts: ResolveOptions | NodeJS.Process
   else {
     // A path the policy names exactly was chosen by the operator; any other must be in a secret folder.
     const named = policy && Object.values(policy.secrets).some((g) => g.ref === ref);
-    value = readRaw(ref, env, ref.startsWith('file:') && !named ? secretDirs(policy, env) : undefined);
+    value = readRaw(ref, env, ref.startsWith('file:') && !named ? secretDirs(env) : undefined);
   }
   rec?.values.add(value);
   return value;

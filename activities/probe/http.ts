@@ -110,7 +110,8 @@ export default defineAction({
       const t0 = Date.now();
       const c = await httpCheck({ url: i.url, method: i.method, headers, body: i.body, timeoutMs: i.timeout, signal: ctx.signal, readBody: i.bodyContains !== undefined });
       const ms = t0 - st.startedMs;
-      let ok = c.status !== null && (expected ? expected.includes(c.status) : c.status >= 200 && c.status < 300);
+      // A body that broke off (or passed the size cap) is a failed check, whatever the status said.
+      let ok = !c.error && c.status !== null && (expected ? expected.includes(c.status) : c.status >= 200 && c.status < 300);
       let error = c.error;
       if (ok && i.bodyContains !== undefined && !(c.body ?? '').includes(i.bodyContains)) {
         ok = false;
