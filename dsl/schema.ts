@@ -50,7 +50,7 @@ export const ParamSpec = z
     maximum: z.number().optional(),
     pattern: z.string().optional(),
     items: z.strictObject({ type: ParamType }).optional().describe('Element type of an array param.'),
-    secret: z.boolean().optional().describe('Value is a secret *reference* (env:NAME, file:PATH); never a secret itself.'),
+    secret: z.boolean().optional().describe('Value is a secret *reference* (secret:NAME from the worker\'s secrets policy); never a secret itself.'),
   })
   .describe('A typed runbook parameter.');
 export type ParamSpec = z.infer<typeof ParamSpec>;

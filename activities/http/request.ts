@@ -13,7 +13,7 @@ export default defineAction({
     url: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
-    secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references, e.g. Authorization: env:API_TOKEN'),
+    secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references, e.g. Authorization: secret:api-token (granted in the worker\'s secrets policy)'),
     body: z.unknown().optional().describe('String sent as is; anything else as JSON.'),
     expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional()
       .describe('Status (or list) that counts as success; default any 2xx.'),

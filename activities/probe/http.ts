@@ -50,7 +50,7 @@ const input = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   headers: z.record(z.string(), z.string()).default({}),
-  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references (env:NAME / file:PATH).'),
+  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references (secret:NAME from the worker\'s secrets policy).'),
   body: z.string().optional(),
   expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional()
     .describe('Status (or list) that counts as healthy; default any 2xx.'),

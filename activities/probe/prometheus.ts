@@ -33,7 +33,7 @@ const input = z.strictObject({
   step: msField(1, 86_400_000).default(15_000).describe('range: resolution step (default 15s).'),
   tenant: z.string().min(1).optional().describe('Mimir/Cortex tenant: sent as X-Scope-OrgID.'),
   headers: z.record(z.string(), z.string()).default({}),
-  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('e.g. Authorization: env:PROM_TOKEN'),
+  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('e.g. Authorization: secret:prom-token'),
   method: z.enum(['GET', 'POST']).default('GET').describe('POST sends the query form-encoded (long queries).'),
   threshold: z.strictObject({ op: Op, value: z.number() }).optional().describe('Each value must satisfy `value <op> threshold`.'),
   reduce: Reduce.optional().describe('range: compare one value per series (last, min, max, avg, ...) instead of every sample.'),
