@@ -11,6 +11,7 @@
  *   RUNWRIGHT_SLACK_API_URL                            Web API base URL (the local stand-in in tests)
  */
 import { fetchGuarded, responseText } from './bounded';
+import { registerSecret } from './secrets';
 import { readFileSync } from 'node:fs';
 import { LogLevel, WebClient, type RetryOptions } from '@slack/web-api';
 
@@ -72,6 +73,9 @@ async function boundedFetch(url: string | URL, init: RequestInit = {}): Promise<
 /** One WebClient per token and API URL; it queues and rate-limits its own calls. */
 export function slackClient(cfg: SlackConfig, token = cfg.botToken): WebClient {
   if (!token) throw new SlackConfigError('no Slack bot token: set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE');
+  // Inside an action (notify.slack, drill report, approval notices) the token is masked like any
+  // resolved secret if the far end echoes it; elsewhere this does nothing.
+  registerSecret(token);
   const key = `${cfg.apiUrl ?? ''}\u0000${token}`;
   let c = clients.get(key);
   if (!c) {

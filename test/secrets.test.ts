@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defineAction } from '../activities/define';
-import { resolveSecret, SecretError } from '../lib/secrets';
+import { destinationMatches, resolveSecret, SecretError, secretRefProblem } from '../lib/secrets';
 import { failureMessage, inputFor, runbookFrom, serverAddress, shippedInput, startRun, useTestWorker } from './helpers/temporal';
 import { runCli } from './helpers/cli';
 import { parseExpression } from '../dsl/expr';
@@ -332,4 +332,25 @@ test('an expensive expression is refused: by the validator when nested too deep,
   const big = await startRun(t.env, t.queue, inputFor(r, { l: Array.from({ length: 1000 }, (_, i) => i) }));
   expect(await failureMessage(big.result())).toMatch(/expression too expensive: comprehensions nested 3 deep over more than \d+ elements/);
   expect(Date.now() - t0).toBeLessThan(15_000);
+});
+
+test('grants: by runbook name or label, destinations by origin (+ path prefix) or host; a bound secret needs a destination', () => {
+  const policy = {
+    file: 'p.yaml',
+    secrets: {
+      k: { ref: 'env:RW_TEST_ECHO_KEY', runbooks: ['label:team=net'], destinations: ['https://api.example.com/v1', 'db.internal'] },
+    },
+  };
+  const p = (scope: any, destination?: string) => secretRefProblem('secret:k', scope, { policy, destination });
+  const net = { runbook: 'any', labels: { team: 'net' } };
+  expect(p(net, 'https://api.example.com/v1/zones')).toBeUndefined();
+  expect(p(net, 'https://api.example.com/v1')).toBeUndefined();
+  expect(p(net, 'db.internal:5432')).toBeUndefined();
+  expect(p(net, 'https://api.example.com/v10')).toMatch(/does not allow sending it to/); // prefix is by path segment
+  expect(p(net, 'http://api.example.com/v1')).toMatch(/does not allow sending it to/); // another origin (scheme)
+  expect(p(net, 'https://api.example.com.evil.test/v1')).toMatch(/does not allow sending it to/);
+  expect(p(net)).toMatch(/an unnamed destination/);
+  expect(p({ runbook: 'any', labels: { team: 'web' } }, 'db.internal')).toMatch(/does not grant it to runbook "any"/);
+  expect(destinationMatches('db.internal', 'https://db.internal:8443/x')).toBe(true);
+  expect(destinationMatches('https://a.test', 'a.test')).toBe(false);
 });
