@@ -85,6 +85,19 @@ interface Shape {
   nesting: number;
   literals: number;
   at: number;
+  /** Why a matches() pattern could backtrack without end (JS regexes do), with its offset. */
+  regex?: { why: string; at: number };
+}
+
+/** A group with a quantifier inside, itself quantified: `(a+)+`, `(a|aa)*`, `(\w*)*` — exponential backtracking. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,?\d*\}|\|)(?:[^()\\]|\\.)*\)[+*{]/;
+
+function regexProblem(pattern: Node | undefined): string | undefined {
+  if (!pattern || pattern.op !== 'value' || typeof pattern.args !== 'string')
+    return 'matches() needs a literal pattern in a runbook (a pattern from data could backtrack without end)';
+  if (NESTED_QUANTIFIER.test(pattern.args) || /\\[1-9]/.test(pattern.args))
+    return `matches() pattern ${JSON.stringify(pattern.args)} has a quantified group with a quantifier (or alternation) inside, or a backreference: it can backtrack without end`;
+  return undefined;
 }
 
 function shapeOf(ast: Node): Shape {
@@ -99,6 +112,11 @@ function shapeOf(ast: Node): Shape {
     sh.nodes++;
     if (node.op === 'list') sh.literals += Array.isArray(node.args) ? node.args.length : 0;
     if (node.op === 'map' && Array.isArray(node.args)) sh.literals += node.args.length;
+    if (!sh.regex && (node.op === 'rcall' || node.op === 'call') && node.args?.[0] === 'matches') {
+      const args = (node.op === 'rcall' ? node.args[2] : node.args[1]) as Node[];
+      const why = regexProblem(args?.[args.length - 1]);
+      if (why) sh.regex = { why, at: node.start };
+    }
     if (node.op === 'rcall' && COMPREHENSIONS.has(node.args?.[0])) {
       const [, target, args] = node.args as [string, Node, Node[]];
       if (depth + 1 > sh.nesting) {
@@ -117,6 +135,7 @@ function shapeOf(ast: Node): Shape {
 }
 
 function checkShape(expr: string, sh: Shape): void {
+  if (sh.regex) throw new ExpressionError(`expression too expensive: ${sh.regex.why}`, expr, sh.regex.at);
   if (sh.nesting > MAX_COMPREHENSION_NESTING)
     throw new ExpressionError(`expression too expensive: comprehensions (map/filter/all/exists) nested ${sh.nesting} deep; at most ${MAX_COMPREHENSION_NESTING}`, expr, sh.at);
 }

@@ -354,3 +354,10 @@ test('grants: by runbook name or label, destinations by origin (+ path prefix) o
   expect(destinationMatches('db.internal', 'https://db.internal:8443/x')).toBe(true);
   expect(destinationMatches('https://a.test', 'a.test')).toBe(false);
 });
+
+test('matches() with a pattern that can backtrack without end (or one from data) is refused before it runs', () => {
+  expect(() => parseExpression(`'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'.matches('^(a+)+$')`)).toThrow(/can backtrack without end/);
+  expect(() => parseExpression(`'x'.matches('^(a|aa)*$')`)).toThrow(/can backtrack without end/);
+  expect(() => parseExpression(`params.s.matches(params.re)`)).toThrow(/needs a literal pattern/);
+  expect(() => parseExpression(`params.s.matches('^[a-z0-9-]+$')`)).not.toThrow();
+});
