@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
+import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
+import type { StepMeta } from '../dsl/secret-ref';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -56,6 +58,32 @@ export const MAX_OUTPUT_BYTES = 1.5 * 1024 * 1024;
 /** Wrapper heartbeat interval when the step has no heartbeatTimeout (runs started before it had one). */
 const FALLBACK_HEARTBEAT_MS = 5000;
 
+/** The interpreter's second activity argument, checked: anything else means "no runbook known". */
+function scopeFrom(meta: unknown): SecretScope {
+  const m = (meta ?? {}) as Partial<StepMeta>;
+  return {
+    runbook: typeof m.runbook === 'string' ? m.runbook : undefined,
+    labels: m.labels && typeof m.labels === 'object' ? (m.labels as Record<string, string>) : undefined,
+    authorRefs: Array.isArray(m.authorRefs) ? m.authorRefs.filter((r): r is string => typeof r === 'string') : [],
+  };
+}
+
+/** Mask in place what a thrown error carries (message, stack, details, causes), keeping its type. */
+function maskError(e: unknown, values: Set<string>, depth = 0): unknown {
+  if (!values.size || !e || typeof e !== 'object' || depth > 8) return e;
+  const err = e as { message?: unknown; stack?: unknown; details?: unknown; cause?: unknown };
+  const secrets = [...values];
+  try {
+    if (typeof err.message === 'string') err.message = redact(err.message, secrets);
+    if (typeof err.stack === 'string') err.stack = redact(err.stack, secrets);
+    if (Array.isArray(err.details)) err.details = maskDeep(err.details, secrets);
+    if (err.cause) maskError(err.cause, values, depth + 1);
+  } catch {
+    /* a frozen error: fall through with what we could do */
+  }
+  return e;
+}
+
 /**
  * Wrap an action as a Temporal activity: re-check input, build the context, run.
  *
@@ -64,9 +92,14 @@ const FALLBACK_HEARTBEAT_MS = 5000;
  * timeout instead of the whole start-to-close timeout, and a cancel reaches every action. It
  * re-sends the action's latest heartbeat details (or the previous attempt's) so progress is
  * never overwritten with nothing.
+ *
+ * Secrets the action resolves are scoped to the step's runbook (`meta` from the interpreter) and
+ * recorded for this execution only; every value resolved is masked here, once for every action,
+ * in outputs, heartbeat details, log lines and thrown errors.
  */
-export function toActivity(def: ActionDefinition): (input: unknown, call?: CallContext) => Promise<ActionResult> {
-  return async (input: unknown, call?: CallContext) => {
+export function toActivity(def: ActionDefinition): (input: unknown, meta?: unknown) => Promise<ActionResult> {
+  return async (input: unknown, meta?: unknown) => {
+    const call = (meta && typeof meta === 'object' ? meta : {}) as CallContext;
     const ctx = Context.current();
     const parsed = def.input.safeParse(input ?? {});
     if (!parsed.success) {
@@ -74,8 +107,10 @@ export function toActivity(def: ActionDefinition): (input: unknown, call?: CallC
       throw ApplicationFailure.nonRetryable(`${def.name}: invalid input: ${msg}`, 'InvalidInput');
     }
     const info = ctx.info;
+    const values = new Set<string>();
+    const mask = <T>(v: T): T => (values.size ? maskDeep(v, values) : v);
     let details: unknown = info.heartbeatDetails;
-    const beat = () => ctx.heartbeat(details);
+    const beat = () => ctx.heartbeat(mask(details));
     const actionCtx: ActionContext = {
       idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
       attempt: info.attempt,
@@ -85,27 +120,29 @@ export function toActivity(def: ActionDefinition): (input: unknown, call?: CallC
         beat();
       },
       heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
-      log: (m) => ctx.log.info(m, { action: def.name }),
-      rootWorkflowId: call?.rootWorkflowId ?? info.workflowExecution?.workflowId,
+      log: (m) => ctx.log.info(mask(m), { action: def.name }),
+      rootWorkflowId: typeof call.rootWorkflowId === 'string' ? call.rootWorkflowId : info.workflowExecution?.workflowId,
     };
     // No beat at the start: a short action costs no extra RPC, and until the first one the
     // server still holds the previous attempt's details.
     const timer = setInterval(beat, info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : FALLBACK_HEARTBEAT_MS);
     let outputs: unknown;
     try {
-      outputs = await def.run(parsed.data, actionCtx);
+      outputs = await withSecretScope(scopeFrom(meta), () => def.run(parsed.data, actionCtx), values).result;
     } catch (err) {
       // After the worker's shutdown grace time the SDK cancels running activities with reason
       // WORKER_SHUTDOWN (SSH commands are left to finish, lib/ssh.ts). That is no cancel of the
       // step: fail this attempt retryably, so the step runs again on another worker.
       if (ctx.cancellationSignal.aborted && isWorkerShutdown(ctx.cancellationSignal.reason)) {
-        throw ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown');
+        throw maskError(ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown'), values);
       }
-      throw err;
+      // A refused or missing secret will not appear on a retry: fail the step now, clearly.
+      if (err instanceof SecretError) throw maskError(ApplicationFailure.nonRetryable(`${def.name}: ${err.message}`, 'SecretRefused'), values);
+      throw maskError(err, values);
     } finally {
       clearInterval(timer);
     }
-    outputs ??= null;
+    outputs = mask(outputs ?? null);
     // Checked here, before the SDK sends it: an oversized result would otherwise fail the
     // workflow task (or the run) with a message that names neither the step nor the size.
     const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');

@@ -8,6 +8,7 @@ import { buildRegistry, loadActionModules, type ActionRegistry } from '../activi
 import { formatDiagnostic, type Diagnostic } from '../dsl/diagnostics';
 import { resolveParams } from '../dsl/params';
 import { runDefaults } from '../lib/config';
+import { runSecretProblems } from '../lib/secrets';
 import type { RunInput } from '../workflows/definitions';
 import { displayPath, loadRunbookFile, type LoadedRunbook } from './runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
@@ -87,6 +88,10 @@ export function prepareRun(
   const p = collectParams(o.params, o.set);
   const { values, errors } = resolveParams(r.loaded.runbook, p.values, { coerce: p.coerce });
   if (errors.length) throw new CliError(errors.map((e) => `${displayPath(file)}: error: ${e.message}`).join('\n'), EXIT.usage);
+  // Secrets are granted by the worker's secrets policy, never chosen by a run's params: refuse
+  // before anything starts (the worker checks again, with the destination, when it resolves).
+  const secretProblems = runSecretProblems(r.loaded.runbook, values);
+  if (secretProblems.length) throw new CliError(secretProblems.map((m) => `${displayPath(file)}: error: ${m}`).join('\n'), EXIT.usage);
   return { registry, loaded: r.loaded, params: values };
 }
 

@@ -10,7 +10,21 @@ import { Environment } from '@marcbachmann/cel-js';
 
 // Runbooks build mixed maps such as {'name': c, 'port': 80}: allow heterogeneous literals
 // (cel-go's default too); variables not declared are `dyn`, as everything in scope is.
-const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
+/**
+ * Expressions run inside workflow tasks: one that never ends would wedge the run forever (the
+ * task fails and is retried without end). cel-js has no evaluation cost limit, so the cost is
+ * bounded here, deterministically (same answer on replay): the parser's structural limits, at
+ * most MAX_COMPREHENSION_NESTING comprehensions (map/filter/all/exists…) inside each other, and
+ * before each evaluation an estimate — (elements in the data it reads + list literals) to the
+ * power of the nesting, times the expression's size — must stay under MAX_EXPRESSION_COST.
+ * An expression over the limit is an ExpressionError: a clear step failure.
+ */
+export const EXPRESSION_LIMITS = { maxAstNodes: 2000, maxDepth: 100, maxListElements: 1000, maxMapEntries: 1000, maxCallArguments: 32 };
+export const MAX_COMPREHENSION_NESTING = 3;
+export const MAX_EXPRESSION_COST = 20_000_000;
+const COMPREHENSIONS = new Set(['map', 'filter', 'all', 'exists', 'exists_one', 'existsOne', 'sortBy', 'transformList', 'transformMap']);
+
+const cel = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false, limits: EXPRESSION_LIMITS });
 const celParse = (expr: string) => cel.parse(expr);
 
 const PLACEHOLDER = /\{\{([\s\S]*?)\}\}/g;
@@ -54,12 +68,108 @@ type Node = { op: string; args: any; start: number };
 
 /** Parse a CEL expression; throws ExpressionError with the offset of the problem. */
 export function parseExpression(expr: string): Node {
+  let ast: Node;
   try {
-    return celParse(expr).ast as unknown as Node;
+    ast = celParse(expr).ast as unknown as Node;
   } catch (e: any) {
     const first = String(e?.message ?? e).split('\n')[0];
     throw new ExpressionError(first, expr, e?.range?.start ?? 0);
   }
+  checkShape(expr, shapeOf(ast));
+  return ast;
+}
+
+/** What the cost estimate needs from an expression: size, comprehension nesting, literal elements. */
+interface Shape {
+  nodes: number;
+  nesting: number;
+  literals: number;
+  at: number;
+  /** Why a matches() pattern could backtrack without end (JS regexes do), with its offset. */
+  regex?: { why: string; at: number };
+}
+
+/** A group with a quantifier inside, itself quantified: `(a+)+`, `(a|aa)*`, `(\w*)*` — exponential backtracking. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,?\d*\}|\|)(?:[^()\\]|\\.)*\)[+*{]/;
+
+function regexProblem(pattern: Node | undefined): string | undefined {
+  if (!pattern || pattern.op !== 'value' || typeof pattern.args !== 'string')
+    return 'matches() needs a literal pattern in a runbook (a pattern from data could backtrack without end)';
+  if (NESTED_QUANTIFIER.test(pattern.args) || /\\[1-9]/.test(pattern.args))
+    return `matches() pattern ${JSON.stringify(pattern.args)} has a quantified group with a quantifier (or alternation) inside, or a backreference: it can backtrack without end`;
+  return undefined;
+}
+
+function shapeOf(ast: Node): Shape {
+  const sh: Shape = { nodes: 0, nesting: 0, literals: 0, at: 0 };
+  const walk = (n: unknown, depth: number): void => {
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x, depth);
+      return;
+    }
+    if (!n || typeof n !== 'object' || !('op' in n)) return;
+    const node = n as Node;
+    sh.nodes++;
+    if (node.op === 'list') sh.literals += Array.isArray(node.args) ? node.args.length : 0;
+    if (node.op === 'map' && Array.isArray(node.args)) sh.literals += node.args.length;
+    if (!sh.regex && (node.op === 'rcall' || node.op === 'call') && node.args?.[0] === 'matches') {
+      const args = (node.op === 'rcall' ? node.args[2] : node.args[1]) as Node[];
+      const why = regexProblem(args?.[args.length - 1]);
+      if (why) sh.regex = { why, at: node.start };
+    }
+    if (node.op === 'rcall' && COMPREHENSIONS.has(node.args?.[0])) {
+      const [, target, args] = node.args as [string, Node, Node[]];
+      if (depth + 1 > sh.nesting) {
+        sh.nesting = depth + 1;
+        sh.at = node.start;
+      }
+      walk(target, depth);
+      walk(args, depth + 1);
+      return;
+    }
+    if (node.op === 'value') return;
+    walk(node.args, depth);
+  };
+  walk(ast, 0);
+  return sh;
+}
+
+function checkShape(expr: string, sh: Shape): void {
+  if (sh.regex) throw new ExpressionError(`expression too expensive: ${sh.regex.why}`, expr, sh.regex.at);
+  if (sh.nesting > MAX_COMPREHENSION_NESTING)
+    throw new ExpressionError(`expression too expensive: comprehensions (map/filter/all/exists) nested ${sh.nesting} deep; at most ${MAX_COMPREHENSION_NESTING}`, expr, sh.at);
+}
+
+/** Elements (list items, map entries) in a value, counting stops past `stop`. */
+function elements(v: unknown, stop: number, acc = { n: 0 }): number {
+  if (acc.n > stop || !v || typeof v !== 'object') return acc.n;
+  if (Array.isArray(v)) {
+    acc.n += v.length;
+    for (const x of v) if (x && typeof x === 'object') elements(x, stop, acc);
+  } else if (v instanceof Map) {
+    acc.n += v.size;
+    for (const x of v.values()) elements(x, stop, acc);
+  } else {
+    const vals = Object.values(v);
+    acc.n += vals.length;
+    for (const x of vals) if (x && typeof x === 'object') elements(x, stop, acc);
+  }
+  return acc.n;
+}
+
+/** Refuse, before running it, an evaluation whose estimated cost is over the limit. */
+function checkCost(expr: string, sh: Shape, ctx: Record<string, unknown>): void {
+  if (sh.nesting === 0) return; // no loops: linear in the expression's size
+  const budget = MAX_EXPRESSION_COST / sh.nodes;
+  const perLevel = Math.pow(budget, 1 / sh.nesting);
+  const n = elements(ctx, perLevel) + sh.literals;
+  const cost = Math.pow(n, sh.nesting) * sh.nodes;
+  if (cost > MAX_EXPRESSION_COST)
+    throw new ExpressionError(
+      `expression too expensive: comprehensions nested ${sh.nesting} deep over ${n > perLevel ? `more than ${Math.floor(perLevel)}` : n} elements (estimated cost ${cost > 1e15 ? '>1e15' : Math.round(cost)}, limit ${MAX_EXPRESSION_COST})`,
+      expr,
+      sh.at,
+    );
 }
 
 /** Free variables used by an expression, with the first member accessed on each (params.X). */
@@ -158,6 +268,7 @@ export type Scope = Record<string, unknown>;
 interface Compiled {
   run: (ctx: Record<string, unknown>) => unknown;
   roots: Map<string, Set<string> | null>;
+  shape: Shape;
 }
 const compiledCache = new Map<string, Compiled>();
 const COMPILED_CACHE_MAX = 5000;
@@ -167,6 +278,8 @@ function compile(expr: string): Compiled {
   if (c) return c;
   // One parse serves both: the scope roots it reads, and the evaluator.
   const run = celParse(expr);
+  const shape = shapeOf(run.ast as unknown as Node);
+  checkShape(expr, shape);
   const roots = new Map<string, Set<string> | null>();
   for (const r of referencesIn(run.ast as unknown as Node)) {
     if (r.root === 'steps' && r.member !== undefined) {
@@ -174,7 +287,7 @@ function compile(expr: string): Compiled {
       if (cur !== null) roots.set('steps', (cur ?? new Set<string>()).add(r.member));
     } else roots.set(r.root, null);
   }
-  c = { run: run as unknown as Compiled['run'], roots };
+  c = { run: run as unknown as Compiled['run'], roots, shape };
   if (compiledCache.size >= COMPILED_CACHE_MAX) compiledCache.clear();
   compiledCache.set(expr, c);
   return c;
@@ -214,8 +327,11 @@ function celContext(c: Compiled, scope: Scope): Record<string, unknown> {
 export function evaluateExpression(expr: string, scope: Scope): unknown {
   try {
     const c = compile(expr);
-    return fromCel(c.run(celContext(c, scope)));
+    const ctx = celContext(c, scope);
+    checkCost(expr, c.shape, ctx);
+    return fromCel(c.run(ctx));
   } catch (e: any) {
+    if (e instanceof ExpressionError && e.message.startsWith('expression too expensive')) throw new ExpressionError(`${e.message} in {{${expr}}}`, expr, e.offset);
     throw new ExpressionError(`${String(e?.message ?? e).split('\n')[0]} in {{${expr}}}`, expr, e?.range?.start ?? 0);
   }
 }

@@ -53,7 +53,7 @@ export const ParamSpec = z
     secret: z
       .boolean()
       .optional()
-      .describe('Shown as *** in plans, status and Slack cards; sealed in history by the payload codec. Best a reference (env:NAME, file:PATH) an action resolves, not the secret itself.'),
+      .describe('Shown as *** in plans, status and Slack cards; sealed in history by the payload codec. Best a secret reference (secret:NAME from the worker\'s secrets policy) that an action resolves, not the secret itself.'),
   })
   .describe('A typed runbook parameter.');
 export type ParamSpec = z.infer<typeof ParamSpec>;

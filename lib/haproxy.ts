@@ -3,6 +3,7 @@
  * connection, over a unix socket or TCP. Reads server state from `show servers state` (weights,
  * admin/operational state) and `show stat` (status text, current sessions).
  */
+import { maxResponseBytes, tooLarge } from './bounded';
 import { connect, type Socket } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -68,7 +69,12 @@ export function runtimeCommand(api: RuntimeApi, command: string): Promise<string
     api.signal?.addEventListener('abort', onAbort, { once: true });
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(`${command}\n`));
-    sock.on('data', (d: string) => (out += d));
+    const limit = maxResponseBytes();
+    sock.on('data', (d: string) => {
+      out += d;
+      // A runtime API answer the size of the worker's memory is not an answer: stop reading.
+      if (out.length > limit) finish(tooLarge(`haproxy ${api.socket}: "${command}"`, limit));
+    });
     sock.on('end', () => finish());
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (api.signal?.aborted) return finish(api.signal.reason);

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from './secrets';
+import { fetchGuarded, responseText } from './bounded';
 
 export interface PdnsTarget {
   /** Base URL of the webserver, e.g. http://127.0.0.1:8081 (an /api/v1 suffix is accepted too). */
@@ -58,18 +59,20 @@ async function call(t: PdnsTarget, method: string, path: string, body?: unknown)
   const signal = t.signal ? AbortSignal.any([t.signal, AbortSignal.timeout(t.timeoutMs)]) : AbortSignal.timeout(t.timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, {
+    // The key is a header: never follow a redirect to another origin with it.
+    res = await fetchGuarded(url, {
+      secret: true,
       method,
       headers: { 'X-API-Key': t.apiKey, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
-    });
+    }, `PowerDNS ${method} ${path}`);
   } catch (e: any) {
-    if (t.signal?.aborted) throw e;
+    if (t.signal?.aborted || e instanceof ApplicationFailure) throw e;
     const cause = e?.cause?.code ?? e?.cause?.message ?? e?.name ?? 'error';
     throw ApplicationFailure.retryable(`PowerDNS ${method} ${url}: connection failed (${cause})`, 'PdnsConnectionError');
   }
-  const text = await res.text();
+  const text = await responseText(res, `PowerDNS ${method} ${path}`);
   let json: any = null;
   try {
     json = text ? JSON.parse(text) : null;

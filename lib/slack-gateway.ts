@@ -13,11 +13,14 @@
  *  - Replayed or retried clicks carry the same action_ts, hence the same requestId (the Update
  *    id): they count once.
  */
+import { runSecretProblems } from './secrets';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySlackRequest } from '@slack/bolt';
 import { SocketModeClient, LogLevel as SocketLogLevel } from '@slack/socket-mode';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import type { ActionRegistry } from '../activities/registry';
 import { buildRegistry } from '../activities/registry';
 import { resolveParams } from '../dsl/params';
@@ -363,6 +366,16 @@ export class SlackGateway {
 
   // ------------------------------------------------------------------ slash command
 
+  /** Commands seen in the last 10 minutes (longer than Slack's 5-minute signature window). */
+  private readonly delivered = new Map<string, number>();
+
+  private firstDelivery(key: string, now = Date.now()): boolean {
+    for (const [k, exp] of this.delivered) if (exp < now) this.delivered.delete(k);
+    if (this.delivered.has(key)) return false;
+    this.delivered.set(key, now + 10 * 60_000);
+    return true;
+  }
+
   async command(f: Record<string, string>): Promise<Reply> {
     const slackUser = f.user_id;
     const channel = f.channel_id;
@@ -387,7 +400,11 @@ export class SlackGateway {
     if (sub === 'run') {
       const name = rest[0];
       if (!name) return say(usage);
-      return { ...say(`Starting *${esc(name)}*…`), after: () => this.runFromSlack(name, rest.slice(1), identity!, channel, slackUser) };
+      // A replayed (or redelivered) command carries the same trigger_id: Slack gives every
+      // invocation its own, and the request signature covers it, so it is the dedupe key.
+      const key = f.trigger_id ? `trigger:${f.trigger_id}` : undefined;
+      if (key && !this.firstDelivery(key)) return say(`:information_source: This /runwright run was already received; it started once.`);
+      return { ...say(`Starting *${esc(name)}*…`), after: () => this.runFromSlack(name, rest.slice(1), identity!, channel, slackUser, key) };
     }
     return say(`Unknown subcommand "${esc(sub)}". ${usage}`);
   }
@@ -426,7 +443,7 @@ export class SlackGateway {
     return undefined;
   }
 
-  private async runFromSlack(name: string, pairs: string[], identity: string, channel: string, slackUser: string): Promise<void> {
+  private async runFromSlack(name: string, pairs: string[], identity: string, channel: string, slackUser: string, key?: string): Promise<void> {
     const file = this.findRunbook(name);
     if (!file) return this.ephemeral(channel, slackUser, `:no_entry: No runbook named \`${esc(name)}\` in ${(this.o.runbookDirs ?? ['RUNWRIGHT_RUNBOOK_PATH', './runbooks']).join(', ')}.`);
     const registry = this.o.registry ?? buildRegistry();
@@ -440,7 +457,18 @@ export class SlackGateway {
     }
     const { values, errors } = resolveParams(loaded.runbook, raw, { coerce: new Set(Object.keys(raw)) });
     if (errors.length) return this.ephemeral(channel, slackUser, `:no_entry: ${errors.map((e) => esc(e.message)).join('; ')}`);
-    const id = `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+    // Secrets are the worker policy's to grant, never a slash command's params'.
+    const secretProblems = runSecretProblems(loaded.runbook, values);
+    if (secretProblems.length) return this.ephemeral(channel, slackUser, `:no_entry: refused: ${secretProblems.map((m) => esc(m)).join('; ')}`);
+    // The workflow id comes from the command's trigger_id, so even a restarted gateway (which
+    // forgot what it saw) cannot start a replayed command twice: the server refuses the id.
+    const id = key
+      ? `${name}-slack-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
+      : `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+    if (key) {
+      const exists = await this.o.client.workflow.getHandle(id).describe().then(() => true, () => false);
+      if (exists) return this.ephemeral(channel, slackUser, `:information_source: Already started as \`${esc(id)}\` (this command was delivered before).`);
+    }
     // The announcement is the run's thread: failures and the end of the run are posted under it.
     const posted = await this.web.chat.postMessage({ channel, text: `<@${slackUser}> is starting *${esc(name)}* as \`${id}\`…` });
     const input: RunInput = { runbook: loaded.runbook, params: values, children: loaded.children, startedBy: identity, slack: { channel, threadTs: posted.ts } };
@@ -464,8 +492,14 @@ export class SlackGateway {
         workflowId: id,
         args: [input],
         memo: { runbook: name, startedBy: identity, source: 'slack' },
+        // Never a second run under this id, even after the first has closed.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (e: any) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) {
+        await this.web.chat.update({ channel, ts: posted.ts!, text: `<@${slackUser}>: *${esc(name)}* was already started as \`${esc(id)}\` by this command.` });
+        return;
+      }
       await this.web.chat.update({ channel, ts: posted.ts!, text: `:x: <@${slackUser}> could not start *${esc(name)}*: ${esc(String(e?.message ?? e))}` });
       return;
     }

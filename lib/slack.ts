@@ -10,6 +10,8 @@
  *   RUNWRIGHT_SLACK_CHANNEL                            default channel for approval requests
  *   RUNWRIGHT_SLACK_API_URL                            Web API base URL (the local stand-in in tests)
  */
+import { fetchGuarded, responseText } from './bounded';
+import { registerSecret } from './secrets';
 import { readFileSync } from 'node:fs';
 import { LogLevel, WebClient, type RetryOptions } from '@slack/web-api';
 
@@ -54,13 +56,30 @@ export const SLACK_RETRY: RetryOptions = { retries: 4, factor: 2, minTimeout: 30
 
 const clients = new Map<string, WebClient>();
 
+/**
+ * The Web API client's transport: the bot token never follows a redirect to another origin, and
+ * an answer is read with the worker's size cap (a far end cannot take the worker's memory).
+ */
+async function boundedFetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  const res = await fetchGuarded(String(url), { ...init, secret: true }, 'Slack API');
+  const text = await responseText(res, 'Slack API');
+  const headers = new Headers(res.headers);
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  const empty = res.status === 204 || res.status === 304;
+  return new Response(empty ? null : text, { status: res.status, statusText: res.statusText, headers });
+}
+
 /** One WebClient per token and API URL; it queues and rate-limits its own calls. */
 export function slackClient(cfg: SlackConfig, token = cfg.botToken): WebClient {
   if (!token) throw new SlackConfigError('no Slack bot token: set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE');
+  // Inside an action (notify.slack, drill report, approval notices) the token is masked like any
+  // resolved secret if the far end echoes it; elsewhere this does nothing.
+  registerSecret(token);
   const key = `${cfg.apiUrl ?? ''}\u0000${token}`;
   let c = clients.get(key);
   if (!c) {
-    c = new WebClient(token, { slackApiUrl: cfg.apiUrl, retryConfig: SLACK_RETRY, timeout: 15_000, logLevel: LogLevel.ERROR });
+    c = new WebClient(token, { slackApiUrl: cfg.apiUrl, retryConfig: SLACK_RETRY, timeout: 15_000, logLevel: LogLevel.ERROR, fetch: boundedFetch as never });
     clients.set(key, c);
   }
   return c;

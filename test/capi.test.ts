@@ -7,7 +7,7 @@
  * conflict).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -44,6 +44,9 @@ beforeAll(async () => {
   running = worker.run();
   dir = mkdtempSync(join(tmpdir(), 'rw-capi-'));
   process.env.RW_TEST_CLOUDS_YAML = CLOUDS_SECRET;
+  // clouds.yaml is a param (secret: true): only the worker's secrets policy can grant it.
+  writeFileSync(join(dir, 'runwright.secrets.yaml'), 'secrets:\n  clouds:\n    ref: env:RW_TEST_CLOUDS_YAML\n    runbooks: [capi-cluster-create]\n');
+  process.env.RUNWRIGHT_SECRETS_POLICY = join(dir, 'runwright.secrets.yaml');
 }, 180_000);
 
 afterAll(async () => {

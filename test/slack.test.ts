@@ -451,3 +451,45 @@ test('`runwright slack serve` refuses to start without secrets, then serves: hea
     await new Promise((r) => p.on('close', r));
   }
 }, 180_000);
+
+test('a replayed /runwright run (same signed request, inside the 5-minute window) starts one run, even after the gateway restarts', async () => {
+  const body = slashCommandBody({ command: '/runwright', text: 'run hello who=replay', user_id: 'U0ALICE', channel_id: OPS, trigger_id: `replay-${Date.now()}`, response_url: 'http://127.0.0.1:1/unused' });
+  const headers = signedHeaders(SECRET, body); // one signature, sent three times
+  const before = sim.messages.length;
+  const first = await post(body, headers);
+  expect(first.json.text).toMatch(/Starting \*hello\*/);
+  const again = await post(body, headers);
+  expect(again.status).toBe(200);
+  expect(again.json.text).toMatch(/already received; it started once/);
+  // A restarted gateway has forgotten what it saw: the workflow id (from the trigger_id) stops it.
+  const gw2 = new SlackGateway({ client: env.client, namespace: 'default', taskQueue: queue, slack: { botToken: BOT, signingSecret: SECRET, apiUrl: sim.apiUrl }, runbookDirs: [join(dir, 'runbooks')], log: (m) => logs.push(m) });
+  const l2 = await gw2.listen(0);
+  try {
+    const r = await fetch(`${l2.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+    expect(r.status).toBe(200);
+    await gw2.idle();
+  } finally {
+    await l2.close();
+    await gw2.stop();
+  }
+  expect(ephemerals('U0ALICE').pop()).toMatch(/Already started as `hello-slack-[0-9a-f]{16}`/);
+  const announced = sim.messages.slice(before).filter((m) => /started \*hello\* as/.test(m.text ?? ''));
+  expect(announced).toHaveLength(1);
+  const id = announced[0].text!.match(/\|(hello-slack-[0-9a-f]{16})>/)![1];
+  await env.client.workflow.getHandle(id).result();
+  const runs: string[] = [];
+  for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH "hello-slack-"` })) if (w.workflowId === id) runs.push(w.runId);
+  expect(runs).toHaveLength(1);
+});
+
+test('ChatOps cannot choose a worker secret: /runwright run with a secret reference in params is refused, nothing starts', async () => {
+  writeFileSync(
+    join(dir, 'runbooks', 'call.yaml'),
+    `apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: call }\nspec:\n  params:\n    key: { type: string }\n  steps:\n    - id: c\n      action: http.request\n      with: { url: "http://127.0.0.1:1/", secretHeaders: { X-Api-Key: "{{ params.key }}" } }\n`,
+  );
+  const before = sim.messages.length;
+  const body = slashCommandBody({ command: '/runwright', text: 'run call key=env:SLACK_BOT_TOKEN', user_id: 'U0ALICE', channel_id: OPS, trigger_id: `sec-${Date.now()}`, response_url: 'http://127.0.0.1:1/unused' });
+  await post(body);
+  expect(ephemerals('U0ALICE').pop()).toMatch(/refused: secret env:SLACK_BOT_TOKEN: comes from the run's params/);
+  expect(sim.messages.slice(before).filter((m) => /call/.test(m.text ?? ''))).toHaveLength(0);
+});

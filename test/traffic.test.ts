@@ -5,6 +5,7 @@
  * steps of runbooks on the real Temporal dev server.
  */
 import http from 'node:http';
+import { dirname } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -50,6 +51,9 @@ beforeAll(async () => {
   clusters = await services.startClusters();
   pdns = await services.startPdns();
   process.env[KEY_ENV] = pdns.apiKey;
+  // No secrets policy here: the runbooks' own env:/file: references resolve, and file: ones only
+  // inside a secret folder (lib/secrets.ts).
+  process.env.RUNWRIGHT_SECRET_DIRS = dirname(pdns.apiKeyFile);
   await pdns.createZone('example.test', [{ name: 'app', type: 'A', ttl: 5, records: [A, B, C] }]);
   lb = await services.startHaproxy('app', clusters.map((c) => ({ name: c.name, hostPort: c.hostPort })));
 }, 60_000);

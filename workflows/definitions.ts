@@ -197,6 +197,8 @@ export interface PendingCompensation {
   path: string;
   action: string;
   input: unknown;
+  /** Which runbook the compensation belongs to (a child's are run by its parent); see StepMeta. */
+  meta?: import('../dsl/secret-ref').StepMeta;
   retry?: unknown;
   timeout?: string;
   heartbeatTimeout?: string;
@@ -260,6 +262,8 @@ export interface SetParamsResult {
 
 export interface ChunkInput {
   parentWorkflowId: string;
+  /** The runbook the chunk's steps belong to (secrets policy scope). */
+  runbook?: { name: string; labels?: Record<string, string> };
   path: string;
   steps: Step[];
   items: unknown[];

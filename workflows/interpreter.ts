@@ -26,6 +26,7 @@ import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SE
 import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
+import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
 import { DURATION_PATTERN, msOf } from './duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
 import {
@@ -158,6 +159,11 @@ export class Interpreter {
     return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity };
   }
 
+  private stepMeta(withInput: unknown): StepMeta {
+    const labels = (this.runbook.metadata as { labels?: Record<string, string> }).labels;
+    return { runbook: this.runbook.metadata.name, ...(labels ? { labels } : {}), authorRefs: literalSecretRefs(withInput) };
+  }
+
   /** The status query's answer: secret params masked (it is shown by the CLI, Slack and the UI). */
   snapshot(): RunStatus {
     const secret = secretParamNames((this.runbook as Partial<Runbook>).spec?.params);
@@ -254,7 +260,10 @@ export class Interpreter {
     // A cancelled step counts as ended only once its activity has stopped, so no compensation
     // (a fault.restore armed earlier, an undo in a parent) runs while it is still at work.
     if (patched('runwright-wait-cancel-v1')) opts.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
-    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input, this.call], opts);
+    // The second argument tells the worker the top run (for inverses found by label), which
+    // runbook asks (its secrets policy grants by runbook) and which secret references the author
+    // wrote literally. Activity arguments are not part of replay's determinism check.
+    const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input, { ...this.call, ...this.stepMeta(step.with) }], opts);
     if (st) st.attempts = res.attempt;
     if (step.compensate) {
       // Rendered now, while the step's own outputs are in scope; runs later only if needed.
@@ -263,6 +272,7 @@ export class Interpreter {
         path,
         action: step.compensate.action,
         input: renderActionInput(step.compensate.action, step.compensate.with ?? {}, selfScope),
+        meta: this.stepMeta(step.compensate.with),
         retry: step.compensate.retry,
         timeout: step.compensate.timeout,
       };
@@ -397,6 +407,7 @@ export class Interpreter {
         parentWorkflowId: wf,
         rootWorkflowId: this.call.rootWorkflowId,
         defaults: this.defaults,
+        runbook: { name: this.runbook.metadata.name, labels: (this.runbook.metadata as { labels?: Record<string, string> }).labels },
         path,
         steps: step.steps,
         items: slice,
@@ -463,7 +474,7 @@ export class Interpreter {
         continue;
       }
       try {
-        await scheduleActivity(c.action, [c.input, this.call], {
+        await scheduleActivity(c.action, [c.input, { ...this.call, ...(c.meta ?? {}) }], {
           activityId: `compensate:${c.path}`,
           startToCloseTimeout: (c.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
           heartbeatTimeout: (c.heartbeatTimeout ?? this.heartbeatTimeout(undefined)) as ActivityOptions['heartbeatTimeout'],
@@ -657,7 +668,9 @@ async function withDeadline<T>(ms: number, fn: () => Promise<T>, onExpire: () =>
 
 /** Workflow: a slice of a large foreach, so no single history grows past Temporal's limits. */
 export async function runbookForeachChunk(input: ChunkInput): Promise<ChunkResult> {
-  const it = new Interpreter({ metadata: { name: `${input.path} chunk` } }, input.scope.params, {}, undefined, false, {
+  // The chunk's actions belong to the parent's runbook (its secrets grants apply); older chunk inputs lack it.
+  const meta = { name: input.runbook?.name ?? String(input.scope.run.runbook ?? `${input.path} chunk`), labels: input.runbook?.labels } as Runbook['metadata'];
+  const it = new Interpreter({ metadata: meta }, input.scope.params, {}, undefined, false, {
     rootWorkflowId: input.rootWorkflowId,
     defaults: input.defaults,
   });

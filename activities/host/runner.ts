@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { evaluateExpression, render, renderString } from '../../dsl/expr';
 import { connectionVars, hostVars, type Inventory, type Vars } from '../../lib/inventory';
-import { resolveSecret } from '../../lib/secrets';
+import { resolveSecret, SECRET_REF_PATTERN } from '../../lib/secrets';
 import { commandTemplateToArgv, shellTextToData, ShellValueError, VALUE_VAR } from '../../lib/shell-values';
 import { shlexSplit } from '../../lib/inventory';
 import { connectHost, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
@@ -203,9 +203,14 @@ function emptyCounts(): HostCounts {
   return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 };
 }
 
-function resolveMaybeSecret(v: string | undefined): string | undefined {
+/**
+ * A connection password that is a secret reference. One written in the inventory (a file on the
+ * worker, the operator's) counts as the author's; one from play vars or extra vars (which a run's
+ * params can set) goes through the secrets policy, bound to the host it is sent to.
+ */
+function resolveMaybeSecret(v: string | undefined, fromInventory: boolean, host: string): string | undefined {
   if (v === undefined) return undefined;
-  return /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/.test(v) ? resolveSecret(v) : v;
+  return SECRET_REF_PATTERN.test(v) ? resolveSecret(v, { trusted: fromInventory, destination: host }) : v;
 }
 
 /** Run one host's play. Never throws for host problems: they become the host's result. */
@@ -216,8 +221,9 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   const counts = emptyCounts();
   const tasks: TaskRecord[] = [];
   const handlers: TaskRecord[] = [];
-  const password = resolveMaybeSecret(cv.password);
-  const becomePassword = resolveMaybeSecret(cv.becomePassword);
+  const inv = connectionVars(name, hostVars(o.inventory, name));
+  const password = resolveMaybeSecret(cv.password, cv.password === inv.password, cv.host);
+  const becomePassword = resolveMaybeSecret(cv.becomePassword, cv.becomePassword === inv.becomePassword, cv.host);
   for (const s of [password, becomePassword]) if (s) secrets.push(s);
   if (cv.becomeMethod && cv.becomeMethod !== 'sudo') return { status: 'failed', address, counts: { ...counts, failed: 1 }, msg: `become method ${cv.becomeMethod} is not supported (sudo only)`, tasks, handlers };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
+import { fetchGuarded, maxResponseBytes, responseText } from '../../lib/bounded';
 
 const MAX_BODY = 64 * 1024;
 
@@ -12,17 +13,19 @@ export default defineAction({
     url: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
-    secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references, e.g. Authorization: env:API_TOKEN'),
+    secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references, e.g. Authorization: secret:api-token (granted in the worker\'s secrets policy)'),
     body: z.unknown().optional().describe('String sent as is; anything else as JSON.'),
     expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional()
       .describe('Status (or list) that counts as success; default any 2xx.'),
     timeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+    maxResponseBytes: z.number().int().min(1).optional().describe('Stop reading (and fail) past this many bytes; default the worker\'s RUNWRIGHT_MAX_RESPONSE_BYTES (16 MiB).'),
   }),
   async run(input, ctx) {
     const headers: Record<string, string> = { ...input.headers };
     const secrets: string[] = [];
     for (const [k, ref] of Object.entries(input.secretHeaders)) {
-      headers[k] = resolveSecret(ref);
+      // The policy may bind the secret to destinations: this URL is where it goes.
+      headers[k] = resolveSecret(ref, { destination: input.url });
       secrets.push(headers[k]);
     }
     let body: string | undefined;
@@ -33,14 +36,15 @@ export default defineAction({
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(input.timeoutMs)]);
     let res: Response;
     try {
-      res = await fetch(input.url, { method: input.method, headers, body, signal });
+      res = await fetchGuarded(input.url, { method: input.method, headers, body, signal, secret: secrets.length > 0 }, `${input.method} ${input.url}`);
     } catch (e: any) {
-      if (ctx.signal.aborted) throw e;
+      if (ctx.signal.aborted || e instanceof ApplicationFailure) throw e;
       // Connection refused, DNS, timeouts: worth retrying.
       const cause = e?.cause?.code ?? e?.cause?.message ?? e?.name ?? 'error';
       throw ApplicationFailure.retryable(`${input.method} ${input.url}: connection failed (${cause})`, 'HttpConnectionError');
     }
-    const text = (await res.text()).slice(0, MAX_BODY);
+    const full = await responseText(res, `${input.method} ${input.url}`, input.maxResponseBytes ?? maxResponseBytes());
+    const text = full.slice(0, MAX_BODY);
     const expected = input.expectStatus === undefined ? null : ([] as number[]).concat(input.expectStatus);
     const ok = expected ? expected.includes(res.status) : res.status >= 200 && res.status < 300;
     if (!ok) {

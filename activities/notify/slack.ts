@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
+import { registerSecret } from '../../lib/secrets';
 import { PERMANENT_SLACK_ERRORS, slackClient, slackConfigFromEnv, slackErrorCode } from '../../lib/slack';
 
 const EVENT = 'runwright_notify';
@@ -28,6 +29,8 @@ export default defineAction({
       return { posted: false, reason, changed: false };
     };
     if (!cfg.botToken) return skip('no Slack bot token (SLACK_BOT_TOKEN)');
+    // The token is a secret like any other: masked if the far end echoes it.
+    registerSecret(cfg.botToken);
     if (!channel) return skip('no channel (give `channel` or set RUNWRIGHT_SLACK_CHANNEL)');
     const client = slackClient(cfg);
     try {

@@ -11,6 +11,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as undiciRequest } from 'undici';
+import { maxResponseBytes, readLimited } from '../../lib/bounded';
+import { registerSecret } from '../../lib/secrets';
 import { CloudConfigError, loadCloud, type CloudConfig, type ConfigSources } from './config';
 import { OpenStackError, apiMessage } from './errors';
 
@@ -103,7 +105,8 @@ async function send(cloud: CloudConfig, r: RawRequest): Promise<HttpResponse> {
     const what = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' ? 'connection closed before a response' : code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' ? `no response within ${r.timeoutMs} ms` : String(e?.message ?? code);
     throw new OpenStackError(`${r.service} ${r.method} ${r.url}: ${what} (${code})`, { service: r.service, method: r.method, url: r.url, connection: String(code) });
   }
-  const text = await res.body.text();
+  // Read with a cap: one huge response must not take the worker's memory.
+  const text = await readLimited(res.body, maxResponseBytes(), `${r.service} ${r.method} ${r.url}`, () => res.body.destroy());
   const headers = flatHeaders(res.headers as Record<string, string | string[] | undefined>);
   let body: unknown = undefined;
   if (text && (headers['content-type'] ?? '').includes('json')) {
@@ -200,6 +203,9 @@ export class Session {
   }
 
   private async authenticate(signal?: AbortSignal): Promise<TokenInfo> {
+    // The credentials are secrets: the action wrapper masks them if a far end echoes them.
+    const a = this.cloud.auth as Record<string, string | undefined>;
+    for (const k of ['password', 'application_credential_secret', 'token']) registerSecret(a[k]);
     const url = `${this.identityUrl()}/auth/tokens`;
     const body = JSON.stringify(this.authBody());
     this.authCount++;
@@ -322,6 +328,7 @@ export class OpenStackClient {
     }
     for (let attempt = 0; ; attempt++) {
       const t = await this.session.token(this.signal);
+      registerSecret(t.id);
       const base = this.session.endpoint(t, service, this.region);
       const url = `${base}${path}${qs}`;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': UA, 'x-auth-token': t.id, ...(o.headers ?? {}) };

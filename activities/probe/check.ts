@@ -1,6 +1,7 @@
 /** One HTTP check on a fresh connection (no keep-alive), as a load balancer's health check does. */
 import http from 'node:http';
 import https from 'node:https';
+import { maxResponseBytes } from '../../lib/bounded';
 
 export interface CheckResult {
   status: number | null;
@@ -21,6 +22,7 @@ export function httpCheck(o: {
   readBody?: boolean;
 }): Promise<CheckResult> {
   const t0 = performance.now();
+  const limit = maxResponseBytes();
   const elapsed = () => Math.round(performance.now() - t0);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(o.signal.reason);
@@ -44,6 +46,8 @@ export function httpCheck(o: {
       res.on('data', (c: Buffer) => {
         if (o.readBody && size < MAX_BODY) chunks.push(c);
         size += c.length;
+        // Stop reading an endless or huge body: the check fails, the worker keeps its memory.
+        if (size > limit) settle({ status: res.statusCode ?? null, latencyMs: elapsed(), error: `response body larger than ${limit} bytes` });
       });
       res.on('end', () => settle({ status: res.statusCode ?? null, latencyMs: elapsed(), ...(o.readBody ? { body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY) } : {}) }));
       res.on('error', (e: NodeJS.ErrnoException) => settle({ status: res.statusCode ?? null, latencyMs: elapsed(), error: e.code ?? e.message }));

@@ -50,7 +50,7 @@ const input = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'expected an http:// or https:// URL' }),
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   headers: z.record(z.string(), z.string()).default({}),
-  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references (env:NAME / file:PATH).'),
+  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('Headers whose values are secret references (secret:NAME from the worker\'s secrets policy).'),
   body: z.string().optional(),
   expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional()
     .describe('Status (or list) that counts as healthy; default any 2xx.'),
@@ -92,7 +92,7 @@ export default defineAction({
     const headers: Record<string, string> = { ...i.headers };
     const secrets: string[] = [];
     for (const [k, ref] of Object.entries(i.secretHeaders)) {
-      headers[k] = resolveSecret(ref);
+      headers[k] = resolveSecret(ref, { destination: i.url });
       secrets.push(headers[k]);
     }
     const expected = i.expectStatus === undefined ? null : ([] as number[]).concat(i.expectStatus);
@@ -110,7 +110,8 @@ export default defineAction({
       const t0 = Date.now();
       const c = await httpCheck({ url: i.url, method: i.method, headers, body: i.body, timeoutMs: i.timeout, signal: ctx.signal, readBody: i.bodyContains !== undefined });
       const ms = t0 - st.startedMs;
-      let ok = c.status !== null && (expected ? expected.includes(c.status) : c.status >= 200 && c.status < 300);
+      // A body that broke off (or passed the size cap) is a failed check, whatever the status said.
+      let ok = !c.error && c.status !== null && (expected ? expected.includes(c.status) : c.status >= 200 && c.status < 300);
       let error = c.error;
       if (ok && i.bodyContains !== undefined && !(c.body ?? '').includes(i.bodyContains)) {
         ok = false;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
+import { fetchGuarded, responseText } from '../../lib/bounded';
 import { msField } from '../../lib/duration';
 
 const Op = z.enum(['<', '<=', '>', '>=', '==', '!=']);
@@ -32,7 +33,7 @@ const input = z.strictObject({
   step: msField(1, 86_400_000).default(15_000).describe('range: resolution step (default 15s).'),
   tenant: z.string().min(1).optional().describe('Mimir/Cortex tenant: sent as X-Scope-OrgID.'),
   headers: z.record(z.string(), z.string()).default({}),
-  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('e.g. Authorization: env:PROM_TOKEN'),
+  secretHeaders: z.record(z.string(), SecretRef).default({}).describe('e.g. Authorization: secret:prom-token'),
   method: z.enum(['GET', 'POST']).default('GET').describe('POST sends the query form-encoded (long queries).'),
   threshold: z.strictObject({ op: Op, value: z.number() }).optional().describe('Each value must satisfy `value <op> threshold`.'),
   reduce: Reduce.optional().describe('range: compare one value per series (last, min, max, avg, ...) instead of every sample.'),
@@ -125,18 +126,19 @@ async function queryOnce(i: Input, headers: Record<string, string>, secrets: str
   const url = i.method === 'GET' ? `${path}?${params}` : path;
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetchGuarded(url, {
+      secret: secrets.length > 0,
       method: i.method,
       headers: { accept: 'application/json', ...(i.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
       body: i.method === 'POST' ? params.toString() : undefined,
       signal: AbortSignal.any([signal, AbortSignal.timeout(i.timeoutMs)]),
-    });
+    }, `probe.prometheus ${path}`);
   } catch (e: any) {
-    if (signal.aborted) throw e;
+    if (signal.aborted || e instanceof ApplicationFailure) throw e;
     const cause = e?.cause?.code ?? e?.cause?.message ?? e?.name ?? 'error';
     throw ApplicationFailure.retryable(`probe.prometheus ${path}: connection failed (${cause})`, 'PromConnectionError');
   }
-  const text = await res.text();
+  const text = await responseText(res, `probe.prometheus ${path}`);
   let body: any = null;
   try {
     body = JSON.parse(text);
@@ -206,7 +208,7 @@ export default defineAction({
     const headers: Record<string, string> = { ...i.headers };
     const secrets: string[] = [];
     for (const [k, ref] of Object.entries(i.secretHeaders)) {
-      headers[k] = resolveSecret(ref);
+      headers[k] = resolveSecret(ref, { destination: i.url });
       secrets.push(headers[k]);
     }
     if (i.tenant) headers['X-Scope-OrgID'] = i.tenant;

@@ -6,7 +6,7 @@ import { canonicalName, canonicalZone, type PdnsTarget } from '../../lib/pdns';
 export const PdnsConnection = {
   api: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081' })
     .describe('PowerDNS webserver base URL (the API is under /api/v1).'),
-  apiKey: SecretRef.describe('The X-API-Key, as a secret reference (env:NAME or file:PATH).'),
+  apiKey: SecretRef.describe('The X-API-Key, as a secret reference (secret:NAME from the worker\'s secrets policy).'),
   server: z.string().min(1).default('localhost').describe('Server id in the API path (localhost).'),
   zone: z.string().min(1).describe('Zone, e.g. example.com (trailing dot optional).'),
   name: z.string().min(1).describe('Record name: absolute ("app.example.com."), or relative to the zone ("app", "@").'),
@@ -15,7 +15,7 @@ export const PdnsConnection = {
 };
 
 export function pdnsTarget(input: { api: string; apiKey: string; server: string; timeoutMs: number }, signal?: AbortSignal): PdnsTarget {
-  return { api: input.api, apiKey: resolveSecret(input.apiKey), server: input.server, timeoutMs: input.timeoutMs, signal };
+  return { api: input.api, apiKey: resolveSecret(input.apiKey, { destination: input.api }), server: input.server, timeoutMs: input.timeoutMs, signal };
 }
 
 export function names(input: { zone: string; name: string }): { zone: string; name: string } {

@@ -7,6 +7,9 @@
  * `stop()` tears all of it down (call it in afterAll).
  */
 import http from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { CLUSTER_ADDRESSES, ServiceGroup, missingBinaries, type Cluster, type Haproxy, type Pdns, type Prometheus } from './services';
 import { act, makePool, startSim, type SimEnv } from './openstack';
@@ -62,6 +65,11 @@ export async function startActiveActive(): Promise<ActiveActive> {
     const clusters = Object.fromEntries(list.map((c) => [c.name, c]));
     const pdns = await group.startPdns();
     process.env[PDNS_KEY_ENV] = pdns.apiKey;
+    // The key comes from the worker's secrets policy, granted to the runbooks that steer traffic
+    // and bound to this PowerDNS: params name it (secret:pdns-key), they cannot choose it.
+    const policy = join(mkdtempSync(join(tmpdir(), 'rw-aa-policy-')), 'runwright.secrets.yaml');
+    writeFileSync(policy, `secrets:\n  pdns-key:\n    ref: env:${PDNS_KEY_ENV}\n    runbooks: [failover, dr-drill]\n    destinations: ["${pdns.api}"]\n`);
+    process.env.RUNWRIGHT_SECRETS_POLICY = policy;
     await pdns.createZone('example.test', [{ name: 'app', type: 'A', ttl: 1, records: Object.values(CLUSTER_ADDRESSES) }]);
     const lb = await group.startHaproxy('app', list.map((c) => ({ name: c.name, hostPort: c.hostPort, weight: 100 })));
     const prom = await group.startPrometheus(list.map((c) => c.hostPort));
@@ -94,7 +102,7 @@ export async function startActiveActive(): Promise<ActiveActive> {
         clusters: NAMES,
         health: Object.fromEntries(list.map((c) => [c.name, `${c.url}/health`])),
         backends: [
-          { kind: 'dns', api: pdns.api, apiKey: `env:${PDNS_KEY_ENV}`, zone: 'example.test', name: 'app', addresses: Object.fromEntries(NAMES.map((n) => [n, [CLUSTER_ADDRESSES[n]]])) },
+          { kind: 'dns', api: pdns.api, apiKey: 'secret:pdns-key', zone: 'example.test', name: 'app', addresses: Object.fromEntries(NAMES.map((n) => [n, [CLUSTER_ADDRESSES[n]]])) },
           { kind: 'haproxy', socket: lb.socket, backend: 'app', servers: Object.fromEntries(NAMES.map((n) => [n, [n]])) },
           { kind: 'octavia', cloud: 'cluster-a', pool: pool.poolId, members: Object.fromEntries(NAMES.map((n) => [n, [CLUSTER_ADDRESSES[n]]])) },
         ],
