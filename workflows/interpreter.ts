@@ -626,6 +626,7 @@ async function authorizeStart(it: Interpreter, input: RunInput): Promise<string 
     throw ApplicationFailure.nonRetryable(reason, 'Unauthorized');
   }
   it.status.identity = r.auth;
+  if (!r.auth.user) return input.startedBy;
   it.approvals.setStartedBy(r.auth.user);
   return r.auth.user;
 }

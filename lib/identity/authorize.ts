@@ -137,8 +137,9 @@ export async function authorizeRequest(input: AuthorizeInput, env: NodeJS.Proces
     const cfg = () => (approvers ??= loadApprovers(env));
     const policy = loadAccessPolicy(env);
     let auth: AuthRecord;
-    if (!input.user || typeof input.user !== 'string') return { ok: false, reason: 'no identity given' };
+    if (typeof input.user !== 'string') return { ok: false, reason: 'no identity given' };
     if (mode.signed) {
+      if (!input.user) return { ok: false, reason: 'no identity given' };
       if (!mode.allowedSigners) return { ok: false, reason: `${REQUIRE_SIGNED_ENV} is set but ${ALLOWED_SIGNERS_ENV} is not: no signature can be verified, every request is refused` };
       if (!existsSync(mode.allowedSigners)) return { ok: false, reason: `allowed signers file ${mode.allowedSigners} does not exist` };
       if (!input.proof) return { ok: false, reason: `unsigned claim to be ${input.user}: this worker requires signed requests (sign with --key or RUNWRIGHT_SIGNING_KEY)` };
@@ -146,7 +147,9 @@ export async function authorizeRequest(input: AuthorizeInput, env: NodeJS.Proces
       if (typeof r === 'string') return { ok: false, reason: r };
       auth = r;
     } else {
-      auth = { user: input.user, method: 'claim', note: `not verified: the worker has no ${ALLOWED_SIGNERS_ENV} (local mode)` };
+      // Local mode: a claim proves nothing, so no claim at all (a client that sets no startedBy) is
+      // no weaker; the access policy below still decides for the anonymous starter.
+      auth = { user: input.user, method: 'claim', note: input.user ? `not verified: the worker has no ${ALLOWED_SIGNERS_ENV} (local mode)` : 'no identity claimed (local mode)' };
     }
     const refusal = policyRefusal(policy, policy ? cfg() : {}, verbOf(input.action), input.runbook, input.labels, auth.user);
     if (refusal) return { ok: false, reason: refusal };
