@@ -1,6 +1,6 @@
 /**
  * More chaos than `npm test` runs: `npm run chaos -- --trials N [--kinds worker-kill,server-kill,partition] [--no-hosts] [--no-failover] [--json FILE]`.
- * N rounds with a random fault each (five runs of shipped runbooks per round, see
+ * N rounds with a random fault each (six runs of shipped runbooks per round, see
  * test/chaos/harness.ts), every one compared with an undisturbed baseline round. Prints the seed;
  * CHAOS_SEED=<n> replays the same choices. Exit 1 when any round differs from the baseline.
  * Needs root for the sshd test hosts (set 181) and PowerDNS/HAProxy/Prometheus for failover, like

@@ -13,7 +13,7 @@ const rng = new Rng(seed);
 // eslint-disable-next-line no-console
 console.log(`chaos seed ${seed} (replay with CHAOS_SEED=${seed})`);
 
-// Five runs a round: five rounds give 25 runs under a fault (at least 20 must really be disturbed).
+// Six runs a round: five rounds give 30 runs under a fault (at least 20 must really be disturbed).
 // Server kills are cheap (seconds); a worker kill costs a worker start (tens of seconds on a busy
 // machine) plus up to a heartbeat timeout, the cut 30 s plus that. More: `npm run chaos`.
 const ROUNDS: FaultKind[] = ['worker-kill', 'server-kill', 'partition', 'server-kill', 'server-kill'];
