@@ -112,6 +112,7 @@ export default defineAction({
         ssh: { ...input.ssh, knownHostsFile: input.ssh.knownHostsFile || undefined },
         signal: ctx.signal,
         resume,
+        journalKey: ctx.idempotencyKey,
         onProgress: (p) => {
           last = JSON.parse(JSON.stringify(p));
           ctx.heartbeat(last);

@@ -4,6 +4,7 @@
  * check and diff modes. Progress is heartbeated so a retry after a worker crash skips hosts
  * that finished and still runs the handlers a crashed attempt had been notified for.
  */
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -12,7 +13,7 @@ import { connectionVars, hostVars, type Inventory, type Vars } from '../../lib/i
 import { resolveSecret, SECRET_REF_PATTERN } from '../../lib/secrets';
 import { commandTemplateToArgv, shellTextToData, ShellValueError, VALUE_VAR } from '../../lib/shell-values';
 import { shlexSplit } from '../../lib/inventory';
-import { connectHost, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
+import { connectHost, shq, SshError, type Become, type HostConnection, type HostKeyChecking } from '../../lib/ssh';
 import { ModuleError, type Facts, type HostModule, type ModuleContext, type ModuleResult } from './module';
 import { HOST_MODULES } from './modules';
 import type { Play, Task } from './play-schema';
@@ -71,6 +72,8 @@ export interface RunPlayOptions {
   /** Called after each task; `progress` is what a retry needs to resume. */
   onProgress?(progress: PlayProgress): void;
   resume?: PlayProgress;
+  /** Stable across retries of this batch (the step's idempotency key): names the host-side notify journal. */
+  journalKey?: string;
   log?(msg: string): void;
 }
 
@@ -365,7 +368,25 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     }
   };
 
+  // Notified handlers are also journaled on the host itself, before the task counts as done: a
+  // worker killed between a change and its next heartbeat (the SDK sends at most one per 80% of
+  // the heartbeat timeout) must not lose the handler, since the retried task reports no change.
+  // Not in check mode, which changes nothing on the host.
+  const journal = o.journalKey && !o.check ? `/var/tmp/.runwright-notify-${createHash('sha256').update(`${o.journalKey}\0${name}`).digest('hex').slice(0, 24)}` : undefined;
+  const journaled = new Set<string>();
+  const journalNotified = async (): Promise<void> => {
+    const fresh = [...notified].filter((n) => !journaled.has(n));
+    if (!journal || !fresh.length) return;
+    const r = await conn.exec(`umask 077 && printf '%s\\n' ${fresh.map(shq).join(' ')} >> ${shq(journal)}`);
+    if (r.code !== 0) throw new PlayError(`cannot record notified handlers in ${journal}: ${(r.stderr || r.stdout).trim()}`);
+    for (const n of fresh) journaled.add(n);
+  };
+
   try {
+    if (journal && o.resume) {
+      const r = await conn.exec(`cat ${shq(journal)} 2>/dev/null || true`);
+      for (const n of r.stdout.split('\n')) if (n) journaled.add(n), notified.add(n);
+    }
     if (o.play.gather_facts) await gatherFacts();
     for (const t of o.play.tasks) {
       let r: TaskRecord;
@@ -376,6 +397,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         if (e instanceof SshError) throw e;
         r = { task: t.name ?? t.module, module: t.module, status: 'failed', msg: e?.message ?? String(e) };
       }
+      await journalNotified();
       tasks.push(r);
       count(r);
       report([...notified]);
@@ -405,6 +427,8 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         }
       }
     }
+    // The host's play is over (handlers ran, or it failed and handlers are not run, as in Ansible).
+    if (journal && journaled.size) await conn.exec(`rm -f ${shq(journal)}`);
   } catch (e: any) {
     if (o.signal.aborted) throw o.signal.reason;
     // The connection dropped mid-play (host died, network): the host is unreachable.
