@@ -49,6 +49,8 @@ describe('scanner: the quoting context of each placeholder', () => {
     ['echo {{ x }} | sh -c cat', ['bare']],
     ['cat <<EOF\n{{ x }}\nEOF\n', ['heredoc']],
     ['cat <<< "{{ x }}"', ['dquote']],
+    ['declare n={{ x }}; a=({{ x }}); echo ${a[0]}', ['bare', 'bare']],
+    ['[ -n {{ x }} ]', ['bare']],
   ])('%j', (t, want) => {
     expect(ctxs(t)).toEqual(want);
   });
@@ -81,6 +83,10 @@ describe('scanner: the quoting context of each placeholder', () => {
     ['echo {{ x }} | tee f | bash', 'read by bash as shell code'],
     ['sh <<< "echo {{ x }}"', 'read by sh as shell code'],
     ['{{ script }}', 'the whole script is one {{ }} expression'],
+    ['declare -i n={{ x }}', 'declare -i evaluates values as arithmetic'],
+    ['local -ri n={{ x }}', 'local -i evaluates values as arithmetic'],
+    ['a[{{ i }}]=1', 'inside an array subscript'],
+    ['[ -v {{ x }} ]', 'test -v evaluates an array subscript'],
   ])('refuses %j', (t, why) => {
     const slots = scanShell(t);
     expect(slots.length).toBeGreaterThan(0);
