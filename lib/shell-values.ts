@@ -103,6 +103,11 @@ function reparse(words: string[], wordIndex: number): string | undefined {
       : c.name === 'let'
         ? `let evaluates its arguments as arithmetic, which runs $(…) in bash; compare in a {{ }} expression or with [ ]`
         : `${c.name} parses its arguments as shell code again; ${FIX_REPARSE}`;
+  // bash evaluates these as arithmetic, and arithmetic runs $(…) inside array subscripts.
+  if (['declare', 'typeset', 'local', 'export', 'readonly'].includes(c.name) && words.slice(c.index + 1, wordIndex).some((w) => /^-[A-Za-z]*i/.test(w)))
+    return `${c.name} -i evaluates values as arithmetic, which runs $(…) in bash; compute the number in the {{ }} expression instead`;
+  if ((c.name === 'test' || c.name === '[') && words[wordIndex - 1] === '-v')
+    return `test -v evaluates an array subscript as arithmetic, which runs $(…) in bash; test the value in a {{ }} expression instead`;
   if (SHELLS.has(c.name)) {
     for (let k = c.index + 1; k < wordIndex; k++) {
       if (/^-[A-Za-z]*c[A-Za-z]*$/.test(words[k]) || words[k] === '--command') {
@@ -334,6 +339,7 @@ export function scanShell(template: string): ShellSlot[] {
       if (env.inScript) return env.inScript;
       if (nestedTick) return 'inside nested backticks the quoting is re-read; use $(…) instead of backticks';
       if (dbl) return `inside [[ … ]] bash evaluates operands of -eq/-lt… as arithmetic, which runs $(…); use [ … ] (test) instead`;
+      if (word !== null && /^[A-Za-z_][A-Za-z0-9_]*\[[^\]]*$/.test(word)) return `inside an array subscript (name[…]) bash evaluates the value as arithmetic, which runs $(…); compute the index in the {{ }} expression instead`;
       if (role === 'heredoc') return `a here-document delimiter must be literal text`;
       return wordProblem;
     };

@@ -16,21 +16,9 @@ import { commandTemplateToArgv, lineCol, scanShell, shellTextToData, ShellValueE
 import { PLAY_TASK_KEYWORDS, renderActionInput } from '../dsl/play-values';
 import { locateInSource } from '../dsl/template-checks';
 import { validateRunbookText } from '../dsl/validate';
+import { hostile } from './helpers/hostile';
 
 const CANARY = `/tmp/rw-values-canary-${process.pid}`;
-
-/** Strings built to break quoting: every metacharacter, command substitutions that would touch the canary, `{{`, unicode. */
-export const hostile = (canary: string): fc.Arbitrary<string> => {
-  const frag = fc.constantFrom(
-    "'", '"', '`', '\\', '$', '$(', ')', `$(touch ${canary})`, `\`touch ${canary}\``, `; touch ${canary};`, `'; touch ${canary}; '`, `"; touch ${canary}; "`,
-    '\n', '\r\n', '\t', ' ', '*', '?', '[a]', '~', '#', '&', '|', '>', '<', '{{', '}}', '{{ x }}', '${IFS}', '$HOME', '$1', '-n', '-e', '--', '!', 'EOF', '\nEOF\n',
-    'é', '日本', '🦀', '\u202e', '\u00a0', '%s', '%', '\\n', '\x01', '\x7f',
-  );
-  const plain = fc.string({ unit: 'binary', maxLength: 20 });
-  return fc
-    .oneof({ weight: 4, arbitrary: fc.array(fc.oneof(frag, plain), { maxLength: 12 }).map((a) => a.join('')) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 2000, maxLength: 6000 }) })
-    .filter((s) => !s.includes('\0') && Buffer.from(s, 'utf8').toString('utf8') === s);
-};
 
 /** Run a script the way lib/ssh does: exported shq-quoted values, then the script, through `shell -c`. */
 function runLocal(shell: string, script: string, env: Record<string, string>): { out: Buffer; code: number | null; err: string } {
@@ -61,6 +49,8 @@ describe('scanner: the quoting context of each placeholder', () => {
     ['echo {{ x }} | sh -c cat', ['bare']],
     ['cat <<EOF\n{{ x }}\nEOF\n', ['heredoc']],
     ['cat <<< "{{ x }}"', ['dquote']],
+    ['declare n={{ x }}; a=({{ x }}); echo ${a[0]}', ['bare', 'bare']],
+    ['[ -n {{ x }} ]', ['bare']],
   ])('%j', (t, want) => {
     expect(ctxs(t)).toEqual(want);
   });
@@ -93,6 +83,10 @@ describe('scanner: the quoting context of each placeholder', () => {
     ['echo {{ x }} | tee f | bash', 'read by bash as shell code'],
     ['sh <<< "echo {{ x }}"', 'read by sh as shell code'],
     ['{{ script }}', 'the whole script is one {{ }} expression'],
+    ['declare -i n={{ x }}', 'declare -i evaluates values as arithmetic'],
+    ['local -ri n={{ x }}', 'local -i evaluates values as arithmetic'],
+    ['a[{{ i }}]=1', 'inside an array subscript'],
+    ['[ -v {{ x }} ]', 'test -v evaluates an array subscript'],
   ])('refuses %j', (t, why) => {
     const slots = scanShell(t);
     expect(slots.length).toBeGreaterThan(0);

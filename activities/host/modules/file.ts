@@ -10,7 +10,8 @@ export default defineModule({
     .strictObject({
       path: AbsPath,
       state: z.enum(['file', 'directory', 'touch', 'link', 'absent']).default('file'),
-      src: z.string().optional().describe('Link target for state: link'),
+      // One line: the module reports the link back line by line.
+      src: z.string().refine((p) => !/[\n\0]/.test(p), 'src must not contain NUL or newlines').optional().describe('Link target for state: link'),
       mode: Mode.optional(),
       owner: Owner.optional(),
       group: Owner.optional(),
@@ -32,7 +33,7 @@ case "$state" in
   touch) if [ "$before" = absent ]; then echo changed=1; run touch -- "$p"; elif [ "$before" = directory ]; then :; fi ;;
   link) cur=$(readlink -- "$p" 2>/dev/null)
         if [ "$before" = link ] && [ "$cur" = "$src" ]; then :; 
-        elif [ "$before" = absent ] || [ "$before" = link ] || [ "$force" = 1 ]; then echo "changed=1"; echo "link=$cur -> $src"; run ln -sfn -- "$src" "$p";
+        elif [ "$before" = absent ] || [ "$before" = link ] || [ "$force" = 1 ]; then echo "changed=1"; printf 'link=%s -> %s\\n' "$cur" "$src"; run ln -sfn -- "$src" "$p";
         else echo "err=$p is a $before; set force: true to replace it with a link"; exit 0; fi
         exit 0 ;;
 esac

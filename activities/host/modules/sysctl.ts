@@ -14,7 +14,8 @@ export default defineModule({
   description: 'A kernel parameter set live and persisted in /etc/sysctl.d (state absent removes it from the file).',
   args: z.strictObject({
     name: z.string().regex(/^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)+$/, 'expected a sysctl key like net.ipv4.ip_forward'),
-    value: z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))).optional(),
+    // One line: a newline in the value would add another setting to the sysctl.d file.
+    value: z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))).refine((v) => !/[\n\r\0]/.test(v), 'value must be one line (no newline, carriage return or NUL): a newline would add another setting to the sysctl file').optional(),
     state: z.enum(['present', 'absent']).default('present'),
     sysctl_file: AbsPath.default('/etc/sysctl.d/99-runwright.conf'),
     reload: z.boolean().default(true).describe('Also set the live value'),
