@@ -12,6 +12,7 @@
  *    recorded as `method: claim`; the access policy, if present, still applies.
  */
 import { existsSync } from 'node:fs';
+import { parseDurationMs } from '../duration';
 import { resolve } from 'node:path';
 import { identityForSlackUser, loadApprovers, type ApproversConfig } from '../approvers';
 import { hashOf } from './canonical';
@@ -61,9 +62,15 @@ export function identityMode(env: NodeJS.ProcessEnv = process.env): { signed: bo
 }
 
 export function maxAgeMs(env: NodeJS.ProcessEnv = process.env): number {
-  const m = env[MAX_AGE_ENV]?.match(/^(\d+)(ms|s|m|h)?$/);
-  if (!m) return DEFAULT_MAX_AGE_MS;
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3600_000 }[m[2] ?? 's'] as number);
+  // The runbook language's durations ("90s", "5m"); a bare number is seconds.
+  const v = env[MAX_AGE_ENV]?.trim();
+  if (!v) return DEFAULT_MAX_AGE_MS;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  try {
+    return parseDurationMs(v);
+  } catch {
+    return DEFAULT_MAX_AGE_MS;
+  }
 }
 
 export function verbOf(action: RequestAction): Verb {
