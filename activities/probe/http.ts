@@ -102,7 +102,15 @@ export default defineAction({
       ? prev
       : { startedMs: Date.now(), checks: 0, successes: 0, failures: 0, consecutiveOk: 0, consecutiveFail: 0, verdict: null, verdictAtMs: null,
           reached: { up: null, down: null }, firstFailureMs: null, transitions: [], timeline: [], timelineDropped: 0 };
-    const deadline = st.startedMs + i.maxDuration;
+    let deadline = st.startedMs + i.maxDuration;
+    // A retry after the worker was lost (killed, cut off) may find the window nearly gone while
+    // nothing was observed: give it room for one full threshold of checks, so an outage of the
+    // prober is never reported as an inconclusive target. A watched window (until: deadline) is
+    // a fixed span of time and keeps its end.
+    if (prev?.startedMs && i.until !== 'deadline') {
+      const needed = Math.max(i.failureThreshold, i.successThreshold) * i.interval + i.timeout;
+      deadline = Math.max(deadline, Date.now() + needed);
+    }
     const done = () =>
       (i.until === 'verdict' && st.verdict !== null) || (i.until === 'up' && st.verdict === 'up') || (i.until === 'down' && st.verdict === 'down');
 
