@@ -213,17 +213,7 @@ export class ApprovalGates {
     } catch (e) {
       // Already recorded when refused by authorization; the validator's refusals are recorded here.
       if ((e as ApplicationFailure)?.type === 'Unauthorized') return;
-      this.recordRefusal({
-        step: d?.step,
-        user: String(d?.user ?? ''),
-        decision: String(d?.decision ?? ''),
-        reason: (e as Error).message,
-        source: d?.source,
-        actor: d?.actor,
-        requestId: d?.requestId,
-        at: iso(Date.now()),
-        queued: true,
-      });
+      this.recordQueuedRefusal(d, e);
     }
   }
 
@@ -649,6 +639,21 @@ export class ApprovalGates {
   }
 
   /** A decision that arrived as a Signal because no worker answered the Update: validated now. */
+  /** A decision queued as a Signal (no worker was up) that was refused when checked: recorded, as Signals cannot answer. */
+  private recordQueuedRefusal(d: DecisionInput, e: unknown): void {
+    this.recordRefusal({
+      step: d?.step,
+      user: String(d?.user ?? ''),
+      decision: String(d?.decision ?? ''),
+      reason: (e as Error).message,
+      source: d?.source,
+      actor: d?.actor,
+      requestId: d?.requestId,
+      at: iso(Date.now()),
+      queued: true,
+    });
+  }
+
   private decideQueued(d: DecisionInput): void {
     try {
       const v = this.validate(d);
@@ -656,17 +661,7 @@ export class ApprovalGates {
       if (this.mode === 1) this.decideV1(v.gate as GateV1, d);
       else this.apply(v.gate, d, true);
     } catch (e) {
-      this.recordRefusal({
-        step: d?.step,
-        user: String(d?.user ?? ''),
-        decision: String(d?.decision ?? ''),
-        reason: (e as Error).message,
-        source: d?.source,
-        actor: d?.actor,
-        requestId: d?.requestId,
-        at: iso(Date.now()),
-        queued: true,
-      });
+      this.recordQueuedRefusal(d, e);
     }
   }
 
