@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { describeKeyring, SealCodec } from '../lib/codec';
 import { DEFAULT_CODEC_PORT, isLoopback, startCodecServer, type CodecServer } from '../lib/codec-server';
 import { loadConnectionConfig } from '../lib/connect';
-import { resolveSecret, SecretError } from '../lib/secrets';
+import { resolveOperatorSecret, SecretError } from '../lib/secrets';
 import { uiBaseUrl } from '../lib/config';
 import { err, out } from './common';
 import { CliError, cliKeyring, EXIT } from './session';
@@ -18,7 +18,7 @@ export const CODEC_AUTH_ENV = 'RUNWRIGHT_CODEC_AUTH_TOKEN';
 function tokenFrom(ref: string, what: string): string {
   let t: string;
   try {
-    t = resolveSecret(ref).trim();
+    t = resolveOperatorSecret(ref).trim();
   } catch (e) {
     throw new CliError(`${what}: ${e instanceof SecretError ? e.message : String(e)}`, EXIT.usage);
   }

@@ -24,7 +24,7 @@ import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { resolveSecret, SecretError, SecretRef } from './secrets';
+import { resolveOperatorSecret, SecretError, SecretRef } from './secrets';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -78,7 +78,7 @@ export function parseKey(text: string, label: string): Buffer {
 function keyFrom(ref: string, name: string, label: string, env: NodeJS.ProcessEnv): CodecKey {
   let text: string;
   try {
-    text = resolveSecret(ref, env);
+    text = resolveOperatorSecret(ref, env);
   } catch (e) {
     throw new CodecConfigError(`${label}: ${e instanceof SecretError ? e.message : String(e)}`);
   }

@@ -275,6 +275,14 @@ export function secretRefProblem(
 }
 
 /**
+ * A reference from the worker operator's own configuration (codec keys, the local key file):
+ * neither runbooks nor runs can reach it, so no policy or folder confinement applies.
+ */
+export function resolveOperatorSecret(ref: string, env: NodeJS.ProcessEnv = process.env): string {
+  return readRaw(ref, env, undefined);
+}
+
+/**
  * Resolve a secret reference inside an activity, under the worker's policy and the activity's
  * scope; the value is recorded so the action wrapper masks it everywhere.
  */

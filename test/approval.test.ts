@@ -313,7 +313,9 @@ test('no worker up: the decision is queued by Signal, the user is told, and it i
   const res = await h.result();
   expect(res.outputs.gate).toMatchObject({ approved: true });
   const st = await status(h);
-  expect(st.decisions).toEqual([expect.objectContaining({ user: 'bob', queued: true, reason: 'while the worker was down' })]);
+  // Counted exactly once. Usually through the queued Signal; on a slow machine the Update the CLI
+  // gave up on can still be delivered when the worker resumes and win (the Signal is then a duplicate).
+  expect(st.decisions).toEqual([expect.objectContaining({ user: 'bob', reason: 'while the worker was down' })]);
   expect(st.refusals).toEqual([expect.objectContaining({ user: 'mallory', queued: true, reason: expect.stringMatching(/not an approver|already ended/) })]);
   expect(await signalsIn(h, 'decideQueued')).toBe(2);
 }, 180_000);
