@@ -143,7 +143,11 @@ export function failoverScenario(aa: ActiveActive): Scenario {
             return {
               verdict: out.confirm?.verdict,
               healthy: out.peers?.healthyClusters,
-              backendsChanged: out.shift?.backends?.map((b: any) => [b.kind, b.changed]),
+              // Which backends the shift covered. Not `changed`: that is the last attempt's own
+              // report, and an attempt retried after a kill that came before the first attempt's
+              // heartbeat reached the server finds the change already made (the world below is
+              // what must match).
+              backendsShifted: out.shift?.backends?.map((b: any) => b.kind),
               dns: await aa.resolve(),
               haproxyB: hp.admin,
               weights: await aa.memberWeights(),
