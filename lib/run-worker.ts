@@ -14,6 +14,12 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   // Checked before connecting: a bad key is a config error, not a crash loop. With no server
   // configured (the local default), the data folder's key is the one `runwright dev` made.
   const keyring = loadKeyring({ local: cfg.explicit || opts.address ? undefined : { dir: dataDir(), create: false } });
+  // A worker on a configured server is shared: with no identity settings it refuses unverified
+  // claims (fails closed) instead of trusting whatever name a client sends. The embedded local
+  // default (no server configured) stays in local mode; RUNWRIGHT_REQUIRE_SIGNED=0 opts out.
+  if ((cfg.explicit || opts.address) && process.env[ALLOWED_SIGNERS_ENV] === undefined && process.env[REQUIRE_SIGNED_ENV] === undefined) {
+    process.env[REQUIRE_SIGNED_ENV] = '1';
+  }
   const connection = await NativeConnection.connect({ address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring) });
@@ -21,7 +27,7 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const mode = identityMode();
   (opts.log ?? console.log)(
     mode.signed
-      ? `runwright worker: signed requests required (allowed signers: ${mode.allowedSigners ?? 'NONE: every request is refused'})`
+      ? `runwright worker: signed requests required (allowed signers: ${mode.allowedSigners ?? `NONE: every request is refused until ${ALLOWED_SIGNERS_ENV} names an allowed_signers file; ${REQUIRE_SIGNED_ENV}=0 accepts unverified claims (single-user only)`})`
       : `runwright worker: WARNING: local mode, identities are unverified claims; set ${ALLOWED_SIGNERS_ENV} (or ${REQUIRE_SIGNED_ENV}=1) on a shared worker (SECURITY.md)`,
   );
   try {

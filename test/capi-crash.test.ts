@@ -27,7 +27,7 @@ function startWorkerProcess(queue: string): ChildProcess {
   // node itself (not the tsx launcher, which forks a child) so SIGKILL hits the worker.
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: '' },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: '', RUNWRIGHT_REQUIRE_SIGNED: '0' },
     stdio: 'ignore',
   });
   procs.push(p);

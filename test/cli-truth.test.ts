@@ -145,7 +145,7 @@ spec:
       with: { dir: "{{ params.dir }}", key: after }
 `,
   );
-  const envFor = (address: string) => ({ ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: TEST_ACTIONS_FILE });
+  const envFor = (address: string) => ({ ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: TEST_ACTIONS_FILE, RUNWRIGHT_REQUIRE_SIGNED: '0' });
   const startWorker = (address: string) => {
     // node itself (not the tsx launcher) so that a kill reaches the worker.
     const w = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], { cwd: root, env: envFor(address), stdio: 'ignore' });

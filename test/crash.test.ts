@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { IDENTITY_AUTHORIZE_ACTIVITY, statusQuery } from '../workflows/definitions';
 
@@ -20,11 +20,11 @@ let env: TestEnv;
 let dir: string;
 const procs: ChildProcess[] = [];
 
-function startWorkerProcess(queue: string, extraEnv: Record<string, string> = {}): ChildProcess {
+function startWorkerProcess(queue: string, extraEnv: Record<string, string | undefined> = {}): ChildProcess {
   // node itself (not the tsx launcher, which forks a child) so SIGKILL hits the worker.
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts'), ...extraEnv },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts'), RUNWRIGHT_REQUIRE_SIGNED: '0', ...extraEnv },
     stdio: 'ignore',
   });
   procs.push(p);
@@ -185,4 +185,30 @@ test('SIGTERM with a step that outlasts the grace time: it fails retryably, sayi
   expect(pa?.attempt).toBe(2);
   expect(existsSync(join(dir, 'attempts.log')) ? attemptsOf('term-grace') : []).toEqual([]);
   await h.terminate('test done');
+}, 120_000);
+
+test('a standalone worker on a configured server refuses unsigned starts by default (fails closed), before any step', async () => {
+  const queue = uniqueQueue('shared');
+  const w = startWorkerProcess(queue, { RUNWRIGHT_REQUIRE_SIGNED: undefined, RUNWRIGHT_ALLOWED_SIGNERS: undefined });
+  try {
+    const rb = runbookFrom(
+      `apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: shared-worker }
+spec:
+  params:
+    dir: { type: string }
+  steps:
+    - id: mark
+      action: test.record
+      with: { dir: "{{ params.dir }}", key: shared-unsigned }
+`,
+      TEST_ACTIONS,
+    );
+    const h = await startRun(env, queue, inputFor(rb, { dir }, { startedBy: 'alice' }));
+    expect(await failureMessage(h.result())).toMatch(/^start refused: RUNWRIGHT_REQUIRE_SIGNED is set but RUNWRIGHT_ALLOWED_SIGNERS is not/);
+    expect(existsSync(join(dir, 'markers', 'shared-unsigned'))).toBe(false);
+  } finally {
+    w.kill('SIGKILL');
+  }
 }, 120_000);

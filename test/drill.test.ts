@@ -207,7 +207,7 @@ test('worker SIGKILLed mid-drill: another worker completes the drill and restore
   const queue = uniqueQueue('drill-crash');
   const first = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_REQUIRE_SIGNED: '0' },
     stdio: 'ignore',
   });
   procs.push(first);

@@ -117,6 +117,8 @@ export class ChaosStack {
         TEMPORAL_NAMESPACE: 'default',
         RUNWRIGHT_TASK_QUEUE: this.queue,
         RUNWRIGHT_ACTIONS: (this.opts.actionModules ?? []).join(','),
+        // Runs are started unsigned by the harness (a single-user worker, not a shared one).
+        RUNWRIGHT_REQUIRE_SIGNED: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
