@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     // node itself (not the tsx launcher) so that SIGKILL hits the worker.
     const w = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
       cwd: ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_REQUIRE_SIGNED: '0' },
+      env: { ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_REQUIRE_SIGNED: '0', ...(process.env.RUNWRIGHT_CODEC_KEY || process.env.RUNWRIGHT_CODEC_KEYS ? {} : { RUNWRIGHT_CODEC: 'off' }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     workers.push(w);

@@ -25,10 +25,11 @@ import { temporal } from '@temporalio/proto';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { resolveOperatorSecret, SecretError, SecretRef } from './secrets';
+import { ENV } from './config';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
-export const CODEC_ENV = { keys: 'RUNWRIGHT_CODEC_KEYS', key: 'RUNWRIGHT_CODEC_KEY', mode: 'RUNWRIGHT_CODEC' } as const;
+export const CODEC_ENV = { keys: ENV.codecKeys, key: ENV.codecKey, mode: 'RUNWRIGHT_CODEC' } as const;
 export const LOCAL_KEY_FILE = 'codec.key';
 
 /** Bad codec configuration: the CLI reports the message and exits 2. */

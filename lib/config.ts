@@ -27,6 +27,15 @@ export const ENV = {
   shutdownGrace: 'RUNWRIGHT_SHUTDOWN_GRACE',
   /** heartbeatTimeout of steps that name none, for runs started here (RunInput.defaults; below spec.defaults). */
   defaultHeartbeatTimeout: 'RUNWRIGHT_DEFAULT_HEARTBEAT_TIMEOUT',
+  /** Payload codec key / keyring (lib/codec.ts); a worker on a configured server needs one. */
+  codecKey: 'RUNWRIGHT_CODEC_KEY',
+  codecKeys: 'RUNWRIGHT_CODEC_KEYS',
+  /** OpenSSH allowed_signers file the worker verifies requests against (lib/identity). */
+  allowedSigners: 'RUNWRIGHT_ALLOWED_SIGNERS',
+  /** Who may start, approve, change params and cancel (lib/identity/policy.ts). */
+  accessPolicy: 'RUNWRIGHT_ACCESS_POLICY',
+  /** Which secrets go to which runbooks and destinations (lib/secrets.ts). */
+  secretsPolicy: 'RUNWRIGHT_SECRETS_POLICY',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */

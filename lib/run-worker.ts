@@ -3,7 +3,7 @@ import { buildRegistry, loadActionModules } from '../activities/registry';
 import { shutdownGraceTime, taskQueue } from './config';
 import { dataDir, loadConnectionConfig } from './connect';
 import { createWorker } from './worker';
-import { dataConverter, describeKeyring, loadKeyring } from './codec';
+import { CODEC_ENV, CodecConfigError, dataConverter, describeKeyring, loadKeyring } from './codec';
 import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from './identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
@@ -14,6 +14,11 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   // Checked before connecting: a bad key is a config error, not a crash loop. With no server
   // configured (the local default), the data folder's key is the one `runwright dev` made.
   const keyring = loadKeyring({ local: cfg.explicit || opts.address ? undefined : { dir: dataDir(), create: false } });
+  // A shared worker (configured server) never writes plaintext history by accident: without keys
+  // it does not start, unless the operator says RUNWRIGHT_CODEC=off.
+  if ((cfg.explicit || opts.address) && !keyring.active && keyring.source === 'no codec key configured') {
+    throw new CodecConfigError(`no codec key: this worker would write params, outputs and decisions to Temporal in plain text. Set ${CODEC_ENV.key} (env:NAME or file:PATH of 32 random bytes; \`runwright codec keygen\`) or ${CODEC_ENV.keys}, the same on every worker and CLI; or ${CODEC_ENV.mode}=off to keep history plaintext`);
+  }
   // A worker on a configured server is shared: with no identity settings it refuses unverified
   // claims (fails closed) instead of trusting whatever name a client sends. The embedded local
   // default (no server configured) stays in local mode; RUNWRIGHT_REQUIRE_SIGNED=0 opts out.

@@ -34,6 +34,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 
 import { SECRET_REF_PATTERN } from '../dsl/secret-ref';
+import { ENV } from './config';
 export { SECRET_REF_PATTERN };
 
 export const SecretRef = z
@@ -45,7 +46,7 @@ export class SecretError extends Error {
   name = 'SecretError';
 }
 
-export const SECRETS_POLICY_ENV = 'RUNWRIGHT_SECRETS_POLICY';
+export const SECRETS_POLICY_ENV = ENV.secretsPolicy;
 export const SECRET_DIRS_ENV = 'RUNWRIGHT_SECRET_DIRS';
 export const SECRETS_POLICY_DEFAULTS = ['runwright.secrets.yaml', join('.runwright', 'secrets.yaml')] as const;
 

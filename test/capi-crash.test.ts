@@ -7,7 +7,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { startKube, type KubeEnv } from './helpers/kube';
 import { CapiTestController } from './helpers/capi-controller';
 import { decideUpdate, statusQuery } from '../workflows/definitions';
@@ -27,7 +27,7 @@ function startWorkerProcess(queue: string): ChildProcess {
   // node itself (not the tsx launcher, which forks a child) so SIGKILL hits the worker.
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: '', RUNWRIGHT_REQUIRE_SIGNED: '0' },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: '', ...singleUserWorkerEnv() },
     stdio: 'ignore',
   });
   procs.push(p);

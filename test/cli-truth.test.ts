@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDevServer, type DevServer } from '../lib/dev-server';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, useTestWorker, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, uniqueQueue, useTestWorker, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { runCli } from './helpers/cli';
 
@@ -145,7 +145,7 @@ spec:
       with: { dir: "{{ params.dir }}", key: after }
 `,
   );
-  const envFor = (address: string) => ({ ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: TEST_ACTIONS_FILE, RUNWRIGHT_REQUIRE_SIGNED: '0' });
+  const envFor = (address: string) => ({ ...process.env, TEMPORAL_ADDRESS: address, RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: TEST_ACTIONS_FILE, ...singleUserWorkerEnv() });
   const startWorker = (address: string) => {
     // node itself (not the tsx launcher) so that a kill reaches the worker.
     const w = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], { cwd: root, env: envFor(address), stdio: 'ignore' });

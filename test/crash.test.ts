@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { IDENTITY_AUTHORIZE_ACTIVITY, statusQuery } from '../workflows/definitions';
 
@@ -24,7 +24,7 @@ function startWorkerProcess(queue: string, extraEnv: Record<string, string | und
   // node itself (not the tsx launcher, which forks a child) so SIGKILL hits the worker.
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts'), RUNWRIGHT_REQUIRE_SIGNED: '0', ...extraEnv },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_ACTIONS: join(root, 'test/helpers/test-actions.ts'), ...singleUserWorkerEnv(), ...extraEnv },
     stdio: 'ignore',
   });
   procs.push(p);
@@ -211,4 +211,19 @@ spec:
   } finally {
     w.kill('SIGKILL');
   }
+}, 120_000);
+
+test('a standalone worker on a configured server without codec keys does not start (it would write plaintext history)', async () => {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
+    cwd: root,
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: uniqueQueue('nokeys'), RUNWRIGHT_CODEC: undefined, RUNWRIGHT_CODEC_KEY: undefined, RUNWRIGHT_CODEC_KEYS: undefined },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(p);
+  let stderr = '';
+  p.stderr!.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+  expect(code).toBe(2);
+  expect(stderr).toMatch(/no codec key: this worker would write params, outputs and decisions to Temporal in plain text\. Set RUNWRIGHT_CODEC_KEY/);
+  expect(stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
 }, 120_000);

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { readServer } from '../lib/haproxy';
 import { decideUpdate, statusQuery, type RunResult } from '../workflows/definitions';
-import { failureMessage, maybeRecordHistory, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, useTestWorker } from './helpers/temporal';
+import { failureMessage, maybeRecordHistory, serverAddress, singleUserWorkerEnv, shippedInput, startRun, startTestWorker, uniqueQueue, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';
 import { CLUSTER_ADDRESSES } from './helpers/services';
 
@@ -207,7 +207,7 @@ test('worker SIGKILLed mid-drill: another worker completes the drill and restore
   const queue = uniqueQueue('drill-crash');
   const first = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_REQUIRE_SIGNED: '0' },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, ...singleUserWorkerEnv() },
     stdio: 'ignore',
   });
   procs.push(first);

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 import { collectPlayOutputs } from '../activities/host/recap';
 
@@ -19,7 +19,7 @@ const procs: ChildProcess[] = [];
 function startWorkerProcess(queue: string): ChildProcess {
   const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'workers/main.ts')], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, RUNWRIGHT_REQUIRE_SIGNED: '0' },
+    env: { ...process.env, TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: queue, ...singleUserWorkerEnv() },
     stdio: 'ignore',
   });
   procs.push(p);

@@ -5,8 +5,10 @@
  * Runtime handles SIGINT/SIGTERM: the worker stops polling and finishes in-flight tasks.
  */
 import { runWorkerProcess } from '../lib/run-worker';
+import { CodecConfigError } from '../lib/codec';
 
 runWorkerProcess({ actionModules: (process.env.RUNWRIGHT_ACTIONS ?? '').split(',').filter(Boolean) }).catch((err) => {
   console.error(`runwright worker: ${err?.message ?? err}`);
-  process.exit(3);
+  // A configuration mistake (codec keys) is the operator's to fix (2); anything else: cannot reach Temporal (3).
+  process.exit(err instanceof CodecConfigError ? 2 : 3);
 });

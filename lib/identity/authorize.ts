@@ -19,8 +19,9 @@ import { hashOf } from './canonical';
 import { loadAccessPolicy, policyRefusal, type AccessPolicy, type Verb } from './policy';
 import { REQUEST_VERSION, type AuthRecord, type Proof, type RequestAction, type RequestClaim } from './request';
 import { verifySignature } from './ssh';
+import { ENV } from '../config';
 
-export const ALLOWED_SIGNERS_ENV = 'RUNWRIGHT_ALLOWED_SIGNERS';
+export const ALLOWED_SIGNERS_ENV = ENV.allowedSigners;
 export const REQUIRE_SIGNED_ENV = 'RUNWRIGHT_REQUIRE_SIGNED';
 export const MAX_AGE_ENV = 'RUNWRIGHT_SIGNATURE_MAX_AGE';
 export const TRUSTED_GATEWAYS_ENV = 'RUNWRIGHT_TRUSTED_GATEWAYS';

@@ -22,8 +22,9 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { expandApprovers, type ApproversConfig } from '../approvers';
+import { ENV } from '../config';
 
-export const ACCESS_POLICY_ENV = 'RUNWRIGHT_ACCESS_POLICY';
+export const ACCESS_POLICY_ENV = ENV.accessPolicy;
 export type Verb = 'start' | 'approve' | 'setParams' | 'cancel';
 export const VERBS: Verb[] = ['start', 'approve', 'setParams', 'cancel'];
 

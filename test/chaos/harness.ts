@@ -22,7 +22,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../lib/dev-server';
 import { findTemporalCli } from '../../lib/temporal-cli';
 import { INTERPRETER_WORKFLOW, type RunInput, type RunResult } from '../../workflows/definitions';
-import { connectTestEnv, type TestEnv } from '../helpers/temporal';
+import { connectTestEnv, singleUserWorkerEnv, type TestEnv } from '../helpers/temporal';
 import { startProxy, type ChaosProxy, type CutMode } from './proxy';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -118,7 +118,7 @@ export class ChaosStack {
         RUNWRIGHT_TASK_QUEUE: this.queue,
         RUNWRIGHT_ACTIONS: (this.opts.actionModules ?? []).join(','),
         // Runs are started unsigned by the harness (a single-user worker, not a shared one).
-        RUNWRIGHT_REQUIRE_SIGNED: '0',
+        ...singleUserWorkerEnv(),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

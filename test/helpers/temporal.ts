@@ -16,6 +16,16 @@ if (!(globalThis as { __rwRuntime?: boolean }).__rwRuntime) {
   (globalThis as { __rwRuntime?: boolean }).__rwRuntime = true;
 }
 
+/**
+ * Env for a worker *process* the tests start against their server: such a worker counts as shared
+ * (configured server), which by default refuses unsigned requests and refuses to start without
+ * codec keys. The fixtures start runs unsigned and, unless the run's env has keys, in plaintext.
+ */
+export function singleUserWorkerEnv(): Record<string, string> {
+  const keyed = !!(process.env.RUNWRIGHT_CODEC_KEY || process.env.RUNWRIGHT_CODEC_KEYS);
+  return { RUNWRIGHT_REQUIRE_SIGNED: '0', ...(keyed ? {} : { RUNWRIGHT_CODEC: 'off' }) };
+}
+
 export function serverAddress(): string {
   const a = process.env.RUNWRIGHT_TEST_TEMPORAL_ADDRESS;
   if (!a) throw new Error('RUNWRIGHT_TEST_TEMPORAL_ADDRESS is not set: run through jest (globalSetup starts the server)');
