@@ -157,6 +157,16 @@ test('every action that echoes a secret back: masked in history, status --json, 
 - id: dns
   action: dns.records.get
   with: { api: "${echo.url}", apiKey: "secret:echo-key", zone: example.test, name: app }
+- id: prom
+  action: probe.prometheus
+  onFailure: continue
+  retry: { maximumAttempts: 1 }
+  with: { url: "${echo.url}", query: up, secretHeaders: { X-Api-Key: "secret:echo-key" } }
+- id: shift
+  action: traffic.shift
+  onFailure: continue
+  retry: { maximumAttempts: 1 }
+  with: { cluster: b, weight: 0, dryRun: true, backends: [{ kind: dns, api: "${echo.url}", apiKey: "secret:echo-key", zone: example.test, name: app, addresses: { a: [10.0.0.1], b: [10.0.0.2] } }] }
 - id: slack
   action: notify.slack
   with: { channel: C1, text: "run {{ run.id }} done", required: true }
@@ -180,6 +190,10 @@ test('every action that echoes a secret back: masked in history, status --json, 
   expect(o.req.json).toEqual({ youSent: '***', b64: '***' });
   expect(o.dns.records).toEqual(['key=***']);
   expect(o.slack.channel).toBe('C1 Bearer ***');
+  // probe.prometheus and traffic.shift reached the far end with the key too (their echo, in an
+  // output or in an error, is covered by the scans below).
+  expect(echo.hits.some((x) => x.url.startsWith('/api/v1/query') && x.headers['x-api-key'] === KEY)).toBe(true);
+  expect(echo.hits.filter((x) => x.url.startsWith('/api/v1/servers/') && x.headers['x-api-key'] === KEY).length).toBeGreaterThanOrEqual(2);
   expect(o.leak).toEqual({ v: '***', b64: '***', url: '***', '***': 'as a key' });
 
   const hist = await historyText(h);
