@@ -104,7 +104,7 @@ ${heartbeat ? `      heartbeatTimeout: ${heartbeat}\n` : ''}`;
       // Wait until attempt 1 runs on a worker; that worker is the one to kill.
       let pid: number | undefined;
       for (let i = 0; i < 600 && pid === undefined; i++) {
-        const pa = (await h.describe()).raw.pendingActivities?.[0];
+        const pa = (await h.describe()).raw.pendingActivities?.find((a) => a.activityId === 'work'); // the step, not the run's identity check
         if (pa?.lastStartedTime && pa.attempt === 1 && pa.lastWorkerIdentity) pid = Number(pa.lastWorkerIdentity.split('@')[0]);
         else await sleep(100);
       }
@@ -118,7 +118,7 @@ ${heartbeat ? `      heartbeatTimeout: ${heartbeat}\n` : ''}`;
       let startedAt: number | undefined;
       while (startedAt === undefined) {
         if (Date.now() - killedAt > perTrialLimitMs) throw new Error(`trial ${t}: attempt 2 did not start within ${perTrialLimitMs / 1000} s`);
-        const pa = (await h.describe()).raw.pendingActivities?.[0];
+        const pa = (await h.describe()).raw.pendingActivities?.find((a) => a.activityId === 'work'); // the step, not the run's identity check
         if (pa && (pa.attempt ?? 0) >= 2 && pa.lastStartedTime) {
           const s = pa.lastStartedTime;
           startedAt = Number(s.seconds ?? 0) * 1000 + Math.floor((s.nanos ?? 0) / 1e6);

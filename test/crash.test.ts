@@ -113,12 +113,12 @@ test('defaults only: 20 plain http.request steps, worker SIGKILLed mid-step; a n
   }
 }, 120_000);
 
-/** Wait until the run's first pending activity has started on a worker. */
-async function activityStarted(h: { describe(): Promise<{ raw: any }> }): Promise<void> {
+/** Wait until the step's activity has started on a worker (not the run's identity check before it). */
+async function activityStarted(h: { describe(): Promise<{ raw: any }> }, activityId = 'long'): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const pa = (await h.describe()).raw.pendingActivities ?? [];
-    if (pa.some((a: any) => a.state === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2)) return;
+    if (pa.some((a: any) => a.activityId === activityId && (a.state === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2))) return;
     if (Date.now() > deadline) throw new Error('no activity started');
     await new Promise((r) => setTimeout(r, 100));
   }
