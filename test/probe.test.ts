@@ -102,7 +102,10 @@ steps:
     action: probe.http
     with: { url: "${b.url}/health", interval: 100ms, timeout: 1s, failureThreshold: 3, until: down }
 `);
-      expect(out.p).toMatchObject({ verdict: 'down', ok: true, checks: 3, failures: 3, firstFailureMs: 0 });
+      expect(out.p).toMatchObject({ verdict: 'down', ok: true, checks: 3, failures: 3 });
+      // The very first check failed: its offset is the time from the probe's start to that check (ms clock).
+      expect(out.p.firstFailureMs).toBeLessThan(100);
+      expect(out.p.firstFailureMs).toBe(out.p.timeline[0].ms);
       expect(out.p.timeline).toHaveLength(3);
       for (const o of out.p.timeline) expect(o).toMatchObject({ ok: false, status: null, error: 'ECONNREFUSED' });
       expect(out.p.transitions).toEqual([{ ms: out.p.timeline[2].ms, at: out.p.timeline[2].at, verdict: 'down' }]);
