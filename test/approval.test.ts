@@ -15,6 +15,7 @@ import { followingSteps } from '../workflows/approval';
 import { statusQuery, type DecisionInput, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, inputFor, maybeRecordHistory, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { runCli, type CliResult } from './helpers/cli';
+import { waitFor as waitUntil } from './helpers/wait';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
@@ -55,15 +56,7 @@ async function stopWorker(): Promise<void> {
 const rb = (steps: string, params = '') =>
   runbookFrom(`apiVersion: runwright/v1\nkind: Runbook\nmetadata: { name: t }\nspec:\n${params}  steps:\n${steps.replace(/^/gm, '    ').replace(/^\s+$/gm, '')}\n`);
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20_000): Promise<T> => waitUntil(fn, what, ms, { ignoreErrors: true });
 
 const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<RunStatus>;
 const pending = (h: WorkflowHandle, pred: (s: RunStatus) => boolean = () => true) =>

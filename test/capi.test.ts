@@ -23,6 +23,7 @@ import capiApply from '../activities/capi/apply';
 import capiUpgrade from '../activities/capi/upgrade';
 import capiKubeconfig from '../activities/capi/kubeconfig';
 import type { ActionContext } from '../activities/define';
+import { waitFor as waitUntil } from './helpers/wait';
 
 const root = resolve(__dirname, '..');
 const shipped = (name: string) => runbookFrom(readFileSync(join(root, 'runbooks', `${name}.yaml`), 'utf8'));
@@ -92,15 +93,7 @@ async function failureOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the run to fail');
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 30_000): Promise<T> => waitUntil(fn, what, ms, { ignoreErrors: true });
 
 /** The exported history, as `temporal workflow show --output json` gives it to anyone with access. */
 function exportedHistory(workflowId: string): string {

@@ -13,6 +13,7 @@ import { IDENTITY_AUTHORIZE_ACTIVITY, statusQuery } from '../workflows/definitio
 import { failureMessage, inputFor, maybeRecordHistory, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { startSim, type SimEnv } from './helpers/openstack';
+import { waitFor } from './helpers/wait';
 
 const t = useTestWorker('crashsafe', TEST_ACTIONS);
 let dir: string;
@@ -42,15 +43,6 @@ function events(): Map<string, number> {
   }));
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** heartbeatTimeout (seconds) of each scheduled activity, by activity id, from the run's history. */
 async function heartbeatTimeouts(workflowId: string): Promise<Record<string, number | undefined>> {

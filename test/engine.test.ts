@@ -10,6 +10,7 @@ import type { Worker } from '@temporalio/worker';
 import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { decideUpdate, statusQuery, type RunStatus } from '../workflows/definitions';
+import { waitFor as waitUntil } from './helpers/wait';
 
 let env: TestEnv;
 let worker: Worker;
@@ -49,15 +50,7 @@ async function failure(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the run to fail');
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20000): Promise<T> => waitUntil(fn, what, ms, { ignoreErrors: true });
 
 test('sequential steps pass outputs to later steps; when skips; params are typed', async () => {
   const r = rb(`

@@ -17,6 +17,7 @@ import { statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage as failure, inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { act, startSim, type SimEnv } from './helpers/openstack';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
+import { waitFor } from './helpers/wait';
 
 const HOST_SET = 57;
 let os: SimEnv;
@@ -70,15 +71,6 @@ const inject = async (fault: FaultSpecInput) => (await run('fault-inject', [step
 const restore = async (fault: FaultSpecInput) => (await run('fault-restore', [step('restore', 'fault.restore', fault)])).restore;
 
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A real request to the stand-in's cloud: 'refused' when the connection is closed, else the status. */
 async function probe(cloud: string): Promise<number | 'refused'> {

@@ -26,6 +26,7 @@ import { interactionBody, signedHeaders } from '../sim/slack/sign';
 import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, shippedInput, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import type { Worker } from '@temporalio/worker';
+import { waitFor as waitUntil } from './helpers/wait';
 
 let dir: string;
 const rethrowRoot = (e: unknown): never => {
@@ -182,15 +183,7 @@ describe('on a real server', () => {
   });
 
   const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<RunStatus>;
-  async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn().catch(() => undefined);
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
+  const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 30_000): Promise<T> => waitUntil(fn, what, ms, { ignoreErrors: true, intervalMs: 150 });
   const pendingGate = (h: WorkflowHandle) =>
     waitFor(async () => {
       const g = (await status(h)).pendingApprovals[0];

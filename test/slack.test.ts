@@ -17,6 +17,7 @@ import { startSlackSim, type SimMessage, type SlackSim } from '../sim/slack/serv
 import { interactionBody, signedHeaders, slashCommandBody } from '../sim/slack/sign';
 import { statusQuery, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, inputFor, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { waitFor as waitUntil } from './helpers/wait';
 
 const SECRET = 'test-signing-secret-8f3a1c';
 const BOT = 'xoxb-test-bot-token-77a1';
@@ -108,15 +109,7 @@ const gateThenDeploy = (approval: string) => `- id: gate
   action: core.log
   with: { message: "deploying to {{ params.target }}" }`;
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve(fn()).catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 20_000): Promise<T> => waitUntil(fn, what, ms, { ignoreErrors: true });
 const status = (h: WorkflowHandle) => h.query(statusQuery) as Promise<RunStatus>;
 
 /** The request message the worker posted for this run (the first, or the escalation one). */
