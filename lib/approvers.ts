@@ -15,9 +15,9 @@
  *   allow: [group:sre]
  * ```
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { readYamlConfig } from './config-file';
 import { z } from 'zod';
 
 export const APPROVERS_FILE_ENV = 'RUNWRIGHT_APPROVERS_FILE';
@@ -52,20 +52,7 @@ export function approversFile(env: NodeJS.ProcessEnv = process.env): string | un
 export function loadApprovers(env: NodeJS.ProcessEnv = process.env): ApproversConfig {
   const file = approversFile(env);
   if (!file) return {};
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e: any) {
-    throw new ApproversConfigError(`approvers file ${file}: cannot read (${e.code ?? e.message})`);
-  }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) throw new ApproversConfigError(`approvers file ${file}: ${doc.errors[0].message.split('\n')[0]}`);
-  const parsed = ApproversConfigSchema.safeParse(doc.toJS({ maxAliasCount: 50 }) ?? {});
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new ApproversConfigError(`approvers file ${file}: ${i.path.join('.') || '(top)'}: ${i.message}`);
-  }
-  return { ...parsed.data, file };
+  return { ...readYamlConfig(file, 'approvers file', ApproversConfigSchema, (m) => new ApproversConfigError(m)), file };
 }
 
 /**

@@ -17,9 +17,9 @@
  * ```
  * No policy file: every verified identity may do everything (approval gates still apply).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { readYamlConfig } from '../config-file';
 import { z } from 'zod';
 import { expandApprovers, type ApproversConfig } from '../approvers';
 import { ENV } from '../config';
@@ -59,20 +59,7 @@ export function accessPolicyFile(env: NodeJS.ProcessEnv = process.env): string |
 export function loadAccessPolicy(env: NodeJS.ProcessEnv = process.env): AccessPolicy | undefined {
   const file = accessPolicyFile(env);
   if (!file) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e: any) {
-    throw new AccessPolicyError(`access policy ${file}: cannot read (${e.code ?? e.message})`);
-  }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) throw new AccessPolicyError(`access policy ${file}: ${doc.errors[0].message.split('\n')[0]}`);
-  const parsed = AccessPolicySchema.safeParse(doc.toJS({ maxAliasCount: 50 }) ?? {});
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new AccessPolicyError(`access policy ${file}: ${i.path.join('.') || '(top)'}: ${i.message}`);
-  }
-  return { ...parsed.data, file };
+  return { ...readYamlConfig(file, 'access policy', AccessPolicySchema, (m) => new AccessPolicyError(m)), file };
 }
 
 const glob = (pattern: string, name: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name);
