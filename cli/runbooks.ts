@@ -10,6 +10,7 @@ import type { ActionRegistry } from '../activities/registry';
 import type { Diagnostic } from '../dsl/diagnostics';
 import type { Runbook, Step } from '../dsl/schema';
 import { validateRunbookText } from '../dsl/validate';
+import { eachStep } from '../dsl/walk';
 import { ENV } from '../lib/config';
 
 export interface LoadedRunbook {
@@ -56,12 +57,9 @@ function runbookIndex(near: string): Map<string, string> {
   return index;
 }
 
-function childNames(steps: Step[], out = new Set<string>()): Set<string> {
-  for (const s of steps) {
-    if ('runbook' in s) out.add(s.runbook);
-    if ('steps' in s) childNames(s.steps, out);
-    if ('parallel' in s) childNames(s.parallel, out);
-  }
+function childNames(steps: Step[]): Set<string> {
+  const out = new Set<string>();
+  for (const { step } of eachStep(steps)) if ('runbook' in step) out.add(step.runbook);
   return out;
 }
 

@@ -7,6 +7,7 @@ import type { ActionCatalog } from './validate';
 import { evaluateExpression, isTemplate, placeholders, renderString, type Scope } from './expr';
 import type { Runbook, Step } from './schema';
 import { stepKind } from './kinds';
+import { childLists } from './walk';
 import { maskText, secretParamNames } from './params';
 
 export interface PlanEntry {
@@ -111,9 +112,6 @@ export function planRunbook(
         }
       } else if ('parallel' in step) {
         entry.detail = `${step.parallel.length} branches at once`;
-        walk(step.parallel, depth + 1, prefix, sc);
-      } else if ('steps' in step) {
-        walk(step.steps, depth + 1, prefix, sc);
       } else if ('approval' in step) {
         const a = step.approval;
         entry.detail = `wait for approval: "${tryRender(a.message, sc)}"${a.timeout ? `, timeout ${a.timeout} then ${a.onTimeout ?? 'abort'}` : ''}`;
@@ -122,6 +120,8 @@ export function planRunbook(
       } else if ('runbook' in step) {
         entry.detail = `run runbook ${step.runbook} with ${JSON.stringify(tryRender(step.with ?? {}, sc))}`;
       }
+      // A foreach's body was walked above, once per item shown.
+      if (kind !== 'foreach') for (const c of childLists(step)) walk(c.steps, depth + 1, prefix, sc);
       // Later steps see a placeholder for this step's outputs.
       (sc.steps as Record<string, unknown>)[step.id] = { state: 'planned' };
     }

@@ -10,6 +10,7 @@ import { ExpressionError, isTemplate, placeholders, references } from './expr';
 import { loadYaml, type LoadedYaml } from './load';
 import { paramSchema } from './params';
 import { templateChecks } from './template-checks';
+import { childLists, eachStep } from './walk';
 import { DURATION_RE, DURATION_OR_TEMPLATE_RE, ParamSpec, RunbookSchema, STEP_KIND_SCHEMAS, STEP_KINDS, type Runbook, type StepKind } from './schema';
 
 /** What the validator needs to know about an action; the registry in activities/ provides it. */
@@ -434,17 +435,8 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
 
   // Every step id and where it is, so a reference that cannot be used can say why.
   const allIds = new Map<string, Path>();
-  const collect = (steps: unknown, path: Path) => {
-    if (!Array.isArray(steps)) return;
-    steps.forEach((raw, i) => {
-      if (!isPlainObject(raw)) return;
-      const sp = [...path, i];
-      if (typeof raw.id === 'string' && !allIds.has(raw.id)) allIds.set(raw.id, sp);
-      collect(raw.parallel, [...sp, 'parallel']);
-      collect(raw.steps, [...sp, 'steps']);
-    });
-  };
-  collect(spec.steps, ['spec', 'steps']);
+  for (const { step, path } of eachStep<Record<string, unknown>>(spec.steps, ['spec', 'steps']))
+    if (typeof step.id === 'string' && !allIds.has(step.id)) allIds.set(step.id, path);
 
   const notVisible = (id: string, from: Path, expr: string): string => {
     const at = allIds.get(id)!;
@@ -558,16 +550,21 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
     if ('foreach' in step) {
       checkExpressions(step.foreach, [...sp, 'foreach'], visible, loopVars);
       checkExpressions(step.batch, [...sp, 'batch'], visible, loopVars);
-      const as = typeof step.as === 'string' ? step.as : 'item';
-      // Inner step ids are per item; only steps.<foreach id>.outputs is visible afterwards.
-      walk(step.steps, [...sp, 'steps'], new Set(visible), new Set(loopVars).add(as).add('index'));
-    } else if ('parallel' in step && Array.isArray(step.parallel)) {
-      // Branches run at the same time: none sees another's outputs; all are visible afterwards.
-      step.parallel.forEach((b, j) => {
-        for (const x of walkStep(b, [...sp, 'parallel', j], new Set(visible), loopVars)) added.add(x);
-      });
-    } else if ('steps' in step) {
-      for (const x of walk(step.steps, [...sp, 'steps'], new Set(visible), loopVars)) added.add(x);
+    }
+    for (const c of childLists(step)) {
+      const at = [...sp, c.slot];
+      if ('foreach' in step) {
+        const as = typeof step.as === 'string' ? step.as : 'item';
+        // Inner step ids are per item; only steps.<foreach id>.outputs is visible afterwards.
+        walk(c.steps, at, new Set(visible), new Set(loopVars).add(as).add('index'));
+      } else if (c.slot === 'parallel') {
+        // Branches run at the same time: none sees another's outputs; all are visible afterwards.
+        c.steps.forEach((b, j) => {
+          for (const x of walkStep(b, [...at, j], new Set(visible), loopVars)) added.add(x);
+        });
+      } else {
+        for (const x of walk(c.steps, at, new Set(visible), loopVars)) added.add(x);
+      }
     }
     if ('approval' in step && isPlainObject(step.approval)) {
       const a = step.approval;

@@ -26,6 +26,7 @@ import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SE
 import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
+import { eachStep, someStep } from '../dsl/walk';
 import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
 import { DURATION_PATTERN, msOf } from './duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
@@ -98,16 +99,12 @@ function toRetry(r: RetryPolicy | undefined): TemporalRetry {
 
 function countActions(steps: Step[]): number {
   let n = 0;
-  for (const s of steps) {
-    if ('action' in s) n += 1;
-    if ('steps' in s) n += countActions(s.steps);
-    if ('parallel' in s) n += countActions(s.parallel);
-  }
+  for (const v of eachStep(steps)) if ('action' in v.step) n += 1;
   return n;
 }
 
 function containsApproval(steps: Step[]): boolean {
-  return steps.some((s) => 'approval' in s || ('steps' in s && containsApproval(s.steps)) || ('parallel' in s && containsApproval(s.parallel)));
+  return someStep(steps, (s) => 'approval' in s);
 }
 
 export class Interpreter {

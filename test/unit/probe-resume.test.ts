@@ -6,8 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import probeHttp from '../activities/probe/http';
-import type { ActionContext } from '../activities/define';
+import probeHttp from '../../activities/probe/http';
+import type { ActionContext } from '../../activities/define';
 
 let server: Server;
 let url: string;

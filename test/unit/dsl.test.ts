@@ -5,14 +5,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { buildRegistry } from '../activities/registry';
-import { ExpressionError, evaluateExpression, isTrue, placeholders, references, render, renderString } from '../dsl/expr';
-import { resolveParams } from '../dsl/params';
-import { formatPlan, planRunbook } from '../dsl/plan';
-import { runbookJsonSchema, STEP_KINDS, type Runbook } from '../dsl/schema';
-import { validateRunbookText } from '../dsl/validate';
+import { buildRegistry } from '../../activities/registry';
+import { ExpressionError, evaluateExpression, isTrue, placeholders, references, render, renderString } from '../../dsl/expr';
+import { resolveParams } from '../../dsl/params';
+import { formatPlan, planRunbook } from '../../dsl/plan';
+import { runbookJsonSchema, STEP_KINDS, type Runbook } from '../../dsl/schema';
+import { validateRunbookText } from '../../dsl/validate';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '../..');
 const registry = buildRegistry();
 
 function valid(yaml: string): Runbook {

@@ -8,15 +8,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
-import { buildRegistry } from '../activities/registry';
-import { TASK_KEYWORDS } from '../activities/host/play-schema';
-import { shlexSplit } from '../lib/inventory';
-import { shq } from '../lib/ssh';
-import { commandTemplateToArgv, lineCol, scanShell, shellTextToData, ShellValueError } from '../lib/shell-values';
-import { PLAY_TASK_KEYWORDS, renderActionInput } from '../dsl/play-values';
-import { locateInSource } from '../dsl/template-checks';
-import { validateRunbookText } from '../dsl/validate';
-import { hostile } from './helpers/hostile';
+import { buildRegistry } from '../../activities/registry';
+import { TASK_KEYWORDS } from '../../activities/host/play-schema';
+import { shlexSplit } from '../../lib/inventory';
+import { shq } from '../../lib/ssh';
+import { commandTemplateToArgv, lineCol, scanShell, shellTextToData, ShellValueError } from '../../lib/shell-values';
+import { PLAY_TASK_KEYWORDS, renderActionInput } from '../../dsl/play-values';
+import { locateInSource } from '../../dsl/template-checks';
+import { validateRunbookText } from '../../dsl/validate';
+import { hostile } from '../helpers/hostile';
 
 const CANARY = `/tmp/rw-values-canary-${process.pid}`;
 

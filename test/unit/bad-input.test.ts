@@ -12,12 +12,12 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildRegistry } from '../activities/registry';
-import type { Diagnostic } from '../dsl/diagnostics';
-import { MAX_ALIAS_COUNT } from '../dsl/load';
-import { validateRunbookText } from '../dsl/validate';
+import { buildRegistry } from '../../activities/registry';
+import type { Diagnostic } from '../../dsl/diagnostics';
+import { MAX_ALIAS_COUNT } from '../../dsl/load';
+import { validateRunbookText } from '../../dsl/validate';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '../..');
 const DIR = 'test/bad-input';
 const registry = buildRegistry();
 

@@ -6,7 +6,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { cancellableSleep, defineAction, MAX_OUTPUT_BYTES, toActivity } from '../activities/define';
+import { cancellableSleep, defineAction, MAX_OUTPUT_BYTES, toActivity } from '../../activities/define';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,13 +6,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRegistry } from '../activities/registry';
-import { renderFollowingPlan } from '../activities/approval/prepare';
-import { validateRunbookText } from '../dsl/validate';
-import { ApproversConfigError, chatopsAllowed, expandApprovers, identityForSlackUser, loadApprovers } from '../lib/approvers';
-import { signatureProblem } from '../lib/slack-gateway';
-import { ACTION_APPROVE, approvalBlocks, parseButtonValue, type ApprovalCard } from '../lib/slack-blocks';
-import { signedHeaders } from '../sim/slack/sign';
+import { buildRegistry } from '../../activities/registry';
+import { renderFollowingPlan } from '../../activities/approval/prepare';
+import { validateRunbookText } from '../../dsl/validate';
+import { ApproversConfigError, chatopsAllowed, expandApprovers, identityForSlackUser, loadApprovers } from '../../lib/approvers';
+import { signatureProblem } from '../../lib/slack-gateway';
+import { ACTION_APPROVE, approvalBlocks, parseButtonValue, type ApprovalCard } from '../../lib/slack-blocks';
+import { signedHeaders } from '../../sim/slack/sign';
 
 const doc = (approval: string) => `apiVersion: runwright/v1
 kind: Runbook
