@@ -27,7 +27,7 @@ import { resolveParams } from '../dsl/params';
 import { validateRunbookText } from '../dsl/validate';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { createWorker } from '../lib/worker';
+import { createWorker } from '../workers/worker';
 import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 import { startTestHosts, type TestHosts } from '../test/helpers/testhosts';
 

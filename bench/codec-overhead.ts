@@ -24,7 +24,7 @@ import { validateRunbookText } from '../dsl/validate';
 import { dataConverter, keyId, type Keyring } from '../lib/codec';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { createWorker } from '../lib/worker';
+import { createWorker } from '../workers/worker';
 import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 
 const num = (name: string, dflt: number) => {

@@ -30,11 +30,11 @@ import type { ActionContext } from '../activities/define';
 import { OPENSTACK_ACTIONS } from '../activities/openstack';
 import { OpenStackClient } from '../activities/openstack/client';
 import { buildRegistry } from '../activities/registry';
-import { loadRunbookFile } from '../cli/runbooks';
+import { loadRunbookFile } from '../client/runbooks';
 import { resolveParams } from '../dsl/params';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { createWorker } from '../lib/worker';
+import { createWorker } from '../workers/worker';
 import { DEFAULT_LATENCIES, type Latencies } from '../sim/openstack/model';
 import { INTERPRETER_WORKFLOW, statusQuery, type RunInput } from '../workflows/definitions';
 

@@ -7,7 +7,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { describeOutcome, sendDecision, sendSetParams } from '../lib/approvers-decide';
+import { describeOutcome, sendDecision, sendSetParams } from '../client/decide';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { currentUser, out, withSession } from './common';
 import { CliError, EXIT } from './session';

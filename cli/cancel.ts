@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { decisionTimeoutMs } from '../lib/approvers-decide';
+import { decisionTimeoutMs } from '../client/decide';
 import { cancelUpdate } from '../workflows/definitions';
 import { cliActor } from './approval';
 import { currentUser, out, withSession } from './common';

@@ -10,7 +10,7 @@ import { resolveParams } from '../dsl/params';
 import { runDefaults } from '../lib/config';
 import { runSecretProblems } from '../lib/secrets';
 import type { RunInput } from '../workflows/definitions';
-import { displayPath, loadRunbookFile, type LoadedRunbook } from './runbooks';
+import { displayPath, loadRunbookFile, type LoadedRunbook } from '../client/runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 
 export const out = (s: string): void => void process.stdout.write(`${s}\n`);

@@ -37,7 +37,7 @@ import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 import { currentUser, out, prepareRun, runInput, withSession } from './common';
 import { KEY_OPTION, signStart, signingKey } from './sign';
 import { CliError, EXIT, type Session } from './session';
-import { displayPath } from './runbooks';
+import { displayPath } from '../client/runbooks';
 import { maskParams, secretParamNames } from '../dsl/params';
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {

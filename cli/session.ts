@@ -11,7 +11,7 @@ import { SEARCH_ATTRIBUTES, embeddedPort, taskQueue, uiBaseUrl } from '../lib/co
 import { dataDir, loadConnectionConfig, type ConnectionConfig } from '../lib/connect';
 import { isListening, startDevServer, type DevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { createWorker } from '../lib/worker';
+import { createWorker } from '../workers/worker';
 import { CodecConfigError, dataConverter, loadKeyring, SealCodec, type Keyring } from '../lib/codec';
 import { startCodecServer, type CodecServer } from '../lib/codec-server';
 

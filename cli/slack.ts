@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { slackClient, slackConfigFromEnv } from '../lib/slack';
-import { decisionTimeoutMs } from '../lib/approvers-decide';
+import { decisionTimeoutMs } from '../client/decide';
 import { approversFile } from '../lib/approvers';
 import { err, registryFrom } from './common';
 import { CliError, EXIT, openSession } from './session';
@@ -41,7 +41,7 @@ export function registerSlackCommands(program: Command): void {
       const s = await openSession({ worker: 'never' });
       // Loaded here: Bolt and Socket Mode are only needed by this command.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { SlackGateway } = require('../lib/slack-gateway') as typeof import('../lib/slack-gateway');
+      const { SlackGateway } = require('../integrations/slack/gateway') as typeof import('../integrations/slack/gateway');
       const gw = new SlackGateway({
         client: s.client,
         namespace: s.namespace,

@@ -191,7 +191,6 @@ export const STEP_KIND_SCHEMAS: Record<StepKind, z.ZodTypeAny> = {
   steps: GroupStep,
 };
 
-export { stepKind } from './kinds';
 
 export const RunbookSchema = z
   .strictObject({

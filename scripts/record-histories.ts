@@ -10,10 +10,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { buildRegistry } from '../activities/registry';
 import { resolveParams } from '../dsl/params';
-import { loadRunbookFile } from '../cli/runbooks';
+import { loadRunbookFile } from '../client/runbooks';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { createWorker } from '../lib/worker';
+import { createWorker } from '../workers/worker';
 import { dataConverter } from '../lib/codec';
 import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery } from '../workflows/definitions';
 

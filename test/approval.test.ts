@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { sendDecision, sendSetParams, type DecisionOutcome } from '../lib/approvers-decide';
+import { sendDecision, sendSetParams, type DecisionOutcome } from '../client/decide';
 import { followingSteps } from '../workflows/approval';
 import { statusQuery, type DecisionInput, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, inputFor, maybeRecordHistory, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';

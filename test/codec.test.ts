@@ -28,8 +28,8 @@ import {
   SealedPayloadError,
   type Keyring,
 } from '../lib/codec';
-import { createWorker, workflowBundle } from '../lib/worker';
-import { sendDecision } from '../lib/approvers-decide';
+import { createWorker, workflowBundle } from '../workers/worker';
+import { sendDecision } from '../client/decide';
 import { fetchRunTree } from '../activities/drill/report-history';
 import { buildRegistry } from '../activities/registry';
 import { statusQuery, type RunStatus } from '../workflows/definitions';

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { readServer } from '../lib/haproxy';
+import { readServer } from '../activities/traffic/haproxy-client';
 import { decideUpdate, statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage, maybeRecordHistory, serverAddress, singleUserWorkerEnv, shippedInput, startRun, startTestWorker, uniqueQueue, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';

@@ -5,7 +5,7 @@
  * outside: real DNS answers, real HTTP through the proxy, the stand-in's member weights.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { readServer } from '../lib/haproxy';
+import { readServer } from '../activities/traffic/haproxy-client';
 import { statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage, maybeRecordHistory, shippedInput, startRun, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';

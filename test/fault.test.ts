@@ -12,7 +12,7 @@ import faultInject from '../activities/fault/inject';
 import faultRestore from '../activities/fault/restore';
 import { workflowOf } from '../activities/fault/label';
 import { createServer, type Server } from 'node:http';
-import { connectHost } from '../lib/ssh';
+import { connectHost } from '../activities/host/ssh';
 import { statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage as failure, inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { act, startSim, type SimEnv } from './helpers/openstack';

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadInventory, type Inventory } from '../lib/inventory';
+import { loadInventory, type Inventory } from '../activities/host/inventory-files';
 import { PlaySchema, type PlayInput } from '../activities/host/play-schema';
 import { runPlay, type HostResult, type SshSettings } from '../activities/host/runner';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';

@@ -5,7 +5,7 @@
  * handler this way). The crash is modelled as an aborted attempt followed by a resume whose
  * heartbeat details hold nothing.
  */
-import { loadInventory, type Inventory } from '../lib/inventory';
+import { loadInventory, type Inventory } from '../activities/host/inventory-files';
 import { PlaySchema } from '../activities/host/play-schema';
 import { runPlay, type SshSettings } from '../activities/host/runner';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';

@@ -10,7 +10,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { buildRegistry } from '../activities/registry';
 import { OpenStackClient } from '../activities/openstack/client';
-import { loadRunbookFile } from '../cli/runbooks';
+import { loadRunbookFile } from '../client/runbooks';
 import { resolveParams } from '../dsl/params';
 import { DEFAULT_LATENCIES } from '../sim/openstack/model';
 import { statusQuery, type RunInput, type RunResult } from '../workflows/definitions';

@@ -12,7 +12,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { buildRegistry } from '../activities/registry';
 import { OpenStackClient } from '../activities/openstack/client';
-import { loadRunbookFile } from '../cli/runbooks';
+import { loadRunbookFile } from '../client/runbooks';
 import { resolveParams } from '../dsl/params';
 import { decideUpdate, statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
 import { connectTestEnv, maybeRecordHistory, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { workflowBundle } from '../lib/worker';
+import { workflowBundle } from '../workers/worker';
 import { dataConverter, FAILURE_CONVERTER_PATH, keyId } from '../lib/codec';
 
 const dir = join(__dirname, 'histories');

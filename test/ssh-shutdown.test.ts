@@ -4,7 +4,7 @@
  * kills the remote process group at once). Against a real sshd test host.
  */
 import { CancelledFailure } from '@temporalio/common';
-import { connectHost, type HostConnection } from '../lib/ssh';
+import { connectHost, type HostConnection } from '../activities/host/ssh';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 
 let th: TestHosts;

@@ -11,8 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { CLUSTER_ADDRESSES, ServiceGroup, missingBinaries, type Cluster, type Haproxy, type Pdns } from './helpers/services';
-import { canonicalName } from '../lib/pdns';
-import { parseServersState } from '../lib/haproxy';
+import { canonicalName } from '../activities/traffic/pdns-client';
+import { parseServersState } from '../activities/traffic/haproxy-client';
 import dnsRecordsSet, { desiredRecords, normalizeContent } from '../activities/traffic/dns-records-set';
 import { defineAction, type ActionDefinition } from '../activities/define';
 

@@ -7,7 +7,7 @@
  * Each property run is one play (values in a loop), so the SSH round trips stay few.
  */
 import fc from 'fast-check';
-import { loadInventory, type Inventory } from '../lib/inventory';
+import { loadInventory, type Inventory } from '../activities/host/inventory-files';
 import { PlaySchema, type PlayInput } from '../activities/host/play-schema';
 import { runPlay, type HostResult, type SshSettings } from '../activities/host/runner';
 import { editBlock } from '../activities/host/modules/blockinfile';

@@ -4,7 +4,7 @@
  * extra action modules from RUNWRIGHT_ACTIONS (comma-separated paths).
  * Runtime handles SIGINT/SIGTERM: the worker stops polling and finishes in-flight tasks.
  */
-import { runWorkerProcess } from '../lib/run-worker';
+import { runWorkerProcess } from './run';
 import { CodecConfigError } from '../lib/codec';
 
 runWorkerProcess({ actionModules: (process.env.RUNWRIGHT_ACTIONS ?? '').split(',').filter(Boolean) }).catch((err) => {

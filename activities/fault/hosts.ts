@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActionContext } from '../define';
-import { InventoryError, loadInventory, PatternError, selectHosts } from '../../lib/inventory';
+import { InventoryError, loadInventory, PatternError, selectHosts } from '../host/inventory-files';
 import { redact } from '../../lib/secrets';
 import { PlayInput } from '../host/play';
 import { PlaySchema } from '../host/play-schema';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { LineCounter, parseDocument } from 'yaml';
 import { defineAction } from '../define';
-import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from '../../lib/inventory';
+import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from './inventory-files';
 import { PlaySchema } from './play-schema';
 
 const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);

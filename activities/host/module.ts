@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { createTwoFilesPatch } from 'diff';
-import type { ExecResult } from '../../lib/ssh';
-import { shq } from '../../lib/ssh';
+import type { ExecResult } from './ssh';
+import { shq } from './ssh';
 
 export interface Facts {
   hostname: string;

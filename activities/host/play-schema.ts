@@ -3,7 +3,7 @@
  * key per task plus name, when, register, notify, loop, become, changed_when, failed_when...
  */
 import { z } from 'zod';
-import { commandTemplateProblem, describeSlot, shellProblems } from '../../lib/shell-values';
+import { commandTemplateProblem, describeSlot, shellProblems } from './shell-values';
 import type { HostModule } from './module';
 import { HOST_MODULES } from './modules';
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
-import { loadInventory, InventoryError } from '../../lib/inventory';
+import { loadInventory, InventoryError } from './inventory-files';
 import { redact } from '../../lib/secrets';
 import { inlinePlayProblems, PlaySchema } from './play-schema';
 import { runPlay, type HostCounts, type HostResult, type PlayProgress } from './runner';

@@ -1,7 +1,7 @@
 /** Inputs shared by the dns.records.* actions (PowerDNS Authoritative HTTP API). */
 import { z } from 'zod';
 import { SecretRef, resolveSecret } from '../../lib/secrets';
-import { canonicalName, canonicalZone, type PdnsTarget } from '../../lib/pdns';
+import { canonicalName, canonicalZone, type PdnsTarget } from './pdns-client';
 
 export const PdnsConnection = {
   api: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081' })

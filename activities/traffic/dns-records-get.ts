@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../define';
-import { getRRset } from '../../lib/pdns';
+import { getRRset } from './pdns-client';
 import { PdnsConnection, names, pdnsTarget } from './dns-common';
 
 export default defineAction({

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
-import { getRRset, replaceRRset, type RRset } from '../../lib/pdns';
+import { getRRset, replaceRRset, type RRset } from './pdns-client';
 import { PdnsConnection, names, pdnsTarget } from './dns-common';
 import { firstBefore } from './first-before';
 

@@ -1,7 +1,7 @@
 /** Inputs and the state-change core shared by the lb.haproxy.* actions (HAProxy runtime API). */
 import { z } from 'zod';
 import { defineAction, cancellableSleep, type ActionContext } from '../define';
-import { readServer, runtimeSet, type AdminState, type RuntimeApi, type ServerState } from '../../lib/haproxy';
+import { readServer, runtimeSet, type AdminState, type RuntimeApi, type ServerState } from './haproxy-client';
 import { msField } from '../../lib/duration';
 import { firstBefore } from './first-before';
 

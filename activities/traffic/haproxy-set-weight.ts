@@ -1,7 +1,7 @@
 /** HAProxy: set a server's weight through the runtime API (0-256; 0 sends it no new traffic). */
 import { z } from 'zod';
 import { defineAction } from '../define';
-import { readServer, runtimeSet } from '../../lib/haproxy';
+import { readServer, runtimeSet } from './haproxy-client';
 import { RuntimeConnection, ServerRef, runtimeApi, view } from './haproxy-common';
 import { firstBefore } from './first-before';
 

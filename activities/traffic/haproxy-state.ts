@@ -1,7 +1,7 @@
 /** HAProxy: the servers of one backend (or all), with weights and states, from the runtime API. */
 import { z } from 'zod';
 import { defineAction } from '../define';
-import { readServers } from '../../lib/haproxy';
+import { readServers } from './haproxy-client';
 import { RuntimeConnection } from './haproxy-common';
 
 export default defineAction({

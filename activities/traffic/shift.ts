@@ -13,8 +13,8 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction, type ActionContext } from '../define';
-import { getRRset, replaceRRset } from '../../lib/pdns';
-import { readServer, readServers, runtimeSet } from '../../lib/haproxy';
+import { getRRset, replaceRRset } from './pdns-client';
+import { readServer, readServers, runtimeSet } from './haproxy-client';
 import { PdnsConnection, names, pdnsTarget } from './dns-common';
 import { RuntimeConnection, runtimeApi } from './haproxy-common';
 import { desiredRecords, normalizeContent } from './dns-records-set';

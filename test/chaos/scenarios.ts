@@ -12,7 +12,7 @@ import { shippedInput } from '../helpers/temporal';
 import { act, makePool, type SimEnv } from '../helpers/openstack';
 import type { TestHosts } from '../helpers/testhosts';
 import type { ActiveActive } from '../helpers/active-active';
-import { readServer } from '../../lib/haproxy';
+import { readServer } from '../../activities/traffic/haproxy-client';
 import type { PreparedRun, Scenario } from './harness';
 
 export const CHAOS_LATENCY = { serverBuild: 1500, serverDelete: 800, liveMigration: 1000, lbCreate: 300, lbUpdate: 400, lbDelete: 100, healthCheck: 600 };

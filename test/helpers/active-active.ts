@@ -14,7 +14,7 @@ import { Resolver } from 'node:dns/promises';
 import { CLUSTER_ADDRESSES, ServiceGroup, missingBinaries, type Cluster, type Haproxy, type Pdns, type Prometheus } from './services';
 import { act, makePool, startSim, type SimEnv } from './openstack';
 import { OpenStackClient } from '../../activities/openstack/client';
-import { runtimeSet } from '../../lib/haproxy';
+import { runtimeSet } from '../../activities/traffic/haproxy-client';
 
 export const NAMES = Object.keys(CLUSTER_ADDRESSES);
 export const PDNS_KEY_ENV = 'RW_TEST_AA_PDNS_KEY';

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildRegistry } from '../../activities/registry';
 import type { ActionDefinition } from '../../activities/define';
-import { createWorker } from '../../lib/worker';
+import { createWorker } from '../../workers/worker';
 import { dataConverter } from '../../lib/codec';
 import { validateRunbookText } from '../../dsl/validate';
 import { resolveParams } from '../../dsl/params';
@@ -100,7 +100,7 @@ export async function maybeRecordHistory(env: TestEnv, workflowId: string, name:
 export function shippedInput(name: string, params: Record<string, unknown> = {}, extra: Partial<RunInput> = {}, extraActions: ActionDefinition[] = []): RunInput {
   // Required lazily: cli/runbooks pulls in the CLI's loader, which only these tests need.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadRunbookFile } = require('../../cli/runbooks') as typeof import('../../cli/runbooks');
+  const { loadRunbookFile } = require('../../client/runbooks') as typeof import('../../client/runbooks');
   const { join } = require('node:path') as typeof import('node:path');
   const { loaded, diagnostics } = loadRunbookFile(join(__dirname, '..', '..', 'runbooks', `${name}.yaml`), buildRegistry(extraActions));
   if (!loaded) throw new Error(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`).join('\n'));

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRegistry } from '../../activities/registry';
 import { OpenStackClient, resetSessions } from '../../activities/openstack/client';
-import { loadRunbookFile } from '../../cli/runbooks';
+import { loadRunbookFile } from '../../client/runbooks';
 import { resolveParams } from '../../dsl/params';
 import { DEFAULT_LATENCIES } from '../../sim/openstack/model';
 import type { RunInput, RunResult } from '../../workflows/definitions';

@@ -10,7 +10,7 @@ import { buildRegistry } from '../../activities/registry';
 import { renderFollowingPlan } from '../../activities/approval/prepare';
 import { validateRunbookText } from '../../dsl/validate';
 import { ApproversConfigError, chatopsAllowed, expandApprovers, identityForSlackUser, loadApprovers } from '../../lib/approvers';
-import { signatureProblem } from '../../lib/slack-gateway';
+import { signatureProblem } from '../../integrations/slack/gateway';
 import { ACTION_APPROVE, approvalBlocks, parseButtonValue, type ApprovalCard } from '../../lib/slack-blocks';
 import { signedHeaders } from '../../sim/slack/sign';
 

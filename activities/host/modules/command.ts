@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
-import { shq } from '../../../lib/ssh';
-import { shlexSplit } from '../../../lib/inventory';
+import { shq } from '../ssh';
+import { shlexSplit } from '../inventory-files';
 import { defineModule, ModuleError, type ModuleContext, type ModuleResult } from '../module';
 
 export const CommandOptions = {

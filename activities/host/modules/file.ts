@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { shq } from '../../../lib/ssh';
+import { shq } from '../ssh';
 import { AbsPath, ctxFlag, defineModule, failed, kv, Mode, ModuleError, Owner } from '../module';
 
 /** Paths: directories, empty files, symlinks, absence, and their mode/owner/group. One round trip. */

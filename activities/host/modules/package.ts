@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { shq } from '../../../lib/ssh';
+import { shq } from '../ssh';
 import { defineModule, failed, ModuleError, type ModuleContext } from '../module';
 
 const PkgName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+.:~_-]*(=[A-Za-z0-9+.:~_-]+)?$/, 'expected a package name (optionally name=version)');

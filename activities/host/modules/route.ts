@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { shq } from '../../../lib/ssh';
+import { shq } from '../ssh';
 import { defineModule, failed, ModuleError } from '../module';
 
 /**

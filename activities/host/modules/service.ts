@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { shq } from '../../../lib/ssh';
+import { shq } from '../ssh';
 import { defineModule, failed, kv, ModuleError } from '../module';
 
 /** systemd services. Hosts without systemd get a clear error, not a guess. */

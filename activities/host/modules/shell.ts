@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { shq } from '../../../lib/ssh';
-import { VALUE_VAR } from '../../../lib/shell-values';
+import { shq } from '../ssh';
+import { VALUE_VAR } from '../shell-values';
 import { defineModule, ModuleError } from '../module';
 import { CommandOptions, runScript } from './command';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
-import { shq } from '../../../lib/ssh';
+import { shq } from '../ssh';
 import { AbsPath, defineModule, ensureFile, failed, kv, ModuleError, readRemoteFile } from '../module';
 
 const norm = (v: string): string => v.trim().split(/\s+/).join(' ');

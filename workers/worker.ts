@@ -6,8 +6,8 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from
 import type { DataConverter } from '@temporalio/common';
 import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities/registry';
 import type { ActionDefinition } from '../activities/define';
-import { shutdownGraceTime, taskQueue as defaultTaskQueue } from './config';
-import { dataConverter } from './codec';
+import { shutdownGraceTime, taskQueue as defaultTaskQueue } from '../lib/config';
+import { dataConverter } from '../lib/codec';
 
 const bundles = new Map<string, Promise<{ code: string }>>();
 

@@ -1,10 +1,10 @@
 import { NativeConnection } from '@temporalio/worker';
 import { buildRegistry, loadActionModules } from '../activities/registry';
-import { shutdownGraceTime, taskQueue } from './config';
-import { dataDir, loadConnectionConfig } from './connect';
+import { shutdownGraceTime, taskQueue } from '../lib/config';
+import { dataDir, loadConnectionConfig } from '../lib/connect';
 import { createWorker } from './worker';
-import { CODEC_ENV, CodecConfigError, dataConverter, describeKeyring, loadKeyring } from './codec';
-import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from './identity/authorize';
+import { CODEC_ENV, CodecConfigError, dataConverter, describeKeyring, loadKeyring } from '../lib/codec';
+import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from '../lib/identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
 export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void }): Promise<void> {

@@ -3,7 +3,7 @@
  * connection, over a unix socket or TCP. Reads server state from `show servers state` (weights,
  * admin/operational state) and `show stat` (status text, current sessions).
  */
-import { maxResponseBytes, tooLarge } from './bounded';
+import { maxResponseBytes, tooLarge } from '../../lib/bounded';
 import { connect, type Socket } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 

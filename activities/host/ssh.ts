@@ -7,8 +7,8 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
-import { appendKnownHost, fingerprint, hostKeyAlgorithms, keyTypeOf, lookupHostKeys, readKnownHosts } from './ssh-known-hosts';
-import { isWorkerShutdown } from './shutdown';
+import { appendKnownHost, fingerprint, hostKeyAlgorithms, keyTypeOf, lookupHostKeys, readKnownHosts } from './known-hosts';
+import { isWorkerShutdown } from '../../lib/shutdown';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
 

@@ -13,28 +13,28 @@
  *  - Replayed or retried clicks carry the same action_ts, hence the same requestId (the Update
  *    id): they count once.
  */
-import { runSecretProblems } from './secrets';
+import { runSecretProblems } from '../../lib/secrets';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SocketModeClient, LogLevel as SocketLogLevel } from '@slack/socket-mode';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { ActionRegistry } from '../activities/registry';
-import { buildRegistry } from '../activities/registry';
-import { resolveParams } from '../dsl/params';
-import { renderStatus } from '../cli/progress';
-import { loadRunbookFile } from '../cli/runbooks';
-import { INTERPRETER_WORKFLOW, refusalSignal, statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
-import { chatopsAllowed, identityForSlackUser, loadApprovers, type ApproversConfig } from './approvers';
-import { describeOutcome, sendDecision, type DecisionOutcome } from './approvers-decide';
-import { startHash } from './identity/authorize';
-import { loadAccessPolicy, policyRefusal } from './identity/policy';
-import { newClaim, type Proof, type RequestClaim } from './identity/request';
-import { signClaim } from './identity/ssh';
-import { runDefaults, workflowUiLink, ENV } from './config';
-import { slackClient, type SlackConfig } from './slack';
-import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from './slack-blocks';
+import type { ActionRegistry } from '../../activities/registry';
+import { buildRegistry } from '../../activities/registry';
+import { resolveParams } from '../../dsl/params';
+import { renderStatus } from '../../client/progress';
+import { loadRunbookFile } from '../../client/runbooks';
+import { INTERPRETER_WORKFLOW, refusalSignal, statusQuery, type RunInput, type RunStatus } from '../../workflows/definitions';
+import { chatopsAllowed, identityForSlackUser, loadApprovers, type ApproversConfig } from '../../lib/approvers';
+import { describeOutcome, sendDecision, type DecisionOutcome } from '../../client/decide';
+import { startHash } from '../../lib/identity/authorize';
+import { loadAccessPolicy, policyRefusal } from '../../lib/identity/policy';
+import { newClaim, type Proof, type RequestClaim } from '../../lib/identity/request';
+import { signClaim } from '../../lib/identity/ssh';
+import { runDefaults, workflowUiLink, ENV } from '../../lib/config';
+import { slackClient, type SlackConfig } from '../../lib/slack';
+import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from '../../lib/slack-blocks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';

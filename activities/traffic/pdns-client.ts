@@ -3,8 +3,8 @@
  * one RRset of a zone. Used by the dns.records.* actions.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { redact } from './secrets';
-import { fetchGuarded, responseText } from './bounded';
+import { redact } from '../../lib/secrets';
+import { fetchGuarded, responseText } from '../../lib/bounded';
 
 export interface PdnsTarget {
   /** Base URL of the webserver, e.g. http://127.0.0.1:8081 (an /api/v1 suffix is accepted too). */

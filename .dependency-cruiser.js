@@ -1,0 +1,47 @@
+/**
+ * The layers of ARCHITECTURE.md, enforced (`npm run lint:deps`, part of `npm test`).
+ * Bottom to top: dsl → lib → workflows → activities → workers → client → integrations → cli.
+ * A layer imports only layers below it; `import type` is free where noted (types cost nothing
+ * at run time and keep one source of truth for shapes shared across a boundary).
+ */
+const layer = (name, mayNotImport, extra = {}) => ({
+  name: `${name}-imports-down-only`,
+  severity: 'error',
+  comment: `${name}/ must not import ${mayNotImport.join(', ')} (ARCHITECTURE.md, layers)`,
+  from: { path: `^${name}/` },
+  to: { path: `^(${mayNotImport.join('|')})/`, ...extra },
+});
+
+const ABOVE_LIB = ['workflows', 'activities', 'workers', 'client', 'integrations', 'cli', 'sim'];
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'import cycles hide the layering', from: {}, to: { circular: true, dependencyTypesNot: ['type-only'] } },
+    layer('dsl', ['lib', ...ABOVE_LIB]),
+    // lib may name shapes defined above it (type-only), never run their code.
+    layer('lib', ABOVE_LIB, { dependencyTypesNot: ['type-only'] }),
+    // Workflow code is bundled and deterministic: besides the language, only types from lib.
+    layer('workflows', ['activities', 'workers', 'client', 'integrations', 'cli', 'sim']),
+    {
+      name: 'workflows-use-lib-types-only',
+      severity: 'error',
+      comment: 'workflow code may only import types from lib/ (no I/O, no Node modules in the bundle)',
+      from: { path: '^workflows/' },
+      to: { path: '^lib/', dependencyTypesNot: ['type-only'] },
+    },
+    layer('activities', ['workers', 'client', 'integrations', 'cli', 'sim']),
+    layer('activities', ['workflows'], { dependencyTypesNot: ['type-only'] }),
+    layer('workers', ['client', 'integrations', 'cli', 'sim']),
+    layer('client', ['workers', 'integrations', 'cli', 'sim']),
+    layer('integrations', ['cli', 'sim']),
+    // The stand-ins are separate programs: they share nothing with the product.
+    layer('sim', ['dsl', 'lib', 'workflows', 'activities', 'workers', 'client', 'integrations', 'cli']),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|test|bench|scripts|tools)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+  },
+};
