@@ -178,54 +178,40 @@ function migrationProgress(env: Env, m: Migration) {
   return m;
 }
 
-function serverMigrationView(env: Env, ctx: Ctx, m: Migration, mv: number) {
+/** What both migration views show (GET /servers/{id}/migrations and GET /os-migrations), by microversion. */
+function migrationView(env: Env, m: Migration, mv: number, own: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   migrationProgress(env, m);
   const v: Record<string, unknown> = {
     created_at: fmtNaiveZ(m.created_at),
     dest_compute: m.dest_compute,
     dest_host: m.dest_host,
     dest_node: m.dest_node,
-    disk_processed_bytes: m.disk_processed_bytes,
-    disk_remaining_bytes: m.disk_remaining_bytes,
-    disk_total_bytes: m.disk_total_bytes,
     id: m.id,
-    memory_processed_bytes: m.memory_processed_bytes,
-    memory_remaining_bytes: m.memory_remaining_bytes,
-    memory_total_bytes: m.memory_total_bytes,
-    server_uuid: m.instance_uuid,
+    ...own,
     source_compute: m.source_compute,
     source_node: m.source_node,
     status: m.status,
     updated_at: fmtNaiveZ(m.updated_at),
+    ...extra,
   };
   if (mv >= 59) v.uuid = m.uuid;
   if (mv >= 80) Object.assign(v, { user_id: m.user_id, project_id: m.project_id });
   return v;
 }
 
-function osMigrationView(env: Env, ctx: Ctx, m: Migration, mv: number) {
+function serverMigrationView(env: Env, ctx: Ctx, m: Migration, mv: number) {
   migrationProgress(env, m);
-  const v: Record<string, unknown> = {
-    created_at: fmtNaiveZ(m.created_at),
-    dest_compute: m.dest_compute,
-    dest_host: m.dest_host,
-    dest_node: m.dest_node,
-    id: m.id,
-    instance_uuid: m.instance_uuid,
-    new_instance_type_id: 1,
-    old_instance_type_id: 1,
-    source_compute: m.source_compute,
-    source_node: m.source_node,
-    status: m.status,
-    updated_at: fmtNaiveZ(m.updated_at),
-  };
-  if (mv >= 23) {
-    v.migration_type = m.migration_type;
-    if (['queued', 'preparing', 'running'].includes(m.status)) v.links = link(ctx, `servers/${m.instance_uuid}/migrations`, String(m.id));
-  }
-  if (mv >= 59) v.uuid = m.uuid;
-  if (mv >= 80) Object.assign(v, { user_id: m.user_id, project_id: m.project_id });
-  return v;
+  const own: Record<string, unknown> = { server_uuid: m.instance_uuid };
+  for (const k of ['disk', 'memory'] as const)
+    for (const f of ['processed', 'remaining', 'total'] as const) own[`${k}_${f}_bytes`] = m[`${k}_${f}_bytes`];
+  return migrationView(env, m, mv, own);
+}
+
+function osMigrationView(env: Env, ctx: Ctx, m: Migration, mv: number) {
+  const own = { instance_uuid: m.instance_uuid, new_instance_type_id: 1, old_instance_type_id: 1 };
+  if (mv < 23) return migrationView(env, m, mv, own);
+  const live = ['queued', 'preparing', 'running'].includes(m.status);
+  return migrationView(env, m, mv, own, { migration_type: m.migration_type, ...(live ? { links: link(ctx, `servers/${m.instance_uuid}/migrations`, String(m.id)) } : {}) });
 }
 
 function serviceState(env: Env, s: ComputeService): 'up' | 'down' {
