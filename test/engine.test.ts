@@ -6,29 +6,22 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { inputFor, runbookFrom, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { TEST_ACTIONS } from './helpers/test-actions';
 import { decideUpdate, statusQuery, type RunStatus } from '../workflows/definitions';
 import { waitFor as waitUntil } from './helpers/wait';
 
 let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
 let queue: string;
+let suite: SuiteWorker | undefined;
 let dir: string;
 
 beforeAll(async () => {
-  env = await connectTestEnv();
-  queue = uniqueQueue('engine');
-  worker = await startTestWorker(env, queue, TEST_ACTIONS);
-  running = worker.run();
+  ({ env, queue } = suite = await startSuiteWorker('engine', TEST_ACTIONS));
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await suite?.stop();
 });
 
 beforeEach(() => {

@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { connectTestEnv, inputFor, maybeRecordHistory, runbookFrom, serverAddress, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { inputFor, maybeRecordHistory, runbookFrom, serverAddress, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 import { collectPlayOutputs, formatRecap } from '../activities/host/recap';
 import type { PlayOutputs } from '../activities/host/play';
@@ -16,9 +15,8 @@ import { statusQuery } from '../workflows/definitions';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
 let queue: string;
+let suite: SuiteWorker | undefined;
 let th: TestHosts;
 let inventory: string;
 let playFile: string;
@@ -73,16 +71,11 @@ vars:
   slow: 0
 `,
   );
-  env = await connectTestEnv();
-  queue = uniqueQueue('hostplay');
-  worker = await startTestWorker(env, queue);
-  running = worker.run();
+  ({ env, queue } = suite = await startSuiteWorker('hostplay'));
 }, 300_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await suite?.stop();
   th?.down();
 });
 

@@ -7,17 +7,15 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import type { Worker } from '@temporalio/worker';
-import { connectTestEnv, inputFor, maybeRecordHistory, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { inputFor, maybeRecordHistory, runbookFrom, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 import { collectPlayOutputs } from '../activities/host/recap';
 import { decideUpdate, statusQuery } from '../workflows/definitions';
 
 const root = resolve(__dirname, '..');
 let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
 let queue: string;
+let suite: SuiteWorker | undefined;
 let th: TestHosts;
 let inventory: string;
 
@@ -33,16 +31,11 @@ ansible_user=deploy
 ansible_ssh_private_key_file=${th.key}
 `,
   );
-  env = await connectTestEnv();
-  queue = uniqueQueue('routes');
-  worker = await startTestWorker(env, queue);
-  running = worker.run();
+  ({ env, queue } = suite = await startSuiteWorker('routes'));
 }, 300_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await suite?.stop();
   th?.down();
 });
 

@@ -7,35 +7,28 @@
  */
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { buildRegistry } from '../activities/registry';
 import { OpenStackClient } from '../activities/openstack/client';
 import { loadRunbookFile } from '../client/runbooks';
 import { resolveParams } from '../dsl/params';
 import { DEFAULT_LATENCIES } from '../sim/openstack/model';
 import { statusQuery, type RunInput, type RunResult } from '../workflows/definitions';
-import { connectTestEnv, maybeRecordHistory, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { maybeRecordHistory, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { TEST_LATENCY, act, makePool, startSim, type SimEnv } from './helpers/openstack';
 
 const ROOT = join(__dirname, '..');
 let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
 let queue: string;
+let suite: SuiteWorker | undefined;
 let os: SimEnv;
 
 beforeAll(async () => {
   os = await startSim();
-  env = await connectTestEnv();
-  queue = uniqueQueue('openstack');
-  worker = await startTestWorker(env, queue);
-  running = worker.run();
+  ({ env, queue } = suite = await startSuiteWorker('openstack'));
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await suite?.stop();
   await os?.close();
 });
 

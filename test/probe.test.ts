@@ -6,17 +6,15 @@
  */
 import http from 'node:http';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { connectTestEnv, inputFor, runbookFrom, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
+import { inputFor, runbookFrom, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { ServiceGroup, missingBinaries, type Cluster, type Prometheus } from './helpers/services';
 import { evaluate } from '../activities/probe/prometheus';
 import { judge } from '../activities/probe/dns';
 import { statusQuery } from '../workflows/definitions';
 
 let env: TestEnv;
-let worker: Worker;
-let running: Promise<void>;
 let queue: string;
+let suite: SuiteWorker | undefined;
 const services = new ServiceGroup();
 let clusters: Cluster[];
 let prom: Prometheus;
@@ -27,10 +25,7 @@ const tenantsSeen: string[] = [];
 beforeAll(async () => {
   const missing = missingBinaries();
   if (missing.length) throw new Error(`missing ${missing.join(', ')}: install the Debian packages listed in .ci/run`);
-  env = await connectTestEnv();
-  queue = uniqueQueue('probe');
-  worker = await startTestWorker(env, queue);
-  running = worker.run();
+  ({ env, queue } = suite = await startSuiteWorker('probe'));
   clusters = await services.startClusters();
   prom = await services.startPrometheus(clusters.map((c) => c.hostPort), '/prometheus');
   const gw = services.trackServer(
@@ -54,9 +49,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
+  await suite?.stop();
   await services.stop();
 });
 

@@ -64,6 +64,31 @@ export async function startTestWorker(env: TestEnv, taskQueue: string, extraActi
   return createWorker({ connection: env.native, taskQueue, registry: buildRegistry(extraActions), tuning: { shutdownGraceTime: '1s' } });
 }
 
+/** A test file's own worker on its own task queue, and one call that stops it all (for afterAll). */
+export interface SuiteWorker {
+  env: TestEnv;
+  queue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startSuiteWorker(name: string, extraActions: ActionDefinition[] = []): Promise<SuiteWorker> {
+  const env = await connectTestEnv();
+  const queue = uniqueQueue(name);
+  const worker = await startTestWorker(env, queue, extraActions);
+  const running = worker.run();
+  return {
+    env,
+    queue,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.close();
+    },
+  };
+}
+
 /** Parse + validate runbook YAML text in a test; throws with the diagnostics if invalid. */
 export function runbookFrom(yamlText: string, extraActions: ActionDefinition[] = []): Runbook {
   const { runbook, diagnostics } = validateRunbookText('test.yaml', yamlText, { actions: buildRegistry(extraActions) });
