@@ -24,7 +24,9 @@ export function parseCel(expr: string): ParsedExpr & { expr: Expr } {
     p = parse(expr);
   } catch (e: any) {
     const msg = String(e?.rawMessage ?? e?.message ?? e).split('\n')[0];
-    throw new ExpressionError(msg, expr, e?.location?.start?.offset ?? 0);
+    // The parser lists every token it could take ("expecting '!', '(', '-', …"): name the gist.
+    const many = /^found (.*) but expecting (?:[^,]*,){4,}.*$/.exec(msg);
+    throw new ExpressionError(many ? `syntax error: found ${many[1]} but expecting an expression` : `syntax error: ${msg}`, expr, e?.location?.start?.offset ?? 0);
   }
   return p;
 }
