@@ -6,9 +6,7 @@
  * Temporal workflow sandbox. A string that is exactly one placeholder yields the typed value
  * (a list stays a list); otherwise placeholders are stringified into the text.
  */
-import { bufbuildEngine, celReferences, celTypeCheck } from './cel-bufbuild';
 import { checkCost, ExpressionError, type CelEngine, type Compiled, type Reference } from './cel-engine';
-import { legacyEngine } from './cel-legacy';
 
 /**
  * Expressions run inside workflow tasks: one that never ends would wedge the run forever (the
@@ -31,7 +29,15 @@ export type CelEngineName = 'cel-js' | 'bufbuild';
 export const DEFAULT_CEL_ENGINE: CelEngineName = 'bufbuild';
 /** The workflow patch that moves new runs to @bufbuild/cel. */
 export const CEL_ENGINE_PATCH = 'runwright-cel-bufbuild-v1';
-const ENGINES: Record<CelEngineName, CelEngine> = { 'cel-js': legacyEngine, bufbuild: bufbuildEngine };
+
+// Loaded on first use: a CLI command that evaluates nothing (status, approve…) loads no engine,
+// and one that does loads only the new one.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const bufbuild = () => require('./cel-bufbuild') as typeof import('./cel-bufbuild');
+const loaded: Partial<Record<CelEngineName, CelEngine>> = {};
+const engineOf = (name: CelEngineName): CelEngine =>
+  (loaded[name] ??= name === 'cel-js' ? (require('./cel-legacy') as typeof import('./cel-legacy')).legacyEngine : bufbuild().bufbuildEngine);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * A scope names its engine under this key (a symbol: never a CEL variable, kept by `{...scope}`);
@@ -60,7 +66,7 @@ export function isTemplate(value: unknown): value is string {
 
 /** Parse a CEL expression (and check its cost shape); throws ExpressionError with the offset of the problem. */
 export function parseExpression(expr: string): void {
-  ENGINES[DEFAULT_CEL_ENGINE].compile(expr);
+  engineOf(DEFAULT_CEL_ENGINE).compile(expr);
 }
 
 /**
@@ -68,7 +74,7 @@ export function parseExpression(expr: string): void {
  * Read from CEL's documented AST (cel.expr.ParsedExpr), not from an engine's internals.
  */
 export function references(expr: string): Reference[] {
-  return celReferences(expr);
+  return bufbuild().celReferences(expr);
 }
 
 /**
@@ -76,7 +82,7 @@ export function references(expr: string): Reference[] {
  * (`"a" + 1`). Everything in scope is `dyn`. Throws ExpressionError at the offending operator.
  */
 export function typeCheck(expr: string): void {
-  celTypeCheck(expr);
+  bufbuild().celTypeCheck(expr);
 }
 
 export type Scope = Record<string, unknown> & { [CEL_ENGINE]?: CelEngineName };
@@ -88,7 +94,7 @@ function compile(engine: CelEngineName, expr: string): Compiled {
   const cache = compiledCache[engine];
   let c = cache.get(expr);
   if (c) return c;
-  c = ENGINES[engine].compile(expr);
+  c = engineOf(engine).compile(expr);
   if (cache.size >= COMPILED_CACHE_MAX) cache.clear();
   cache.set(expr, c);
   return c;
@@ -99,10 +105,10 @@ function compile(engine: CelEngineName, expr: string): Compiled {
 // converted dozens of times per workflow task.
 const converted: Record<CelEngineName, WeakMap<object, unknown>> = { 'cel-js': new WeakMap(), bufbuild: new WeakMap() };
 function toCelCached(engine: CelEngineName, v: unknown): unknown {
-  if (!v || typeof v !== 'object') return ENGINES[engine].toCel(v);
+  if (!v || typeof v !== 'object') return engineOf(engine).toCel(v);
   let c = converted[engine].get(v);
   if (c === undefined) {
-    c = ENGINES[engine].toCel(v);
+    c = engineOf(engine).toCel(v);
     converted[engine].set(v, c);
   }
   return c;
@@ -120,7 +126,7 @@ function celContext(engine: CelEngineName, c: Compiled, scope: Scope): Record<st
       ctx.steps = steps;
     } else if (root === 'steps' && v && typeof v === 'object') {
       ctx.steps = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toCelCached(engine, x)]));
-    } else ctx[root] = ENGINES[engine].toCel(v);
+    } else ctx[root] = engineOf(engine).toCel(v);
   }
   return ctx;
 }
@@ -132,10 +138,10 @@ export function evaluateExpression(expr: string, scope: Scope): unknown {
     const c = compile(engine, expr);
     const ctx = celContext(engine, c, scope);
     checkCost(expr, c.shape, ctx);
-    return ENGINES[engine].fromCel(c.run(ctx));
+    return engineOf(engine).fromCel(c.run(ctx));
   } catch (e: any) {
     if (e instanceof ExpressionError && e.message.startsWith('expression too expensive')) throw new ExpressionError(`${e.message} in {{${expr}}}`, expr, e.offset);
-    const offset = e instanceof ExpressionError ? e.offset : ENGINES[engine].errorOffset(e, expr);
+    const offset = e instanceof ExpressionError ? e.offset : engineOf(engine).errorOffset(e, expr);
     throw new ExpressionError(`${String(e?.message ?? e).split('\n')[0]} in {{${expr}}}`, expr, offset);
   }
 }
