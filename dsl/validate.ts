@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Diagnostic } from './diagnostics';
 import { sortDiagnostics } from './diagnostics';
-import { ExpressionError, isTemplate, placeholders, references } from './expr';
+import { ExpressionError, isTemplate, placeholders, references, typeCheck } from './expr';
 import { loadYaml, type LoadedYaml } from './load';
 import { paramSchema } from './params';
 import { templateChecks } from './template-checks';
@@ -469,6 +469,8 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
         let refs;
         try {
           refs = references(ph.expr);
+          // Types known before a run: `"a" + 1` has no overload, whatever the params are.
+          typeCheck(ph.expr);
         } catch (e) {
           const err = e as ExpressionError;
           report(path, `invalid expression ${shown(ph.expr)}: ${err.message}`);

@@ -51,6 +51,8 @@ export interface RunResume {
   limit?: string;
   /** How many runs came before this one. */
   generation: number;
+  /** The run's CEL engine (dsl/expr.ts); absent from runs continued before runwright-cel-bufbuild-v1: cel-js. */
+  cel?: 'cel-js' | 'bufbuild';
 }
 
 export type StepState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'compensated';
@@ -273,7 +275,8 @@ export interface ChunkInput {
   /** The parent's top run and step defaults (absent in chunks started before they were passed). */
   rootWorkflowId?: string;
   defaults?: RunDefaults;
-  scope: { params: Record<string, unknown>; steps: Record<string, unknown>; run: Record<string, unknown>; vars: Record<string, unknown> };
+  /** `cel`: the parent run's CEL engine; absent from chunks started before runwright-cel-bufbuild-v1 (cel-js). */
+  scope: { params: Record<string, unknown>; steps: Record<string, unknown>; run: Record<string, unknown>; vars: Record<string, unknown>; cel?: 'cel-js' | 'bufbuild' };
 }
 
 /** spec.defaults of the runbook a step belongs to. */

@@ -21,7 +21,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy as TemporalRetry } from '@temporalio/common';
-import { isTrue, render } from '../dsl/expr';
+import { CEL_ENGINE, CEL_ENGINE_PATCH, isTrue, render, type CelEngineName } from '../dsl/expr';
 import { maskParams, maskText, paramHistory, resolveParams, secretParamNames, SECRET_MASK } from '../dsl/params';
 import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
@@ -75,9 +75,11 @@ interface Scope {
   steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
   run: Record<string, unknown>;
   vars: Record<string, unknown>;
+  /** The CEL engine of the whole run (dsl/expr.ts): chosen once at its start, carried on. */
+  cel: CelEngineName;
 }
 
-const exprScope = (s: Scope) => ({ params: s.params, steps: s.steps, run: s.run, ...s.vars });
+const exprScope = (s: Scope) => ({ params: s.params, steps: s.steps, run: s.run, ...s.vars, [CEL_ENGINE]: s.cel });
 
 function errorMessage(err: unknown): string {
   let e: any = err;
@@ -411,7 +413,7 @@ export class Interpreter {
         firstIndex: firstIndex + offset,
         as,
         concurrency: Math.min(concurrency, chunkSize),
-        scope: { params: scope.params, steps: scope.steps, run: scope.run, vars: scope.vars },
+        scope: { params: scope.params, steps: scope.steps, run: scope.run, vars: scope.vars, cel: scope.cel },
       };
       progress.running += slice.length;
       const res = await executeChild<(i: ChunkInput) => Promise<ChunkResult>>(FOREACH_CHUNK_WORKFLOW, {
@@ -520,12 +522,16 @@ export async function runbook(input: RunInput): Promise<RunResult> {
   // run was continued from another (a starter cannot skip authorization by sending one).
   const resume = input.resume && workflowInfo().continuedFromExecutionRunId ? input.resume : undefined;
   if (resume) it.restore(resume);
+  // The CEL engine, once for the whole run: runs started before the patch (their histories have no
+  // marker) stay on cel-js, and a continued run keeps its first run's engine.
+  const cel: CelEngineName = resume ? (resume.cel ?? 'cel-js') : patched(CEL_ENGINE_PATCH) ? 'bufbuild' : 'cel-js';
   const startedBy = resume ? resumeIdentity(it, input) : patched(IDENTITY_PATCH) ? await authorizeStart(it, input) : input.startedBy;
   const scope: Scope = {
     params: input.params,
     steps: { ...(resume?.steps ?? {}) },
     run: { id: workflowInfo().workflowId, runbook: input.runbook.metadata.name, startedBy: startedBy ?? null },
     vars: {},
+    cel,
   };
   // spec.timeout is enforced here, not as a server-side execution timeout, so an expired run
   // still undoes its work (a drill restores its fault) before it ends.
@@ -563,6 +569,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
         deadline,
         limit,
         generation: (resume?.generation ?? 0) + 1,
+        cel,
       };
       return await continueAsNew<typeof runbook>({ ...input, params: scope.params, slack: thread ? { ...thread } : input.slack, resume: next });
     }
@@ -673,7 +680,8 @@ export async function runbookForeachChunk(input: ChunkInput): Promise<ChunkResul
     defaults: input.defaults,
   });
   setHandler(statusQuery, () => it.snapshot());
-  const scope: Scope = { ...input.scope, steps: { ...input.scope.steps } as Scope['steps'] };
+  // The parent's engine; chunks started by workers before the CEL patch pass none (cel-js, as then).
+  const scope: Scope = { ...input.scope, steps: { ...input.scope.steps } as Scope['steps'], cel: input.scope.cel ?? 'cel-js' };
   try {
     const iterations = await pool(input.items, input.concurrency, (item, i) =>
       it.iteration(input.steps, scope, input.path, input.as, item, input.firstIndex + i, false),
