@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRegistry } from '../activities/registry';
-import { CEL_ENGINE, evaluateExpression, references, renderString, typeCheck, type CelEngineName } from '../dsl/expr';
-import { validateRunbookText } from '../dsl/validate';
-import { runCli } from './helpers/cli';
+import { buildRegistry } from '../../activities/registry';
+import { CEL_ENGINE, evaluateExpression, references, renderString, typeCheck, type CelEngineName } from '../../dsl/expr';
+import { validateRunbookText } from '../../dsl/validate';
+import { runCli } from '../helpers/cli';
 
 const on = (engine: CelEngineName, scope: Record<string, unknown> = {}) => ({ ...scope, [CEL_ENGINE]: engine });
 

@@ -14,8 +14,8 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { DurationSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import type { Value } from '@bufbuild/cel-spec/cel/expr/value_pb.js';
 import { getConformanceSuite, type IncrementalTest, type IncrementalTestSuite } from '@bufbuild/cel-spec/testdata/tests.js';
-import { durationText, timestampText } from '../dsl/cel-bufbuild';
-import { CEL_ENGINE, evaluateExpression, type CelEngineName } from '../dsl/expr';
+import { durationText, timestampText } from '../../dsl/cel-bufbuild';
+import { CEL_ENGINE, evaluateExpression, type CelEngineName } from '../../dsl/expr';
 
 const EXCLUDED_SUITES = /_ext$|^(proto2|proto3|enums|wrappers|dynamic|optionals|namespace|unknowns)$/;
 const PROTO_NAMES = /google\.protobuf|TestAllTypes|cel\.expr|NestedTestAllTypes|GlobalEnum|\.conformance\./;
