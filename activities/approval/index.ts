@@ -4,7 +4,7 @@
  */
 import { slackNotify } from '../slack/notify';
 import { approvalNotify } from './notify';
-import { APPROVAL_NOTIFY_ACTIVITY, APPROVAL_PREPARE_ACTIVITY, IDENTITY_AUTHORIZE_ACTIVITY, RUN_CANCEL_ACTIVITY, SLACK_NOTIFY_ACTIVITY } from '../../workflows/definitions';
+import { APPROVAL_NOTIFY_ACTIVITY, APPROVAL_PREPARE_ACTIVITY, IDENTITY_AUTHORIZE_ACTIVITY, RUN_CANCEL_ACTIVITY, SLACK_NOTIFY_ACTIVITY, type ApprovalEvent, type SlackNotifyInput } from '../../workflows/definitions';
 import { identityAuthorize, runCancel } from '../identity';
 import { prepareApproval, type Actions } from './prepare';
 
@@ -12,8 +12,11 @@ export function approvalActivities(registry: Actions): Record<string, (input: an
   return {
     [APPROVAL_PREPARE_ACTIVITY]: prepareApproval(registry),
     [APPROVAL_NOTIFY_ACTIVITY]: approvalNotify,
-    /** @deprecated tasks scheduled by workers from before `runwright-approval-machine-v2`. */
-    [SLACK_NOTIFY_ACTIVITY]: slackNotify,
+    /**
+     * @deprecated tasks scheduled by workers from before `runwright-approval-machine-v2` (old
+     * input); an event (only ever built for replays, never run) is handled like the new activity.
+     */
+    [SLACK_NOTIFY_ACTIVITY]: (i: SlackNotifyInput | ApprovalEvent) => (i.kind.includes('.') ? approvalNotify(i as ApprovalEvent) : slackNotify(i as SlackNotifyInput)),
     [IDENTITY_AUTHORIZE_ACTIVITY]: identityAuthorize,
     [RUN_CANCEL_ACTIVITY]: runCancel,
   };
