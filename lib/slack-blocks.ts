@@ -3,7 +3,7 @@
  * decision is possible), its updated forms (decided, timed out, escalated: no buttons), the
  * reject modal, and the values the buttons carry back to the gateway. Pure functions.
  */
-import type { Decision } from '../workflows/definitions';
+import type { ApprovalView, ApprovalViewState, Decision } from '../workflows/definitions';
 
 export const ACTION_APPROVE = 'runwright_approve';
 export const ACTION_REJECT = 'runwright_reject';
@@ -11,32 +11,11 @@ export const REJECT_CALLBACK = 'runwright_reject';
 export const REASON_BLOCK = 'reason';
 export const REASON_ACTION = 'reason';
 
-export type CardState = 'pending' | 'approved' | 'rejected' | 'timed-out' | 'approved-on-timeout' | 'escalated' | 'ended';
+/** The states a request can show (the workflow's ApprovalViewState). */
+export type CardState = ApprovalViewState;
 
-export interface ApprovalCard {
-  workflowId: string;
-  runbook: string;
-  step: string;
-  message: string;
-  requester?: string;
-  params: Record<string, unknown>;
-  plan?: string;
-  planHash?: string;
-  approvers?: string[];
-  eligible?: string[];
-  required: number;
-  deadline?: string;
-  link?: string;
-  /** Counted decisions so far. */
-  decisions: Decision[];
-  state: CardState;
-  note?: string;
-  /** Identities to @-mention (escalation approvers); the notifier maps them to Slack ids. */
-  notifyUsers?: string[];
-  /** Slack user ids mentioned at the top. */
-  mentions?: string[];
-  escalation?: boolean;
-}
+/** What the blocks are made from: the gate's ApprovalView (the notifier adds `link` and `mentions`). */
+export type ApprovalCard = ApprovalView;
 
 /** What a button carries: which run, which gate, which plan the clicker saw. */
 export interface ButtonValue {

@@ -14,7 +14,7 @@ import { maskParams, maskText, SECRET_MASK } from '../dsl/params';
 import { sendDecision, sendSetParams } from '../client/decide';
 import { approvalBlocks, approvalText, type ApprovalCard } from '../lib/slack-blocks';
 import { renderStatus } from '../client/progress';
-import { statusQuery, type RunStatus, type SlackNotifyInput } from '../workflows/definitions';
+import { APPROVAL_NOTIFY_ACTIVITY, statusQuery, type ApprovalEvent, type RunStatus } from '../workflows/definitions';
 import { inputFor, runbookFrom, startRun, useTestWorker } from './helpers/temporal';
 import { runCli } from './helpers/cli';
 
@@ -102,11 +102,11 @@ describe('a run with a secret param', () => {
     // are the blocks rendered from it.
     const hist = await h.fetchHistory();
     const cards = (hist.events ?? [])
-      .filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'runwright.slack.notify')
-      .map((e) => defaultPayloadConverter.fromPayload(e.activityTaskScheduledEventAttributes!.input!.payloads![0] as never) as SlackNotifyInput)
-      .filter((i): i is Extract<SlackNotifyInput, { card: ApprovalCard }> => 'card' in i);
+      .filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === APPROVAL_NOTIFY_ACTIVITY)
+      .map((e) => defaultPayloadConverter.fromPayload(e.activityTaskScheduledEventAttributes!.input!.payloads![0] as never) as ApprovalEvent)
+      .filter((i): i is Extract<ApprovalEvent, { approval: ApprovalCard }> => 'approval' in i);
     expect(cards.length).toBeGreaterThan(0);
-    for (const { card } of cards) {
+    for (const { approval: card } of cards) {
       expect(card.params.token).toBe(SECRET_MASK);
       const rendered = JSON.stringify(approvalBlocks(card)) + approvalText(card);
       expect(rendered).toContain('use *** in eu-west?');

@@ -407,7 +407,7 @@ test('Slack ok:false errors do not fail the run: recorded as a notice, approvals
   await env.client.workflow.getHandle(h.workflowId).executeUpdate('decide', { args: [{ decision: 'approve', user: 'bob', source: 'cli' }] });
   await h.result();
   const hist = JSON.stringify(await h.fetchHistory(), (_k, v) => (typeof v === 'bigint' ? String(v) : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
-  expect(hist).toContain('runwright.slack.notify');
+  expect(hist).toContain('runwright.approval.notify');
   for (const secret of [BOT, SECRET, APP]) expect(hist).not.toContain(secret);
 });
 

@@ -4,7 +4,6 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Runbook, Step } from '../dsl/schema';
-import type { ApprovalCard } from '../lib/slack-blocks';
 import type { AuthRecord, Proof } from '../lib/identity/request';
 
 export type { AuthRecord, Proof } from '../lib/identity/request';
@@ -309,6 +308,9 @@ export const queuedDecisionSignal = defineSignal<[DecisionInput]>('decideQueued'
 
 /** Internal activities of approval gates (registered on every worker; not runbook actions). */
 export const APPROVAL_PREPARE_ACTIVITY = 'runwright.approval.prepare';
+/** The one notify activity: takes an ApprovalEvent, formats it for Slack (runs with `runwright-approval-machine-v2`). */
+export const APPROVAL_NOTIFY_ACTIVITY = 'runwright.approval.notify';
+/** @deprecated Runs without `runwright-approval-machine-v2` schedule this one (same handler, also takes the old SlackNotifyInput). */
 export const SLACK_NOTIFY_ACTIVITY = 'runwright.slack.notify';
 export const IDENTITY_AUTHORIZE_ACTIVITY = 'runwright.identity.authorize';
 export const RUN_CANCEL_ACTIVITY = 'runwright.run.cancel';
@@ -332,9 +334,63 @@ export interface PrepareApprovalResult {
   escalationEligible?: string[];
 }
 
+/**
+ * What an approval request looks like, as data (no Slack markup): the notify activity turns it
+ * into Block Kit (lib/slack-blocks.ts), adding the run link and the mentions.
+ */
+export type ApprovalViewState = 'pending' | 'approved' | 'rejected' | 'timed-out' | 'approved-on-timeout' | 'escalated' | 'ended';
+
+export interface ApprovalView {
+  workflowId: string;
+  runbook: string;
+  step: string;
+  message: string;
+  requester?: string;
+  params: Record<string, unknown>;
+  plan?: string;
+  planHash?: string;
+  approvers?: string[];
+  eligible?: string[];
+  required: number;
+  deadline?: string;
+  link?: string;
+  /** Counted decisions so far. */
+  decisions: Decision[];
+  state: ApprovalViewState;
+  note?: string;
+  /** Identities to @-mention (escalation approvers); the notifier maps them to Slack ids. */
+  notifyUsers?: string[];
+  /** Slack user ids mentioned at the top (set by the notifier). */
+  mentions?: string[];
+  escalation?: boolean;
+}
+
+export interface RunThread {
+  channel: string;
+  threadTs: string;
+}
+
+/**
+ * The events approval gates and the run emit, handed to the one notify activity
+ * (APPROVAL_NOTIFY_ACTIVITY), which formats them for Slack. No Slack text is made in the workflow.
+ */
+export type ApprovalEvent =
+  /** A gate opened (or escalated: `approval.escalation`): post the request. `key` finds an earlier attempt's post. */
+  | { kind: 'approval.requested'; approval: ApprovalView; channel?: string; key: string }
+  /** A gate changed (decision, new plan, escalation, end): update the posted request. */
+  | { kind: 'approval.changed'; approval: ApprovalView; channel: string; ts: string }
+  /** Run news in the run's thread. */
+  | { kind: 'approval.escalated'; thread: RunThread; step: string; note: string }
+  | { kind: 'run.step-failed'; thread: RunThread; step: string; error: string }
+  | { kind: 'run.ended'; thread: RunThread; workflowId: string; runbook: string; state: RunState; error?: string };
+
+/**
+ * @deprecated Input of SLACK_NOTIFY_ACTIVITY as scheduled by workers from before
+ * `runwright-approval-machine-v2`; kept so their activity tasks still run. Retired with the patch.
+ */
 export type SlackNotifyInput =
-  | { kind: 'request'; card: ApprovalCard; channel?: string; key: string }
-  | { kind: 'update'; card: ApprovalCard; channel: string; ts: string }
+  | { kind: 'request'; card: ApprovalView; channel?: string; key: string }
+  | { kind: 'update'; card: ApprovalView; channel: string; ts: string }
   | { kind: 'thread'; channel: string; threadTs: string; text: string };
 
 export interface SlackNotifyResult {

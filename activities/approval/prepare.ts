@@ -5,7 +5,10 @@
  * workflow stays deterministic: it only sees this activity's recorded result.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActionRegistry } from '../registry';
+import type { ActionDefinition } from '../define';
+
+/** The actions by name (activities/registry.ts's ActionRegistry; named here: the registry imports this folder, not the other way). */
+export type Actions = ReadonlyMap<string, ActionDefinition>;
 import { formatPlan, planRunbook, tryRender } from '../../dsl/plan';
 import { hashOf } from '../../lib/identity/canonical';
 import type { Runbook } from '../../dsl/schema';
@@ -24,7 +27,7 @@ export function planHashInput(input: Pick<PrepareApprovalInput, 'runbook' | 'fol
   return { v: 'runwright-plan/2', runbook: input.runbook, params: input.params, steps: input.following, rendered: tryRender(input.following, scope), plan };
 }
 
-export function renderFollowingPlan(input: Pick<PrepareApprovalInput, 'runbook' | 'following' | 'params' | 'secretParams'>, registry: ActionRegistry): { plan: string; planHash: string } {
+export function renderFollowingPlan(input: Pick<PrepareApprovalInput, 'runbook' | 'following' | 'params' | 'secretParams'>, registry: Actions): { plan: string; planHash: string } {
   const rb = { apiVersion: 'runwright/v1', kind: 'Runbook', metadata: { name: input.runbook }, spec: { steps: input.following } } as Runbook;
   const entries = planRunbook(rb, input.params, registry, undefined, input.secretParams ?? []);
   const body = entries.length ? formatPlan(rb, entries).split('\n').slice(1).join('\n') : '  (no further steps)';
@@ -32,7 +35,7 @@ export function renderFollowingPlan(input: Pick<PrepareApprovalInput, 'runbook' 
   return { plan, planHash: hashOf(planHashInput(input, plan)) };
 }
 
-export function prepareApproval(registry: ActionRegistry) {
+export function prepareApproval(registry: Actions) {
   return async (input: PrepareApprovalInput): Promise<PrepareApprovalResult> => {
     const { plan, planHash } = renderFollowingPlan(input, registry);
     try {

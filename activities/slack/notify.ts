@@ -49,40 +49,51 @@ async function findPosted(client: WebClient, channel: string, key: string): Prom
   }
 }
 
-export async function slackNotify(input: SlackNotifyInput): Promise<SlackNotifyResult> {
+/** Slack from the worker's environment, or why there is none (a result, not an error: the run goes on). */
+function slack(): { client: WebClient; defaultChannel?: string } | { skipped: string } {
   let cfg;
   try {
     cfg = slackConfigFromEnv();
   } catch (e) {
     fail('config', e);
   }
-  if (!cfg.botToken) return { posted: false, skipped: 'Slack is not configured on the worker (SLACK_BOT_TOKEN)' };
-  const client = slackClient(cfg);
-  const ctx = Context.current();
-  if (input.kind === 'thread') {
-    try {
-      const r = await client.chat.postMessage({ channel: input.channel, thread_ts: input.threadTs, text: input.text, unfurl_links: false });
-      return { posted: true, channel: r.channel ?? input.channel, ts: r.ts };
-    } catch (e) {
-      fail('chat.postMessage', e);
-    }
+  if (!cfg.botToken) return { skipped: 'Slack is not configured on the worker (SLACK_BOT_TOKEN)' };
+  return { client: slackClient(cfg), defaultChannel: cfg.defaultChannel };
+}
+
+/** Post a text in a thread. */
+export async function postInThread(thread: { channel: string; threadTs: string }, text: string): Promise<SlackNotifyResult> {
+  const s = slack();
+  if ('skipped' in s) return { posted: false, skipped: s.skipped };
+  try {
+    const r = await s.client.chat.postMessage({ channel: thread.channel, thread_ts: thread.threadTs, text, unfurl_links: false });
+    return { posted: true, channel: r.channel ?? thread.channel, ts: r.ts };
+  } catch (e) {
+    fail('chat.postMessage', e);
   }
-  const card = withLink({ ...input.card });
+}
+
+/** Post an approval request (where: `at.channel`, else the worker's default) or, with `at.ts`, update the posted one. */
+export async function postRequest(view: ApprovalCard, at: { channel?: string; key: string; ts?: undefined } | { channel: string; ts: string }): Promise<SlackNotifyResult> {
+  const s = slack();
+  if ('skipped' in s) return { posted: false, skipped: s.skipped };
+  const { client } = s;
+  const card = withLink({ ...view });
   card.mentions = mentionsFor(card);
   const blocks = approvalBlocks(card) as never[];
   const text = approvalText(card);
-  if (input.kind === 'update') {
+  if (at.ts !== undefined) {
     try {
-      const r = await client.chat.update({ channel: input.channel, ts: input.ts, text, blocks });
-      return { posted: true, channel: r.channel ?? input.channel, ts: r.ts ?? input.ts };
+      const r = await client.chat.update({ channel: at.channel, ts: at.ts, text, blocks });
+      return { posted: true, channel: r.channel ?? at.channel, ts: r.ts ?? at.ts };
     } catch (e) {
       fail('chat.update', e);
     }
   }
-  const channel = input.channel ?? cfg.defaultChannel;
+  const channel = at.channel ?? s.defaultChannel;
   if (!channel) return { posted: false, skipped: 'no Slack channel: set approval.channel in the runbook or RUNWRIGHT_SLACK_CHANNEL on the worker' };
-  if (ctx.info.attempt > 1) {
-    const ts = await findPosted(client, channel, input.key);
+  if (Context.current().info.attempt > 1) {
+    const ts = await findPosted(client, channel, at.key);
     if (ts) return { posted: true, channel, ts };
   }
   try {
@@ -91,10 +102,20 @@ export async function slackNotify(input: SlackNotifyInput): Promise<SlackNotifyR
       text,
       blocks,
       unfurl_links: false,
-      metadata: { event_type: METADATA_EVENT, event_payload: { key: input.key, workflow_id: card.workflowId, step: card.step } },
+      metadata: { event_type: METADATA_EVENT, event_payload: { key: at.key, workflow_id: card.workflowId, step: card.step } },
     });
     return { posted: true, channel: r.channel ?? channel, ts: r.ts };
   } catch (e) {
     fail('chat.postMessage', e);
   }
+}
+
+/**
+ * @deprecated SLACK_NOTIFY_ACTIVITY: input made by workflows from before
+ * `runwright-approval-machine-v2` (a card, or a text they formatted). Retired with that patch.
+ */
+export async function slackNotify(input: SlackNotifyInput): Promise<SlackNotifyResult> {
+  if (input.kind === 'thread') return postInThread(input, input.text);
+  if (input.kind === 'update') return postRequest(input.card, { channel: input.channel, ts: input.ts });
+  return postRequest(input.card, { channel: input.channel, key: input.key });
 }
