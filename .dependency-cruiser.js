@@ -12,12 +12,25 @@ const layer = (name, mayNotImport, extra = {}) => ({
   to: { path: `^(${mayNotImport.join('|')})/`, ...extra },
 });
 
+/**
+ * workflows/definitions.ts is the contract between the interpreter and everything that talks to
+ * it: activity, query, update and signal names and the shapes they carry. Activities and clients
+ * import it; the language may use its types.
+ */
+const CONTRACT = '^workflows/definitions\\.ts$';
 const ABOVE_LIB = ['workflows', 'activities', 'workers', 'client', 'integrations', 'cli', 'sim'];
 
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'import cycles hide the layering', from: {}, to: { circular: true, dependencyTypesNot: ['type-only'] } },
-    layer('dsl', ['lib', ...ABOVE_LIB]),
+    layer('dsl', ['lib', ...ABOVE_LIB], { pathNot: CONTRACT }),
+    {
+      name: 'dsl-uses-contract-types-only',
+      severity: 'error',
+      comment: 'the language may name the shapes of workflows/definitions.ts (type-only), nothing else above it',
+      from: { path: '^dsl/' },
+      to: { path: CONTRACT, dependencyTypesNot: ['type-only'] },
+    },
     // lib may name shapes defined above it (type-only), never run their code.
     layer('lib', ABOVE_LIB, { dependencyTypesNot: ['type-only'] }),
     // Workflow code is bundled and deterministic: besides the language, only types from lib.
@@ -30,7 +43,7 @@ module.exports = {
       to: { path: '^lib/', dependencyTypesNot: ['type-only'] },
     },
     layer('activities', ['workers', 'client', 'integrations', 'cli', 'sim']),
-    layer('activities', ['workflows'], { dependencyTypesNot: ['type-only'] }),
+    layer('activities', ['workflows'], { dependencyTypesNot: ['type-only'], pathNot: CONTRACT }),
     layer('workers', ['client', 'integrations', 'cli', 'sim']),
     layer('client', ['workers', 'integrations', 'cli', 'sim']),
     layer('integrations', ['cli', 'sim']),
