@@ -10,6 +10,10 @@
  * and compares each run's final state with the same run undisturbed (the baseline round), and
  * the side effects the round caused (e.g. OpenStack resources created) with the baseline's.
  *
+ * Runs that ask for approvals get them from the harness (`approve`), as an operator would give
+ * them; a run can hold the fault plan back until it reaches a phase (`armed`, e.g. the compute
+ * phase of openstack-upgrade), the round's other runs then start.
+ *
  * Default settings only: runbooks run exactly as shipped. CHAOS_TEST_HEARTBEAT=5s (local runs
  * before the default-heartbeat change is merged, never in committed tests) gives every action
  * step without its own heartbeatTimeout that one, so a killed worker's step is retried in seconds.
@@ -305,10 +309,11 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
   const startRun = async (run: PreparedRun) => {
     const id = `${run.key.replace(/[^\w-]/g, '-')}-r${o.round}-${Date.now().toString(36)}`;
     await o.stack.start(withTestHeartbeat(run.input), id);
-    if (run.approve) approvers.push(answerApprovals(o.stack, id, () => finished.has(id)));
+    if (run.approve) approvers.push(answerApprovals(o.stack, id, () => roundOver || finished.has(id)));
     return { id, startedAt: at() };
   };
   const finished = new Set<string>();
+  let roundOver = false; // ends the approval loops if the round fails before its runs finish
   const approvers: Promise<void>[] = [];
   const leads = new Map<PreparedRun, Promise<{ id: string; startedAt: number }>>();
   for (const { run } of prepared) if (run.armed) leads.set(run, startRun(run));
@@ -375,7 +380,11 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     for (const p of plan) await p();
   })();
 
-  const started = await allStarted;
+  const started = await allStarted.catch(async (e) => {
+    roundOver = true;
+    await faults;
+    throw e;
+  });
   const results = await Promise.all(
     prepared.map(async ({ run }, i) => {
       const { id, startedAt } = started[i];

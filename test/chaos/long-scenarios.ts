@@ -13,7 +13,7 @@
  */
 import { OpenStackClient } from '../../activities/openstack/client';
 import { KINDS } from '../../activities/capi/api';
-import { connect, getObject, listObjects, type Kube } from '../../activities/capi/kube';
+import { connect, deleteObject, getObject, listObjects, type Kube } from '../../activities/capi/kube';
 import capiApply from '../../activities/capi/apply';
 import capiWait from '../../activities/capi/wait';
 import type { ActionContext } from '../../activities/define';
@@ -141,12 +141,16 @@ async function clusterState(kube: Kube, ctl: CapiTestController, name: string): 
 export function capiScenario(kube: KubeEnv, ctl: CapiTestController): Scenario {
   const kubeconfig = kube.kubeconfig;
   let prefix = /^$/;
+  let earlier: string[] = [];
   return {
     name: 'capi',
     async prepare(round: number) {
       const admin = connect({ kubeconfig });
       const n = (p: string) => `${p}${round}`;
       prefix = new RegExp(`^\\S+ (cc|cs|cu|cd)${round}-`);
+      // Earlier rounds' clusters go (not waited for: the controller's deletions name other clusters).
+      for (const name of earlier) await deleteObject(admin, KINDS.Cluster, 'default', name).catch(() => undefined);
+      earlier = ['cc', 'cs', 'cu'].map(n);
       await Promise.all(['cs', 'cu', 'cd'].map((p) => makeCluster(kubeconfig, n(p))));
       const run = (runbook: string, name: string, params: Record<string, unknown>, approve = false) => ({
         key: `${runbook}#1`,
