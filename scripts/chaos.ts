@@ -1,14 +1,19 @@
 /**
- * More chaos than `npm test` runs: `npm run chaos -- --trials N [--kinds worker-kill,server-kill,partition] [--no-hosts] [--no-failover] [--json FILE]`.
- * N rounds with a random fault each (six runs of shipped runbooks per round, see
- * test/chaos/harness.ts), every one compared with an undisturbed baseline round. Prints the seed;
- * CHAOS_SEED=<n> replays the same choices. Exit 1 when any round differs from the baseline.
- * Needs root for the sshd test hosts (set 181) and PowerDNS/HAProxy/Prometheus for failover, like
- * `npm test`; --no-hosts skips configure-hosts, --no-failover the failover runs.
+ * More chaos than `npm test` runs: `npm run chaos -- --trials N [--kinds worker-kill,server-kill,partition]
+ * [--groups short,long] [--no-hosts] [--no-failover] [--no-drill] [--no-capi] [--no-upgrade] [--json FILE]`.
+ * N rounds with a random fault each, taking the groups in turn (short: provision-vm,
+ * decommission-vm, failover, configure-hosts; long: dr-drill, the four capi-cluster-* runbooks,
+ * the openstack-upgrade compute phase; see test/chaos/suite.ts), every one compared with its
+ * group's undisturbed baseline round. Prints the seed; CHAOS_SEED=<n> replays the same choices.
+ * Exit 1 when any round differs from the baseline.
+ * Needs root for the sshd test hosts (sets 181, 182), PowerDNS/HAProxy/Prometheus for failover
+ * and the drill, kube-apiserver/etcd (scripts/kube-binaries) for Cluster API, like `npm test`;
+ * --no-hosts skips configure-hosts, --no-failover the failover runs and the drill, --no-drill,
+ * --no-capi, --no-upgrade the long group's scenarios.
  */
 import { writeFileSync } from 'node:fs';
 import { Rng, chaosSeed, type FaultKind, type RoundReport } from '../test/chaos/harness';
-import { baselineRound, chaosRound, setupChaos } from '../test/chaos/suite';
+import { baselineRounds, chaosRound, setupChaos, type GroupName } from '../test/chaos/suite';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,17 +31,24 @@ async function main(): Promise<number> {
   log(`chaos seed ${seed} (replay with CHAOS_SEED=${seed}); ${trials} rounds of ${kinds.join('/')}`);
   if (process.env.CHAOS_TEST_HEARTBEAT) log(`CHAOS_TEST_HEARTBEAT=${process.env.CHAOS_TEST_HEARTBEAT}: steps without a heartbeatTimeout get one (not the shipped settings)`);
 
-  const suite = await setupChaos({ hosts: !process.argv.includes('--no-hosts'), failover: !process.argv.includes('--no-failover'), log });
+  const wanted = (arg('groups') ?? 'short,long').split(',') as GroupName[];
+  for (const g of wanted) if (!['short', 'long'].includes(g)) throw new Error(`unknown group ${g}`);
+  const flag = (name: string) => !process.argv.includes(`--no-${name}`);
+  const long = wanted.includes('long');
+  const suite = await setupChaos({ hosts: flag('hosts'), failover: flag('failover'), drill: long && flag('drill'), capi: long && flag('capi'), upgrade: long && flag('upgrade'), log });
+  if (!wanted.includes('short')) delete suite.groups.short;
+  const groups = Object.keys(suite.groups) as GroupName[];
   const reports: RoundReport[] = [];
   let bad = 0;
   try {
-    const baseline = await baselineRound(suite, rng, log);
+    const baselines = await baselineRounds(suite, rng, log);
     for (let round = 1; round <= trials; round++) {
-      const { report, problems } = await chaosRound(suite, baseline, round, rng.pick(kinds), rng, { log });
+      const group = groups[(round - 1) % groups.length];
+      const { report, problems } = await chaosRound(suite, baselines, group, round, rng.pick(kinds), rng, { log });
       reports.push(report);
       if (problems.length) {
         bad++;
-        log(`round ${round} DIFFERS from the undisturbed runs (seed ${seed}):\n  ${problems.join('\n  ')}`);
+        log(`round ${round} (${group}) DIFFERS from the undisturbed runs (seed ${seed}):\n  ${problems.join('\n  ')}`);
       }
     }
   } finally {

@@ -63,6 +63,13 @@ test('a handler notified before a crash runs on the retry even though no heartbe
   expect(th.sh('h1', 'ls -a /var/tmp/ | grep -c runwright-notify || true').trim()).toBe('0');
 }, 120_000);
 
+test('the same when no heartbeat at all reached the server (the retry has no resume details)', async () => {
+  await crashAfterConfig('wf-2:apply[0]');
+  const { results } = await attempt('wf-2:apply[0]', 0, new AbortController().signal, undefined);
+  expect(results.h1.handlers.map((t) => [t.task, t.status])).toEqual([['reload', 'changed']]);
+  expect(th.sh('h1', 'cat /var/tmp/journal-reloads')).toBe('reloaded\n');
+}, 120_000);
+
 test('without the journal (no key), the same crash loses the handler: what the journal is for', async () => {
   await crashAfterConfig(undefined);
   const { results } = await attempt(undefined, 0, new AbortController().signal, { done: {}, notified: {} });

@@ -18,31 +18,11 @@ import { decideUpdate, statusQuery, type RunInput, type RunStatus } from '../wor
 import { connectTestEnv, maybeRecordHistory, startRun, startTestWorker, uniqueQueue, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 import { act, expectRollingComputeUpgrade, startSim, type SimEnv } from './helpers/openstack';
+import { prepareUpgradeHosts, upgradeInventory } from './helpers/upgrade-hosts';
 
 const ROOT = join(__dirname, '..');
 const HOST_SET = 41;
 const NAMES = ['ctl-1', 'compute-1', 'compute-2', 'compute-3'];
-const TOOLS = ['nova-status', 'placement-status', 'octavia-status', 'mysqldump', 'keystone-manage', 'glance-manage', 'placement-manage', 'nova-manage', 'neutron-db-manage', 'octavia-db-manage', 'systemctl'];
-
-/** Stand-ins for the OpenStack tools: log every call; fail when /etc/rw-fail/<tool> exists. */
-const SHIM = `#!/bin/sh
-name=$(basename "$0")
-echo "$(cat /etc/rw-name) $(date +%s%N) $name $*" >> /var/log/rw-upgrade.log
-if [ -e "/etc/rw-fail/$name" ]; then echo "$name: injected failure" >&2; exit 1; fi
-case "$name" in
-  nova-manage)
-    if [ "$1 $2" = "db online_data_migrations" ]; then
-      n=$(cat /var/lib/rw-odm 2>/dev/null || echo 0); n=$((n+1)); echo $n > /var/lib/rw-odm
-      if [ $n -lt 3 ]; then echo "migrated batch $n, more to do"; exit 1; fi
-      echo "nothing left to migrate"
-    fi ;;
-  nova-status|placement-status|octavia-status) echo "Upgrade Check Results: Success" ;;
-  mysqldump) echo "-- dump of every database (stand-in)" ;;
-  systemctl) if [ "$1" = is-active ]; then shift; for s in "$@"; do echo active; done; fi ;;
-esac
-exit 0
-`;
-
 let env: TestEnv;
 let worker: Worker;
 let running: Promise<void>;
@@ -54,22 +34,8 @@ let inventory: string;
 beforeAll(async () => {
   os = await startSim();
   th = startTestHosts(HOST_SET, NAMES.length);
-  inventory = th.writeInventory(
-    'openstack.ini',
-    `[controllers]\nctl-1 ansible_host=${th.hosts[0].address}\n\n[computes]\n${NAMES.slice(1)
-      .map((n, i) => `${n} ansible_host=${th.hosts[i + 1].address}`)
-      .join('\n')}\n\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file=${th.key}\n`,
-  );
-  th.hosts.forEach((h, i) => {
-    th.sh(
-      h.name,
-      `set -e; echo ${NAMES[i]} > /etc/rw-name; mkdir -p /etc/rw-fail /var/lib /etc/nova; : > /var/log/rw-upgrade.log; rm -f /var/lib/rw-odm
-cat > /usr/local/bin/rw-shim; chmod 755 /usr/local/bin/rw-shim
-for t in ${TOOLS.join(' ')}; do ln -sf rw-shim /usr/local/bin/$t; done
-apt-get install -y -q rw-hello=1.0 >/dev/null 2>&1`,
-      SHIM,
-    );
-  });
+  inventory = upgradeInventory(th, NAMES);
+  prepareUpgradeHosts(th, NAMES);
   env = await connectTestEnv();
   queue = uniqueQueue('osupgrade');
   worker = await startTestWorker(env, queue);

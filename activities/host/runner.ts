@@ -383,7 +383,9 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   };
 
   try {
-    if (journal && o.resume) {
+    // Read even without heartbeat details: a worker killed before its first heartbeat reached
+    // the server leaves a retry with no `resume`, but the host's journal has the notification.
+    if (journal) {
       const r = await conn.exec(`cat ${shq(journal)} 2>/dev/null || true`);
       for (const n of r.stdout.split('\n')) if (n) journaled.add(n), notified.add(n);
     }

@@ -10,6 +10,10 @@
  * and compares each run's final state with the same run undisturbed (the baseline round), and
  * the side effects the round caused (e.g. OpenStack resources created) with the baseline's.
  *
+ * Runs that ask for approvals get them from the harness (`approve`), as an operator would give
+ * them; a run can hold the fault plan back until it reaches a phase (`armed`, e.g. the compute
+ * phase of openstack-upgrade), the round's other runs then start.
+ *
  * Default settings only: runbooks run exactly as shipped. CHAOS_TEST_HEARTBEAT=5s (local runs
  * before the default-heartbeat change is merged, never in committed tests) gives every action
  * step without its own heartbeatTimeout that one, so a killed worker's step is retried in seconds.
@@ -21,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../lib/dev-server';
 import { findTemporalCli } from '../../lib/temporal-cli';
-import { INTERPRETER_WORKFLOW, type RunInput, type RunResult } from '../../workflows/definitions';
+import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery, type RunInput, type RunResult, type RunStatus } from '../../workflows/definitions';
 import { connectTestEnv, singleUserWorkerEnv, type TestEnv } from '../helpers/temporal';
 import { startProxy, type ChaosProxy, type CutMode } from './proxy';
 
@@ -226,6 +230,13 @@ export interface PreparedRun {
   input: RunInput;
   /** The final state this run left, normalised (no ids/addresses), for comparison with the baseline. */
   finalState(result: RunResult): Promise<unknown>;
+  /** Approve every approval the run asks for (as an operator would), faults or not. */
+  approve?: boolean;
+  /**
+   * Start this run first and plan the faults only once its status satisfies this (e.g. the
+   * phase of a long runbook the faults are meant for has begun); the round's other runs start then.
+   */
+  armed?: (status: RunStatus) => boolean;
 }
 
 /** A family of runs that share outside state (an OpenStack stand-in, test hosts). */
@@ -288,17 +299,38 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
   const at = () => Date.now() - t0;
   const actions: string[] = [];
   const faultTimes: number[] = [];
-  const note = (m: string) => {
+  function note(m: string) {
     actions.push(`${(at() / 1000).toFixed(1)}s ${m}`);
     log(`chaos round ${o.round}: ${actions[actions.length - 1]}`);
-  };
+  }
 
-  // Staggered starts, so one fault catches the runs at different points.
-  const starts = prepared.map(async ({ run }, i) => {
-    await sleep(i === 0 ? 0 : o.rng.int(0, 1500));
+  // Runs with `armed` start first and the others (staggered, so one fault catches them at
+  // different points) once those have reached the phase the faults are meant for.
+  const startRun = async (run: PreparedRun) => {
     const id = `${run.key.replace(/[^\w-]/g, '-')}-r${o.round}-${Date.now().toString(36)}`;
     await o.stack.start(withTestHeartbeat(run.input), id);
+    if (run.approve) approvers.push(answerApprovals(o.stack, id, () => roundOver || finished.has(id)));
     return { id, startedAt: at() };
+  };
+  const finished = new Set<string>();
+  let roundOver = false; // ends the approval loops if the round fails before its runs finish
+  const approvers: Promise<void>[] = [];
+  const leads = new Map<PreparedRun, Promise<{ id: string; startedAt: number }>>();
+  for (const { run } of prepared) if (run.armed) leads.set(run, startRun(run));
+  const leadsArmed = Promise.all(
+    [...leads].map(async ([run, started]) => {
+      const { id } = await started;
+      await waitArmed(o.stack, id, run.armed!, o.runTimeoutMs ?? 600_000);
+      note(`${run.key} armed`);
+    }),
+  ).catch((e) => note(`arming failed: ${(e as Error).message}`)); // that run's own result reports it
+  const delays = prepared.map((_, i) => (i === 0 ? 0 : o.rng.int(0, 1500)));
+  const starts = prepared.map(async ({ run }, i) => {
+    const lead = leads.get(run);
+    if (lead) return lead;
+    await leadsArmed;
+    await sleep(delays[i]);
+    return startRun(run);
   });
 
   // The fault plan: all random choices are made up front, in a fixed order (reproducible).
@@ -348,7 +380,11 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
     for (const p of plan) await p();
   })();
 
-  const started = await allStarted;
+  const started = await allStarted.catch(async (e) => {
+    roundOver = true;
+    await faults;
+    throw e;
+  });
   const results = await Promise.all(
     prepared.map(async ({ run }, i) => {
       const { id, startedAt } = started[i];
@@ -357,10 +393,13 @@ export async function runRound(o: RoundOptions): Promise<RoundReport> {
         return { key: run.key, workflowId: id, startedAt, endedAt: at(), res };
       } catch (e) {
         return { key: run.key, workflowId: id, startedAt, endedAt: at(), error: describe(e) };
+      } finally {
+        finished.add(id);
       }
     }),
   );
   await faults;
+  await Promise.all(approvers);
   // A run that did not finish in time is terminated, so its retries cannot touch the next
   // round's world (its failure is reported below).
   for (const r of results)
@@ -409,6 +448,41 @@ export function compareToBaseline(baseline: RoundReport, r: RoundReport): string
   for (const k of keys)
     if ((baseline.sideEffects[k] ?? 0) !== (r.sideEffects[k] ?? 0)) problems.push(`side effects "${k}": ${r.sideEffects[k] ?? 0}, undisturbed ${baseline.sideEffects[k] ?? 0} (a duplicate or a missing one)`);
   return problems;
+}
+
+/** Poll the run's status (through server kills and cuts) until `armed` holds; fail if it ends first. */
+async function waitArmed(stack: ChaosStack, workflowId: string, armed: (st: RunStatus) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await withTimeout(stack.env.client.workflow.getHandle(workflowId).query(statusQuery), 10_000).catch(() => undefined);
+    if (st && armed(st)) return;
+    if (st && ['succeeded', 'failed', 'cancelled'].includes(st.state)) throw new Error(`${workflowId} ended (${st.state}${st.error ? `: ${st.error}` : ''}) before it was armed`);
+    if (Date.now() > deadline) throw new Error(`${workflowId} not armed in ${timeoutMs / 1000} s`);
+    await sleep(300);
+  }
+}
+
+/**
+ * Approve each approval the run asks for, until `done`. Calls that fail (server down, worker cut
+ * off) are simply repeated; a decision that did land is not asked again (the gate is no longer pending).
+ */
+async function answerApprovals(stack: ChaosStack, workflowId: string, done: () => boolean): Promise<void> {
+  const h = stack.env.client.workflow.getHandle(workflowId);
+  while (!done()) {
+    try {
+      const st = await withTimeout(h.query(statusQuery), 10_000);
+      for (const p of st.pendingApprovals)
+        await withTimeout(h.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'chaos-operator', reason: 'chaos run', step: p.step }] }), 15_000);
+    } catch {
+      /* server down or worker cut off: ask again */
+    }
+    await sleep(500);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function describe(e: unknown): string {
