@@ -27,7 +27,7 @@ import { renderActionInput } from '../dsl/play-values';
 import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, RunbookStep, Step } from '../dsl/schema';
 import { stepKind } from '../dsl/kinds';
 import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
-import { DURATION_PATTERN, msOf } from './duration';
+import { DURATION_PATTERN, msOf } from '../lib/duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,

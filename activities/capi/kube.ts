@@ -19,7 +19,7 @@ function k8sClient(): typeof K8s {
 }
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { DURATION_RE } from '../../dsl/schema';
+import { DurationString, durationMs } from '../../lib/duration';
 import { cancellableSleep, type ActionContext } from '../define';
 import { FIELD_MANAGER, KINDS, type KindInfo } from './api';
 
@@ -38,13 +38,8 @@ export const Connection = {
 export const Name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label (lowercase letters, digits, -)').max(48);
 export const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name').max(63).default('default');
 export const KubeVersion = z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a Kubernetes version like v1.31.4');
-export const DurationText = z.string().regex(DURATION_RE, 'expected a duration like 500ms, 30s, 5m, 1h30m');
-
-export function durationMs(text: string): number {
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(m[1]) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 'ms'];
-  return ms;
-}
+export const DurationText = DurationString;
+export { durationMs };
 
 export function failure(type: string, message: string, retryable = false): ApplicationFailure {
   return retryable ? ApplicationFailure.retryable(message, type) : ApplicationFailure.nonRetryable(message, type);

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { cancellableSleep, type ActionContext } from '../define';
+import { msOrDuration, toMs } from '../../lib/duration';
 import { OpenStackClient, type ServiceType } from './client';
 import { OpenStackError, classify, toFailure } from './errors';
 
@@ -122,13 +123,9 @@ export async function poll<T>(ctx: ActionContext, o: PollOptions, check: () => P
   }
 }
 
-export const Duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(ms|s|m|h)$/)]).describe('Milliseconds, or 500ms / 30s / 5m / 1h');
-
-export function ms(d: number | string): number {
-  if (typeof d === 'number') return d;
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d)!;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-}
+/** Milliseconds, or a duration string of the one grammar (lib/duration.ts): 500ms, 30s, 5m, 1h30m. */
+export const Duration = msOrDuration(0).describe('Milliseconds, or a duration: 500ms / 30s / 5m / 1h30m');
+export const ms = toMs;
 
 /** `skip: true` makes a delete a no-op: compensations pass `!created` so adopted resources stay. */
 export const Skip = z.boolean().default(false).describe('Do nothing (a compensation passes `{{ !steps.X.outputs.created }}` so resources that existed before stay)');
