@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
@@ -25,6 +26,10 @@ export interface ActionContext {
    * child did. Undefined outside the interpreter.
    */
   rootWorkflowId?: string;
+  /** The workflow run this step belongs to; undefined outside a workflow. */
+  workflow?: { workflowId: string; runId: string; namespace: string };
+  /** The worker's Temporal client (reading a run's history); actions use this, never Context.current(). Throws when the worker has none (a bare test environment). */
+  readonly client?: Client;
 }
 
 /** What the interpreter passes to every activity beside the action input. */
@@ -122,6 +127,10 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
       heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
       log: (m) => ctx.log.info(mask(m), { action: def.name }),
       rootWorkflowId: typeof call.rootWorkflowId === 'string' ? call.rootWorkflowId : info.workflowExecution?.workflowId,
+      workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId, namespace: info.workflowNamespace ?? 'default' } : undefined,
+      get client() {
+        return ctx.client;
+      },
     };
     // No beat at the start: a short action costs no extra RPC, and until the first one the
     // server still holds the previous attempt's details.

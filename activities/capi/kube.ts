@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { DurationString, durationMs } from '../../lib/duration';
 import { cancellableSleep, type ActionContext } from '../define';
+import { poll } from '../poll';
 import { FIELD_MANAGER, KINDS, type KindInfo } from './api';
 
 export type KubeObject = K8s.KubernetesObject & { spec?: any; status?: any; data?: Record<string, string>; [k: string]: any };
@@ -253,8 +254,9 @@ export function describeCondition(c: Condition | undefined, type: string): strin
 
 /**
  * Poll `check` until it returns a value, heartbeating progress; fail with `onTimeout`'s
- * message when the deadline passes. The deadline counts from the first attempt of the step
- * (kept in heartbeat details), so a retry after a worker crash does not restart the clock.
+ * message when the deadline passes. The shared helper (activities/poll.ts) counts the deadline
+ * from the first attempt of the step (kept in heartbeat details under `key`), so a retry after a
+ * worker crash does not restart the clock.
  */
 export async function pollUntil<T>(
   ctx: ActionContext,
@@ -262,18 +264,14 @@ export async function pollUntil<T>(
   check: () => Promise<{ done: T } | { progress: Record<string, unknown> }>,
   onTimeout: () => Promise<ApplicationFailure>,
 ): Promise<T> {
-  const prev = ctx.heartbeatDetails<{ key?: string; startedAt?: number }>();
-  const startedAt = prev?.key === opts.key && typeof prev.startedAt === 'number' ? prev.startedAt : Date.now();
   let last: Record<string, unknown> = {};
-  const beat = () => ctx.heartbeat({ key: opts.key, startedAt, ...last });
-  for (;;) {
-    const r = await check();
-    if ('done' in r) return r.done;
-    last = r.progress;
-    beat();
-    if (Date.now() - startedAt >= opts.timeoutMs) throw await onTimeout();
-    await cancellableSleep(Math.min(opts.intervalMs, Math.max(0, startedAt + opts.timeoutMs - Date.now()) + 1), ctx.signal, beat);
-  }
+  const r = await poll(ctx, { timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs, key: opts.key, what: opts.key, details: () => last, onTimeout }, async () => {
+    const x = await check();
+    if ('done' in x) return { done: x.done };
+    last = x.progress;
+    return undefined;
+  });
+  return r.done;
 }
 
 /** Parse "v1.31.4". */

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { cancellableSleep, type ActionContext } from '../define';
+import { type ActionContext } from '../define';
+import { poll as sharedPoll, type PollOptions as SharedPollOptions } from '../poll';
 import { msOrDuration, toMs } from '../../lib/duration';
 import { OpenStackClient, type ServiceType } from './client';
 import { OpenStackError, classify, toFailure } from './errors';
@@ -82,45 +83,30 @@ export async function findByNameOrId<T extends { id: string; name?: string }>(
   throw notFound(what, ref);
 }
 
-export interface PollOptions {
-  timeoutMs: number;
-  /** First interval; kept for `fastForMs`, then grows by 1.5x up to maxIntervalMs. */
-  intervalMs?: number;
-  maxIntervalMs?: number;
-  /** Poll at the first interval this long before backing off (default 5 s): most waits end early. */
-  fastForMs?: number;
-  /** Consecutive transient errors tolerated while polling. */
+/** OpenStack's defaults for the one polling helper (activities/poll.ts). */
+export interface PollOptions extends Omit<SharedPollOptions, 'tolerate' | 'details' | 'onTimeout'> {
+  /** Consecutive transient API errors (5xx, connection) tolerated while polling (default 5). */
   tolerate?: number;
-  what: string;
 }
 
 /**
- * Poll until `check` returns a value (not undefined), heartbeating with `progress` so a retried
- * attempt can resume and a cancelled step stops. Transient API errors (5xx, connection) are
- * tolerated a few times in a row.
+ * Poll until `check` returns a value (not undefined) with the shared helper: the deadline
+ * survives retries, heartbeats carry `progress` and resume details, transient API errors are
+ * tolerated a few times in a row, and the timeout is an OpenStackError of kind timeout.
  */
-export async function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise<T | undefined>, progress?: () => unknown): Promise<T> {
-  const begin = Date.now();
-  const end = begin + o.timeoutMs;
-  let interval = o.intervalMs ?? 250;
-  const fastFor = o.fastForMs ?? 5000;
-  const max = o.maxIntervalMs ?? 2000;
-  let errors = 0;
-  for (;;) {
-    try {
-      const v = await check();
-      errors = 0;
-      if (v !== undefined) return v;
-    } catch (e) {
-      if (ctx.signal.aborted || !classify(e).retryable || ++errors > (o.tolerate ?? 5)) throw e;
-      ctx.log(`${o.what}: transient error while polling (${(e as Error).message}); retrying`);
-    }
-    // Heartbeats carry a one-line `progress` (shown by `runwright run`/`status`) plus resume details.
-    ctx.heartbeat({ progress: o.what, ...((progress?.() as object | undefined) ?? {}) });
-    if (Date.now() + interval > end) throw new OpenStackError(`${o.what}: not done after ${Math.round(o.timeoutMs / 1000)} s`, { kind: 'timeout' });
-    await cancellableSleep(interval, ctx.signal);
-    if (Date.now() - begin > fastFor) interval = Math.min(max, Math.ceil(interval * 1.5));
-  }
+export function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise<T | undefined>, progress?: () => unknown): Promise<T> {
+  return sharedPoll(
+    ctx,
+    {
+      ...o,
+      intervalMs: o.intervalMs ?? 250,
+      maxIntervalMs: o.maxIntervalMs ?? 2000,
+      tolerate: { count: o.tolerate ?? 5, transient: (e) => classify(e).retryable },
+      details: progress as (() => Record<string, unknown> | undefined) | undefined,
+      onTimeout: () => new OpenStackError(`${o.what}: not done after ${Math.round(o.timeoutMs / 1000)} s`, { kind: 'timeout' }),
+    },
+    check,
+  );
 }
 
 /** Milliseconds, or a duration string of the one grammar (lib/duration.ts): 500ms, 30s, 5m, 1h30m. */
