@@ -113,5 +113,8 @@ export function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise
 export const Duration = msOrDuration(0).describe('Milliseconds, or a duration: 500ms / 30s / 5m / 1h30m');
 export const ms = toMs;
 
-/** `skip: true` makes a delete a no-op: compensations pass `!created` so adopted resources stay. */
-export const Skip = z.boolean().default(false).describe('Do nothing (a compensation passes `{{ !steps.X.outputs.created }}` so resources that existed before stay)');
+/**
+ * Deprecated: `skip: true` makes a delete a no-op. Runbooks written before `compensate.when`
+ * passed `{{ !steps.X.outputs.created }}`; write `compensate: { ..., when: "{{ steps.X.outputs.created }}" }` instead.
+ */
+export const Skip = z.boolean().default(false).describe('Deprecated (use `when` on the compensate): do nothing; kept so runbooks that pass `{{ !steps.X.outputs.created }}` still work');

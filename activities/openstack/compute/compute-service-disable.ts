@@ -1,7 +1,7 @@
 /**
  * `openstack.compute-service.disable`: stop scheduling to a host (PUT /os-services/{id},
  * microversion 2.53+, with a reason). Outputs the previous status so the matching
- * compensation (`openstack.compute-service.enable` with `skip: previousStatus == 'disabled'`)
+ * compensation (`openstack.compute-service.enable` with `when: previousStatus != 'disabled'`)
  * leaves a host that was already disabled alone.
  */
 import { z } from 'zod';
