@@ -24,7 +24,7 @@ test.each(cases)('%s: input, plan and the deprecated skip', async (name, ref, by
   expect(parsed).toEqual({ cloud: 'c', region: expect.any(String), [by]: ref, ...(lb ? { timeout: '10m' } : {}), skip: false });
   expect(a.input.safeParse({ cloud: 'c' }).success).toBe(false);
   expect(a.input.safeParse({ cloud: 'c', [by]: ref, extra: 1 }).success).toBe(false);
-  if (lb) expect(a.input.parse({ cloud: 'c', [by]: ref, timeout: '1h30m' }).timeout).toBe('1h30m');
+  if (lb) expect((a.input.parse({ cloud: 'c', [by]: ref, timeout: '1h30m' }) as { timeout: unknown }).timeout).toBe('1h30m');
   else expect(a.input.safeParse({ cloud: 'c', [by]: ref, timeout: '1m' }).success).toBe(false);
   expect(a.plan!(parsed)).toBe(plan);
   const skipped = a.input.parse({ cloud: 'c', [by]: ref, skip: true });
