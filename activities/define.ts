@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
+import type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -44,9 +45,22 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   run(input: z.output<S>, ctx: ActionContext): Promise<O>;
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
+  /**
+   * Activity options for steps of this action that set none (the step's own value, then the
+   * runbook's spec.defaults, win). Compiled into the runbook when it is loaded (dsl/contract.ts).
+   */
+  defaults?: ActionDefaults;
+  /**
+   * The action that undoes this one: a step of this action that writes no `compensate` gets this
+   * one (`compensate: none` opts out). Templates over `input.<field>` (the step's own `with`
+   * value, copied as written) and `outputs.<field>` (the step's outputs).
+   */
+  inverse?: ActionInverse;
   /** Problems in `{{ }}` template text of the (unrendered) input that the schema cannot see; offset is within the string at path. */
   templateProblems?(input: unknown): { path: (string | number)[]; offset: number; message: string }[];
 }
+
+export type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {
   return def;

@@ -135,7 +135,10 @@ export const ActionStep = z
     retry: RetryPolicy.optional(),
     timeout: Duration.optional().describe('Start-to-close timeout of one attempt.'),
     heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default spec.defaults.heartbeatTimeout, else 20s); every action heartbeats.'),
-    compensate: Compensation.optional(),
+    compensate: z
+      .union([Compensation, z.literal('none').describe("No compensation, not even the action's own inverse.")])
+      .optional()
+      .describe("How to undo this step on failure or cancellation (default: the action's inverse, if it has one)."),
   })
   .describe('Run one action (a Temporal activity).');
 

@@ -85,6 +85,8 @@ export default defineAction({
     timeout: DurationText.default('30m'),
     pollInterval: DurationText.default('5s'),
   }),
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '35m' },
   async run(input, ctx) {
     const kube = connect(input);
     await requireKinds(kube, [KINDS.Cluster]);

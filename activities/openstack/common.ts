@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { type ActionContext } from '../define';
+import { type ActionContext, type ActionInverse } from '../define';
 import { poll as sharedPoll, type PollOptions as SharedPollOptions } from '../poll';
 import { msOrDuration, toMs } from '../../lib/duration';
 import { OpenStackClient, type ServiceType } from './client';
@@ -112,6 +112,14 @@ export function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise
 /** Milliseconds, or a duration string of the one grammar (lib/duration.ts): 500ms, 30s, 5m, 1h30m. */
 export const Duration = msOrDuration(0).describe('Milliseconds, or a duration: 500ms / 30s / 5m / 1h30m');
 export const ms = toMs;
+
+/**
+ * The inverse of a create: the matching delete by the outputs' id, in the same cloud and region,
+ * only when this step created the resource (an adopted one stays).
+ */
+export function undoneBy(action: string, ref: Record<string, string> = { id: '{{ outputs.id }}' }): ActionInverse {
+  return { action, with: { cloud: '{{ input.cloud }}', region: '{{ input.region }}', ...ref }, when: '{{ outputs.created }}' };
+}
 
 /**
  * Deprecated: `skip: true` makes a delete a no-op. Runbooks written before `compensate.when`

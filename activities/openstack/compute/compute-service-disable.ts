@@ -14,6 +14,11 @@ export default defineAction({
   name: 'openstack.compute-service.disable',
   description: 'Disable a Nova service on a host (default nova-compute) with a reason; outputs the previous status for the compensation.',
   input: z.strictObject({ ...target, host: z.string().min(1), binary: z.string().default('nova-compute'), reason: z.string().min(1).max(255) }),
+  inverse: {
+    action: 'openstack.compute-service.enable',
+    with: { cloud: '{{ input.cloud }}', region: '{{ input.region }}', host: '{{ input.host }}', binary: '{{ input.binary }}' },
+    when: "{{ outputs.previousStatus != 'disabled' }}",
+  },
   async run(input, ctx) {
     return withClient(`openstack.compute-service.disable ${input.binary}@${input.host}`, input, ctx, async (c) => {
       const before = await computeService(c, input.host, input.binary);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { OpenStackError } from '../errors';
-import { target, withClient } from '../common';
+import { target, withClient, undoneBy } from '../common';
 
 export default defineAction({
   name: 'openstack.keypair.create',
@@ -15,6 +15,7 @@ export default defineAction({
     name: z.string().regex(/^[A-Za-z0-9 _-]{1,255}$/),
     publicKey: z.string().regex(/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, 'an OpenSSH public key line'),
   }),
+  inverse: undoneBy('openstack.keypair.delete', { name: '{{ outputs.name }}' }),
   async run(input, ctx) {
     return withClient(`openstack.keypair.create ${input.name}`, input, ctx, async (c) => {
       const blob = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { looksLikeId, target, withClient } from '../common';
+import { looksLikeId, target, withClient, undoneBy } from '../common';
 import { ensureNeutron, findNetwork, findSecurityGroup, findSubnet } from './neutron';
 
 export default defineAction({
@@ -20,6 +20,7 @@ export default defineAction({
     description: z.string().default(''),
     adopt: z.boolean().default(false).describe('Reuse a port of this name in the project'),
   }),
+  inverse: undoneBy('openstack.port.delete'),
   async run(input, ctx) {
     return withClient(`openstack.port.create ${input.name || input.network}`, input, ctx, async (c) => {
       const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;

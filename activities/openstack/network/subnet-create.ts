@@ -1,7 +1,7 @@
 /** `openstack.subnet.create`: an IPv4 subnet on a network (adopts one of the same name by default). */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { target, withClient } from '../common';
+import { target, withClient, undoneBy } from '../common';
 import { ensureNeutron, findNetwork } from './neutron';
 
 export default defineAction({
@@ -17,6 +17,7 @@ export default defineAction({
     enableDhcp: z.boolean().default(true),
     adopt: z.boolean().default(true),
   }),
+  inverse: undoneBy('openstack.subnet.delete'),
   async run(input, ctx) {
     return withClient(`openstack.subnet.create ${input.name}`, input, ctx, async (c) => {
       const net = await findNetwork(c, input.network);
