@@ -46,6 +46,13 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
   /**
+   * Dry run: read the current state and report what `run` would change, changing nothing.
+   * Every action that changes anything has one; `readOnly` actions need none.
+   */
+  dryRun?(input: z.output<S>, ctx: ActionContext): Promise<DryRunResult>;
+  /** The action changes nothing outside the run (reads, waits, probes, logs). */
+  readOnly?: boolean;
+  /**
    * Activity options for steps of this action that set none (the step's own value, then the
    * runbook's spec.defaults, win). Compiled into the runbook when it is loaded (dsl/contract.ts).
    */
@@ -64,6 +71,31 @@ export type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {
   return def;
+}
+
+/** What a dry run reports: would `run` change anything, what (one line), and a diff when there is one. */
+export interface DryRunResult {
+  changed: boolean;
+  summary: string;
+  diff?: string;
+}
+
+/**
+ * A dry run for an action whose input already has a "change nothing" switch (`dryRun: true`,
+ * or `check: true` for host plays): run it with the switch on and read `changed`/`diff` from
+ * its outputs.
+ */
+export function dryRunVia<I extends object>(flag: 'dryRun' | 'check', run: (input: I, ctx: ActionContext) => Promise<unknown>, summary: (input: I, outputs: any) => string) {
+  return async (input: I, ctx: ActionContext): Promise<DryRunResult> => {
+    const out = (await run({ ...input, [flag]: true }, ctx)) as { changed?: unknown; diff?: unknown } | null;
+    const diff = out?.diff === undefined || out.diff === null ? undefined : typeof out.diff === 'string' ? out.diff : JSON.stringify(out.diff, null, 1);
+    return { changed: !!out?.changed, summary: typeof (out as { summary?: unknown } | null)?.summary === 'string' ? (out as { summary: string }).summary : summary(input, out), ...(diff !== undefined ? { diff } : {}) };
+  };
+}
+
+/** The action with a dry run through its own switch (see dryRunVia); the summary is its plan text. */
+export function withDryRunSwitch<D extends ActionDefinition<any, any>>(def: D, flag: 'dryRun' | 'check'): D {
+  return { ...def, dryRun: dryRunVia(flag, (i, ctx) => def.run(i, ctx), (i) => (def.plan ? def.plan(i) : def.name)) };
 }
 
 /** What every activity returns to the interpreter; `attempt` feeds the status query. */

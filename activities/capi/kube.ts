@@ -199,12 +199,25 @@ export async function listObjects(kube: Kube, k: KindInfo | typeof SECRET, names
   }
 }
 
-/** Server-side apply. Returns the object and whether anything changed (resourceVersion moved). */
-export async function applyObject(kube: Kube, obj: KubeObject, opts: { fieldManager?: string; force?: boolean } = {}): Promise<{ object: KubeObject; changed: boolean; created: boolean }> {
+/** What an apply can change: everything but the server's own bookkeeping. */
+function content(o: KubeObject | undefined): string {
+  if (!o) return '';
+  const { metadata, status: _status, ...rest } = o as KubeObject & { status?: unknown };
+  const { labels, annotations } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: { labels, annotations } });
+}
+
+/**
+ * Server-side apply. Returns the object and whether anything changed (resourceVersion moved).
+ * With `dryRun` the server runs the apply (admission, defaulting, conflicts) and stores nothing
+ * (dryRun=All); `changed` then compares the answer with what is stored.
+ */
+export async function applyObject(kube: Kube, obj: KubeObject, opts: { fieldManager?: string; force?: boolean; dryRun?: boolean } = {}): Promise<{ object: KubeObject; changed: boolean; created: boolean }> {
   const what = `applying ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
   const before = await getObject(kube, obj as any, obj.metadata?.namespace, obj.metadata!.name!);
   try {
-    const object = (await kube.objects.patch(obj, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? false, k8sClient().PatchStrategy.ServerSideApply)) as KubeObject;
+    const object = (await kube.objects.patch(obj, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? false, k8sClient().PatchStrategy.ServerSideApply)) as KubeObject;
+    if (opts.dryRun) return { object, changed: !before || content(before) !== content(object), created: !before };
     return { object, changed: !before || before.metadata?.resourceVersion !== object.metadata?.resourceVersion, created: !before };
   } catch (e: any) {
     throw kubeFailure(e, what, kube);

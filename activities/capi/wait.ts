@@ -76,6 +76,7 @@ export async function waitForCluster(
 
 export default defineAction({
   name: 'capi.cluster.wait',
+  readOnly: true,
   description: 'Wait until a Cluster is Provisioned and its Available, ControlPlaneAvailable and WorkersAvailable conditions are True (v1beta2 status), heartbeating progress; on timeout, fail with the failing conditions\' reasons.',
   input: z.strictObject({
     name: Name,

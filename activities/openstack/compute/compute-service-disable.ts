@@ -33,5 +33,11 @@ export default defineAction({
       return { ...serviceSummary(res.body.service), previousStatus: before.status, previousReason: before.disabled_reason ?? null, changed: before.status !== 'disabled' };
     });
   },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.compute-service.disable ${input.binary}@${input.host} (dry run)`, input, ctx, async (c) => {
+      const before = await computeService(c, input.host, input.binary);
+      return before.status === 'disabled' ? { changed: false, summary: `${input.binary} on ${input.host} is disabled (${before.disabled_reason ?? 'no reason'})` } : { changed: true, summary: `disable ${input.binary} on ${input.host}`, diff: `status: ${before.status} -> disabled ("${input.reason}")` };
+    });
+  },
   plan: (i) => `disable ${i.binary} on ${i.host} ("${i.reason}")`,
 });

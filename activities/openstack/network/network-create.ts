@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { target, withClient, undoneBy } from '../common';
-import { ensureNeutron } from './neutron';
+import { ensureNeutron, lookupNeutron, type EnsureOptions } from './neutron';
+
+const ensure = (input: { name: string; description: string; mtu?: number; adopt: boolean }): EnsureOptions => ({ path: '/networks', key: 'network', what: 'network', adopt: input.adopt, body: { name: input.name, description: input.description || undefined, ...(input.mtu ? { mtu: input.mtu } : {}) } });
 
 export default defineAction({
   name: 'openstack.network.create',
@@ -11,8 +13,16 @@ export default defineAction({
   inverse: undoneBy('openstack.network.delete'),
   async run(input, ctx) {
     return withClient(`openstack.network.create ${input.name}`, input, ctx, async (c) => {
-      const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/networks', key: 'network', what: 'network', adopt: input.adopt, body: { name: input.name, description: input.description || undefined, ...(input.mtu ? { mtu: input.mtu } : {}) } });
+      const { resource, created, changed } = await ensureNeutron(c, ctx, ensure(input));
       return { id: resource.id, name: resource.name, created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.network.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const hit = await lookupNeutron(c, ctx, ensure(input));
+      return hit
+        ? { changed: false, summary: `network ${input.name} exists (${hit.resource.id}${hit.created ? '' : ', adopted'})` }
+        : { changed: true, summary: `create network ${input.name} on ${input.cloud}`, diff: `+ network ${input.name}` };
     });
   },
   plan: (i) => `ensure network ${i.name} on ${i.cloud}`,
