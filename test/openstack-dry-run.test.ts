@@ -39,3 +39,19 @@ test('loadbalancer.delete and floating-ip.release: nothing to do when absent or 
   expect(await dry('openstack.loadbalancer.delete', { cloud: 'cluster-a', id: missing, skip: true })).toMatchObject({ changed: false });
   expect(await dry('openstack.floating-ip.release', { cloud: 'cluster-a', floatingIp: '203.0.113.250' })).toEqual({ changed: false, summary: 'floating IP 203.0.113.250: already released' });
 });
+
+test('subnet.create: create (noting a network that is not there yet), then no change', async () => {
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toMatchObject({ changed: true, summary: expect.stringMatching(/network does not exist yet/) });
+  await act('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net2' });
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toEqual({ changed: true, summary: 'create subnet dry-sub (10.77.0.0/24) on network dry-net2', diff: '+ subnet dry-sub 10.77.0.0/24' });
+  const sub = await act('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' });
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toEqual({ changed: false, summary: `subnet dry-sub exists (${sub.id}, 10.77.0.0/24)` });
+});
+
+test('keypair.create: import while absent; exists with this key, or with another (the run would fail)', async () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDryRunDryRunDryRunDryRunDryRunDryRunDryRun0 me@host';
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key })).toEqual({ changed: true, summary: 'import keypair dry-kp on cluster-a', diff: '+ keypair dry-kp' });
+  await act('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key });
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key.replace('me@host', 'other comment') })).toEqual({ changed: false, summary: 'keypair dry-kp exists with this key' });
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: 'ssh-ed25519 AAAAOTHER' })).toMatchObject({ changed: false, summary: expect.stringMatching(/different key .*the run would fail/) });
+});

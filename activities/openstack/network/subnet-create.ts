@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { target, withClient, undoneBy } from '../common';
-import { ensureNeutron, findNetwork } from './neutron';
+import { lookupNeutron, ensureNeutron, findNetwork } from './neutron';
 
 export default defineAction({
   name: 'openstack.subnet.create',
@@ -26,6 +26,18 @@ export default defineAction({
       if (input.dnsNameservers.length) body.dns_nameservers = input.dnsNameservers;
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/subnets', key: 'subnet', what: 'subnet', adopt: input.adopt, body, filters: { network_id: net.id } });
       return { id: resource.id, name: resource.name, networkId: net.id, cidr: resource.cidr, created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.subnet.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const net = await findNetwork(c, input.network).catch((e) => {
+        if ((e as { info?: { kind?: string } }).info?.kind === 'not-found') return undefined;
+        throw e;
+      });
+      const create = { changed: true, summary: `create subnet ${input.name} (${input.cidr}) on network ${input.network}`, diff: `+ subnet ${input.name} ${input.cidr}` };
+      if (!net) return { ...create, summary: `${create.summary} (the network does not exist yet)` };
+      const hit = await lookupNeutron(c, ctx, { path: '/subnets', key: 'subnet', what: 'subnet', adopt: input.adopt, body: { name: input.name }, filters: { network_id: net.id } });
+      return hit ? { changed: false, summary: `subnet ${input.name} exists (${hit.resource.id}, ${hit.resource.cidr})` } : create;
     });
   },
   plan: (i) => `ensure subnet ${i.name} (${i.cidr}) on network ${i.network}`,
