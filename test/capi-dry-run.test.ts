@@ -4,6 +4,8 @@
  */
 import { startKube, type KubeEnv } from './helpers/kube';
 import capiApply from '../activities/capi/apply';
+import scale from '../activities/capi/scale';
+import del from '../activities/capi/delete';
 import { KINDS } from '../activities/capi/api';
 import { connect, getObject } from '../activities/capi/kube';
 import type { ActionContext } from '../activities/define';
@@ -45,4 +47,14 @@ test('after the apply: no change; a different replica count changes only its Mac
   expect(more).toMatchObject({ changed: true, diff: '~ MachineDeployment/dry1-md-0' });
   const md = await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.MachineDeployment, 'default', 'dry1-md-0');
   expect((md as any).spec.replicas).toBe(2);
+}, 60_000);
+
+test('scale and delete dry runs read the stored objects and change nothing', async () => {
+  const s = (replicas: number) => scale.input.parse({ cluster: 'dry1', machineDeployment: 'md-0', replicas, kubeconfig: kube.kubeconfig });
+  expect(await scale.dryRun!(s(2), ctx)).toEqual({ changed: false, summary: 'MachineDeployment default/dry1-md-0 has 2 replicas' });
+  expect(await scale.dryRun!(s(5), ctx)).toEqual({ changed: true, summary: 'scale MachineDeployment default/dry1-md-0 from 2 to 5 replicas', diff: 'replicas: 2 -> 5' });
+  await expect(scale.dryRun!(scale.input.parse({ cluster: 'dry1', machineDeployment: 'nope', replicas: 1, kubeconfig: kube.kubeconfig }), ctx)).rejects.toMatchObject({ type: 'KubeNotFound' });
+  expect(await del.dryRun!(del.input.parse({ name: 'dry1', kubeconfig: kube.kubeconfig }), ctx)).toMatchObject({ changed: true, diff: '- Cluster default/dry1' });
+  expect(await del.dryRun!(del.input.parse({ name: 'gone', kubeconfig: kube.kubeconfig }), ctx)).toEqual({ changed: false, summary: 'Cluster default/gone: already gone' });
+  expect(await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.Cluster, 'default', 'dry1')).toBeTruthy();
 }, 60_000);

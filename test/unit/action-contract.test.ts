@@ -95,9 +95,7 @@ describe('dry run', () => {
   const PENDING = [
     'notify.slack',
     'http.request',
-    'capi.machinedeployment.scale',
     'capi.cluster.upgrade',
-    'capi.cluster.delete',
     'capi.kubeconfig',
     'openstack.compute-host.evacuate',
     'openstack.server.create',
