@@ -55,3 +55,12 @@ test('keypair.create: import while absent; exists with this key, or with another
   expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key.replace('me@host', 'other comment') })).toEqual({ changed: false, summary: 'keypair dry-kp exists with this key' });
   expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: 'ssh-ed25519 AAAAOTHER' })).toMatchObject({ changed: false, summary: expect.stringMatching(/different key .*the run would fail/) });
 });
+
+test('port.create: always a create without adopt; with adopt, no change once the named port exists', async () => {
+  await act('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net3' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port' })).toEqual({ changed: true, summary: 'create port dry-port on dry-net3', diff: '+ port dry-port on dry-net3' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port', adopt: true })).toMatchObject({ changed: true });
+  const port = await act('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port', adopt: true })).toEqual({ changed: false, summary: `port dry-port exists (${port.id})` });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'no-such-net', name: 'p', adopt: true })).toMatchObject({ changed: true, summary: expect.stringMatching(/does not exist yet/) });
+});

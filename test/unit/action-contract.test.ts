@@ -104,7 +104,6 @@ describe('dry run', () => {
     'openstack.server.live-migrate',
     'openstack.floating-ip.associate',
     'openstack.floating-ip.create',
-    'openstack.port.create',
     'openstack.security-group.create',
     'openstack.security-group-rule.create',
     'openstack.healthmonitor.create',
