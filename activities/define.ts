@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
+import type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -25,6 +27,10 @@ export interface ActionContext {
    * child did. Undefined outside the interpreter.
    */
   rootWorkflowId?: string;
+  /** The workflow run this step belongs to; undefined outside a workflow. */
+  workflow?: { workflowId: string; runId: string; namespace: string };
+  /** The worker's Temporal client (reading a run's history); actions use this, never Context.current(). Throws when the worker has none (a bare test environment). */
+  readonly client?: Client;
 }
 
 /** What the interpreter passes to every activity beside the action input. */
@@ -39,12 +45,57 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   run(input: z.output<S>, ctx: ActionContext): Promise<O>;
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
+  /**
+   * Dry run: read the current state and report what `run` would change, changing nothing.
+   * Every action that changes anything has one; `readOnly` actions need none.
+   */
+  dryRun?(input: z.output<S>, ctx: ActionContext): Promise<DryRunResult>;
+  /** The action changes nothing outside the run (reads, waits, probes, logs). */
+  readOnly?: boolean;
+  /**
+   * Activity options for steps of this action that set none (the step's own value, then the
+   * runbook's spec.defaults, win). Compiled into the runbook when it is loaded (dsl/contract.ts).
+   */
+  defaults?: ActionDefaults;
+  /**
+   * The action that undoes this one: a step of this action that writes no `compensate` gets this
+   * one (`compensate: none` opts out). Templates over `input.<field>` (the step's own `with`
+   * value, copied as written) and `outputs.<field>` (the step's outputs).
+   */
+  inverse?: ActionInverse;
   /** Problems in `{{ }}` template text of the (unrendered) input that the schema cannot see; offset is within the string at path. */
   templateProblems?(input: unknown): { path: (string | number)[]; offset: number; message: string }[];
 }
 
+export type { ActionDefaults, ActionInverse } from '../dsl/contract';
+
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {
   return def;
+}
+
+/** What a dry run reports: would `run` change anything, what (one line), and a diff when there is one. */
+export interface DryRunResult {
+  changed: boolean;
+  summary: string;
+  diff?: string;
+}
+
+/**
+ * A dry run for an action whose input already has a "change nothing" switch (`dryRun: true`,
+ * or `check: true` for host plays): run it with the switch on and read `changed`/`diff` from
+ * its outputs.
+ */
+export function dryRunVia<I extends object>(flag: 'dryRun' | 'check', run: (input: I, ctx: ActionContext) => Promise<unknown>, summary: (input: I, outputs: any) => string) {
+  return async (input: I, ctx: ActionContext): Promise<DryRunResult> => {
+    const out = (await run({ ...input, [flag]: true }, ctx)) as { changed?: unknown; diff?: unknown } | null;
+    const diff = out?.diff === undefined || out.diff === null ? undefined : typeof out.diff === 'string' ? out.diff : JSON.stringify(out.diff, null, 1);
+    return { changed: !!out?.changed, summary: typeof (out as { summary?: unknown } | null)?.summary === 'string' ? (out as { summary: string }).summary : summary(input, out), ...(diff !== undefined ? { diff } : {}) };
+  };
+}
+
+/** The action with a dry run through its own switch (see dryRunVia); the summary is its plan text. */
+export function withDryRunSwitch<D extends ActionDefinition<any, any>>(def: D, flag: 'dryRun' | 'check'): D {
+  return { ...def, dryRun: dryRunVia(flag, (i, ctx) => def.run(i, ctx), (i) => (def.plan ? def.plan(i) : def.name)) };
 }
 
 /** What every activity returns to the interpreter; `attempt` feeds the status query. */
@@ -122,6 +173,10 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
       heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
       log: (m) => ctx.log.info(mask(m), { action: def.name }),
       rootWorkflowId: typeof call.rootWorkflowId === 'string' ? call.rootWorkflowId : info.workflowExecution?.workflowId,
+      workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId, namespace: info.workflowNamespace ?? 'default' } : undefined,
+      get client() {
+        return ctx.client;
+      },
     };
     // No beat at the start: a short action costs no extra RPC, and until the first one the
     // server still holds the previous attempt's details.

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../lib/config';
 import { formatDiagnostic } from '../dsl/diagnostics';
-import { parseDurationMs } from '../lib/duration';
+import { goDurationMs, parseDurationMs } from '../lib/duration';
 import {
   FREEZE_FILE_DEFAULTS,
   FREEZE_FILE_ENV,
@@ -148,17 +148,6 @@ function cronFieldProblem(text: string, f: CronField): string | undefined {
     if (values.length === 2 && values[1] < values[0]) return `${f.name} range "${part}" ends before it starts`;
   }
   return undefined;
-}
-
-/** A Go duration with Temporal's `d` for days, in ms; undefined when it is not one. */
-function goDurationMs(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  const m = /^([+-]?)(.*)$/.exec(text)!;
-  if (m[2] === '0') return 0;
-  if (!m[2] || !/^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/.test(m[2])) return undefined;
-  let ms = 0;
-  for (const x of m[2].matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) ms += Number(x[1]) * units[x[2]];
-  return m[1] === '-' ? -ms : ms;
 }
 
 /**

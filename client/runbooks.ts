@@ -3,6 +3,7 @@
  * runbooks a `runbook:` step names (looked up by metadata.name next to the file and in
  * RUNWRIGHT_RUNBOOK_PATH), so the workflow receives every definition it may start.
  */
+import { applyActionContracts } from '../dsl/contract';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -111,5 +112,8 @@ export function loadRunbookFile(file: string, registry: ActionRegistry): { loade
     }
   };
   collect(runbook);
-  return { loaded: { file, runbook, children }, diagnostics };
+  // Action defaults and inverses (dsl/contract.ts), after validation: what the workflow runs.
+  const info = (name: string) => registry.get(name);
+  for (const name of Object.keys(children)) children[name] = applyActionContracts(children[name], info);
+  return { loaded: { file, runbook: applyActionContracts(runbook, info), children }, diagnostics };
 }

@@ -95,7 +95,7 @@ export function planRunbook(
           const parsed = action.input.safeParse(input);
           if (parsed.success) detail = `${step.action}: ${action.plan(parsed.data as never)}`;
         }
-        if (step.compensate) detail += `  (undo: ${step.compensate.action})`;
+        if (step.compensate && step.compensate !== 'none') detail += `  (undo: ${step.compensate.action})`;
         entry.detail = detail;
       } else if ('foreach' in step) {
         const items = Array.isArray(step.foreach) ? tryRender(step.foreach, sc) : tryValue(step.foreach, sc);

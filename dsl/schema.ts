@@ -4,16 +4,16 @@
  * editors use (`runwright schema`) all derive from the definitions in this file.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../workflows/duration';
+import { DURATION_RE, DURATION_HINT } from '../lib/duration';
 
 export const API_VERSION = 'runwright/v1';
 export const KIND = 'Runbook';
 
-/** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d". */
-export const DURATION_RE = DURATION_PATTERN;
+/** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d" (the one grammar: lib/duration.ts). */
+export { DURATION_RE };
 export const Duration = z
   .string()
-  .regex(DURATION_RE, { message: 'expected a duration such as "500ms", "30s", "5m", "4h" or "1h30m"' })
+  .regex(DURATION_RE, { message: `expected ${DURATION_HINT}` })
   .describe('Duration: a number followed by ms, s, m, h or d; parts may be combined ("1h30m").');
 
 /** A string containing `{{ expression }}` placeholders (CEL expressions). */
@@ -135,7 +135,10 @@ export const ActionStep = z
     retry: RetryPolicy.optional(),
     timeout: Duration.optional().describe('Start-to-close timeout of one attempt.'),
     heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default spec.defaults.heartbeatTimeout, else 20s); every action heartbeats.'),
-    compensate: Compensation.optional(),
+    compensate: z
+      .union([Compensation, z.literal('none').describe("No compensation, not even the action's own inverse.")])
+      .optional()
+      .describe("How to undo this step on failure or cancellation (default: the action's inverse, if it has one)."),
   })
   .describe('Run one action (a Temporal activity).');
 

@@ -28,7 +28,7 @@ import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, Runbo
 import { stepKind } from '../dsl/kinds';
 import { eachStep, someStep } from '../dsl/walk';
 import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
-import { DURATION_PATTERN, msOf } from './duration';
+import { DURATION_PATTERN, msOf } from '../lib/duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,
@@ -264,24 +264,26 @@ export class Interpreter {
     // wrote literally. Activity arguments are not part of replay's determinism check.
     const res = await scheduleActivity<{ outputs: unknown; attempt: number }>(step.action, [input, { ...this.call, ...this.stepMeta(step.with) }], opts);
     if (st) st.attempts = res.attempt;
-    if (step.compensate) {
+    // `compensate: none` is no compensation (it only stops the action's inverse being compiled in).
+    const comp = step.compensate === 'none' ? undefined : step.compensate;
+    if (comp) {
       // Rendered now, while the step's own outputs are in scope; runs later only if needed.
       const selfScope = { ...exprScope(scope), steps: { ...scope.steps, [step.id]: { state: 'succeeded', outputs: res.outputs } } };
       const c: PendingCompensation = {
         path,
-        action: step.compensate.action,
-        input: renderActionInput(step.compensate.action, step.compensate.with ?? {}, selfScope),
-        meta: this.stepMeta(step.compensate.with),
-        retry: step.compensate.retry,
-        timeout: step.compensate.timeout,
+        action: comp.action,
+        input: renderActionInput(comp.action, comp.with ?? {}, selfScope),
+        meta: this.stepMeta(comp.with),
+        retry: comp.retry,
+        timeout: comp.timeout,
       };
       // Only new fields when set, so compensations of runs without them serialize as before.
-      if (step.compensate.heartbeatTimeout ?? this.defaults.heartbeatTimeout) c.heartbeatTimeout = this.heartbeatTimeout(step.compensate.heartbeatTimeout);
-      if (step.compensate.when !== undefined) {
+      if (comp.heartbeatTimeout ?? this.defaults.heartbeatTimeout) c.heartbeatTimeout = this.heartbeatTimeout(comp.heartbeatTimeout);
+      if (comp.when !== undefined) {
         // The same scope the input is rendered with: the result is what it would be at
         // compensation time (CEL is pure), and a child's compensation carries no scope upward.
         try {
-          if (!isTrue(step.compensate.when, selfScope)) c.skip = true;
+          if (!isTrue(comp.when, selfScope)) c.skip = true;
         } catch (e) {
           c.whenError = errorMessage(e);
         }

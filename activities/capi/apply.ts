@@ -5,35 +5,56 @@ import { CLUSTER_NAME_LABEL, KINDS, MANAGED_BY, MANAGED_BY_LABEL } from './api';
 import { applyObject, connect, Connection, failure, listObjects, requireKinds, type KubeObject } from './kube';
 import { ClusterSpecInput, describeCluster, renderCluster } from './render';
 
+const input = z.strictObject({
+  ...ClusterSpecInput,
+  ...Connection,
+  force: z.boolean().default(false).describe('Take over fields another field manager owns (server-side apply force); default: fail with the conflict.'),
+});
+
+type ApplyInput = z.output<typeof input>;
+
+/** The objects to apply: the cloud-config Secret (when Runwright makes it) and the rendered cluster. */
+function objectsFor(input: ApplyInput): { rendered: ReturnType<typeof renderCluster>; objects: KubeObject[] } {
+  if (input.cloudsYaml && input.identitySecret) throw failure('InvalidInput', 'give either cloudsYaml (Runwright creates the Secret) or identitySecret (an existing one), not both');
+  if (!input.cloudsYaml && !input.identitySecret) throw failure('InvalidInput', 'cloudsYaml (a secret reference) or identitySecret (an existing Secret) is required for CAPO to reach OpenStack');
+  const rendered = renderCluster(input);
+  const objects: KubeObject[] = [];
+  if (rendered.cloudConfigSecret) {
+    // Resolved here, in the worker: the secret's content never enters workflow history.
+    const data: Record<string, string> = { 'clouds.yaml': Buffer.from(resolveSecret(input.cloudsYaml!)).toString('base64') };
+    if (input.caCert) data.cacert = Buffer.from(resolveSecret(input.caCert)).toString('base64');
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: rendered.cloudConfigSecret, namespace: input.namespace, labels: { [CLUSTER_NAME_LABEL]: input.name, [MANAGED_BY_LABEL]: MANAGED_BY } },
+      type: 'Opaque',
+      data,
+    });
+  }
+  objects.push(...rendered.objects);
+  return { rendered, objects };
+}
+
 export default defineAction({
   name: 'capi.cluster.apply',
   description:
     'Render a Cluster API workload cluster (Cluster, KubeadmControlPlane, MachineDeployments, KubeadmConfigTemplate, OpenStackCluster, OpenStackMachineTemplates, cloud-config Secret) and server-side apply it; re-running is idempotent.',
-  input: z.strictObject({
-    ...ClusterSpecInput,
-    ...Connection,
-    force: z.boolean().default(false).describe('Take over fields another field manager owns (server-side apply force); default: fail with the conflict.'),
-  }),
-  async run(input, ctx) {
-    if (input.cloudsYaml && input.identitySecret) throw failure('InvalidInput', 'give either cloudsYaml (Runwright creates the Secret) or identitySecret (an existing one), not both');
-    if (!input.cloudsYaml && !input.identitySecret) throw failure('InvalidInput', 'cloudsYaml (a secret reference) or identitySecret (an existing Secret) is required for CAPO to reach OpenStack');
+  input,
+  async dryRun(input) {
+    const { objects } = objectsFor(input);
     const kube = connect(input);
     await requireKinds(kube);
-    const rendered = renderCluster(input);
-    const objects: KubeObject[] = [];
-    if (rendered.cloudConfigSecret) {
-      // Resolved here, in the worker: the secret's content never enters workflow history.
-      const data: Record<string, string> = { 'clouds.yaml': Buffer.from(resolveSecret(input.cloudsYaml!)).toString('base64') };
-      if (input.caCert) data.cacert = Buffer.from(resolveSecret(input.caCert)).toString('base64');
-      objects.push({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: rendered.cloudConfigSecret, namespace: input.namespace, labels: { [CLUSTER_NAME_LABEL]: input.name, [MANAGED_BY_LABEL]: MANAGED_BY } },
-        type: 'Opaque',
-        data,
-      });
+    const lines: string[] = [];
+    for (const obj of objects) {
+      const r = await applyObject(kube, obj, { force: input.force, dryRun: true });
+      if (r.changed) lines.push(`${r.created ? '+' : '~'} ${obj.kind}/${obj.metadata!.name}`);
     }
-    objects.push(...rendered.objects);
+    return lines.length ? { changed: true, summary: `${describeCluster(input)}: ${lines.length} object(s) would change (server-side dry run)`, diff: lines.join('\n') } : { changed: false, summary: `${describeCluster(input)}: unchanged (server-side dry run)` };
+  },
+  async run(input, ctx) {
+    const { rendered, objects } = objectsFor(input);
+    const kube = connect(input);
+    await requireKinds(kube);
 
     const applied: { kind: string; name: string; created: boolean; changed: boolean }[] = [];
     for (const obj of objects) {

@@ -14,6 +14,16 @@ export default defineAction({
     timeout: DurationText.default('30m'),
     pollInterval: DurationText.default('5s'),
   }),
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '35m' },
+  async dryRun(input) {
+    const kube = connect(input);
+    await requireKinds(kube, [KINDS.Cluster]);
+    const c = await getObject(kube, KINDS.Cluster, input.namespace, input.name);
+    const where = `Cluster ${input.namespace}/${input.name}`;
+    if (!c) return { changed: false, summary: `${where}: already gone` };
+    return { changed: true, summary: `delete ${where}${c.metadata?.deletionTimestamp ? ' (already being deleted)' : ''} and the templates and Secret applied for it`, diff: `- ${where}` };
+  },
   async run(input, ctx) {
     const kube = connect(input);
     await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmConfigTemplate, KINDS.OpenStackMachineTemplate]);

@@ -19,8 +19,9 @@ function k8sClient(): typeof K8s {
 }
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { DURATION_RE } from '../../dsl/schema';
+import { DurationString, durationMs } from '../../lib/duration';
 import { cancellableSleep, type ActionContext } from '../define';
+import { poll } from '../poll';
 import { FIELD_MANAGER, KINDS, type KindInfo } from './api';
 
 export type KubeObject = K8s.KubernetesObject & { spec?: any; status?: any; data?: Record<string, string>; [k: string]: any };
@@ -38,13 +39,8 @@ export const Connection = {
 export const Name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label (lowercase letters, digits, -)').max(48);
 export const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a namespace name').max(63).default('default');
 export const KubeVersion = z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a Kubernetes version like v1.31.4');
-export const DurationText = z.string().regex(DURATION_RE, 'expected a duration like 500ms, 30s, 5m, 1h30m');
-
-export function durationMs(text: string): number {
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(m[1]) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 'ms'];
-  return ms;
-}
+export const DurationText = DurationString;
+export { durationMs };
 
 export function failure(type: string, message: string, retryable = false): ApplicationFailure {
   return retryable ? ApplicationFailure.retryable(message, type) : ApplicationFailure.nonRetryable(message, type);
@@ -203,12 +199,25 @@ export async function listObjects(kube: Kube, k: KindInfo | typeof SECRET, names
   }
 }
 
-/** Server-side apply. Returns the object and whether anything changed (resourceVersion moved). */
-export async function applyObject(kube: Kube, obj: KubeObject, opts: { fieldManager?: string; force?: boolean } = {}): Promise<{ object: KubeObject; changed: boolean; created: boolean }> {
+/** What an apply can change: everything but the server's own bookkeeping. */
+function content(o: KubeObject | undefined): string {
+  if (!o) return '';
+  const { metadata, status: _status, ...rest } = o as KubeObject & { status?: unknown };
+  const { labels, annotations } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: { labels, annotations } });
+}
+
+/**
+ * Server-side apply. Returns the object and whether anything changed (resourceVersion moved).
+ * With `dryRun` the server runs the apply (admission, defaulting, conflicts) and stores nothing
+ * (dryRun=All); `changed` then compares the answer with what is stored.
+ */
+export async function applyObject(kube: Kube, obj: KubeObject, opts: { fieldManager?: string; force?: boolean; dryRun?: boolean } = {}): Promise<{ object: KubeObject; changed: boolean; created: boolean }> {
   const what = `applying ${obj.kind} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
   const before = await getObject(kube, obj as any, obj.metadata?.namespace, obj.metadata!.name!);
   try {
-    const object = (await kube.objects.patch(obj, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? false, k8sClient().PatchStrategy.ServerSideApply)) as KubeObject;
+    const object = (await kube.objects.patch(obj, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? false, k8sClient().PatchStrategy.ServerSideApply)) as KubeObject;
+    if (opts.dryRun) return { object, changed: !before || content(before) !== content(object), created: !before };
     return { object, changed: !before || before.metadata?.resourceVersion !== object.metadata?.resourceVersion, created: !before };
   } catch (e: any) {
     throw kubeFailure(e, what, kube);
@@ -258,8 +267,9 @@ export function describeCondition(c: Condition | undefined, type: string): strin
 
 /**
  * Poll `check` until it returns a value, heartbeating progress; fail with `onTimeout`'s
- * message when the deadline passes. The deadline counts from the first attempt of the step
- * (kept in heartbeat details), so a retry after a worker crash does not restart the clock.
+ * message when the deadline passes. The shared helper (activities/poll.ts) counts the deadline
+ * from the first attempt of the step (kept in heartbeat details under `key`), so a retry after a
+ * worker crash does not restart the clock.
  */
 export async function pollUntil<T>(
   ctx: ActionContext,
@@ -267,18 +277,14 @@ export async function pollUntil<T>(
   check: () => Promise<{ done: T } | { progress: Record<string, unknown> }>,
   onTimeout: () => Promise<ApplicationFailure>,
 ): Promise<T> {
-  const prev = ctx.heartbeatDetails<{ key?: string; startedAt?: number }>();
-  const startedAt = prev?.key === opts.key && typeof prev.startedAt === 'number' ? prev.startedAt : Date.now();
   let last: Record<string, unknown> = {};
-  const beat = () => ctx.heartbeat({ key: opts.key, startedAt, ...last });
-  for (;;) {
-    const r = await check();
-    if ('done' in r) return r.done;
-    last = r.progress;
-    beat();
-    if (Date.now() - startedAt >= opts.timeoutMs) throw await onTimeout();
-    await cancellableSleep(Math.min(opts.intervalMs, Math.max(0, startedAt + opts.timeoutMs - Date.now()) + 1), ctx.signal, beat);
-  }
+  const r = await poll(ctx, { timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs, key: opts.key, what: opts.key, details: () => last, onTimeout }, async () => {
+    const x = await check();
+    if ('done' in x) return { done: x.done };
+    last = x.progress;
+    return undefined;
+  });
+  return r.done;
 }
 
 /** Parse "v1.31.4". */

@@ -106,6 +106,8 @@ export default defineAction({
   description:
     'Upgrade a cluster\'s Kubernetes version: new OpenStackMachineTemplates, KubeadmControlPlane version + template in one update, wait for the rollout, then each MachineDeployment in order. Refuses minor skips and downgrades up front. scope: all | check | controlPlane | machineDeployment.',
   input: Input,
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '3h' },
   async run(i, ctx) {
     const kube = connect(i);
     await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment, KINDS.OpenStackMachineTemplate]);

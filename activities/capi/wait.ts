@@ -76,6 +76,7 @@ export async function waitForCluster(
 
 export default defineAction({
   name: 'capi.cluster.wait',
+  readOnly: true,
   description: 'Wait until a Cluster is Provisioned and its Available, ControlPlaneAvailable and WorkersAvailable conditions are True (v1beta2 status), heartbeating progress; on timeout, fail with the failing conditions\' reasons.',
   input: z.strictObject({
     name: Name,
@@ -85,6 +86,8 @@ export default defineAction({
     timeout: DurationText.default('30m'),
     pollInterval: DurationText.default('5s'),
   }),
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '35m' },
   async run(input, ctx) {
     const kube = connect(input);
     await requireKinds(kube, [KINDS.Cluster]);

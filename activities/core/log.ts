@@ -3,6 +3,7 @@ import { defineAction } from '../define';
 
 export default defineAction({
   name: 'core.log',
+  readOnly: true,
   description: 'Write a message to the run log; its output is the message.',
   input: z.strictObject({
     message: z.string().describe('Text to log.'),

@@ -117,6 +117,7 @@ export function decideDrillGuard(i: DrillGuardInput, opts: { now: Date; calendar
 
 export const DRILL_GUARD = defineAction({
   name: 'drill.guard',
+  readOnly: true,
   description:
     'Blast-radius check before a drill injects a fault: change freeze (refuses every drill), fault kind, healthy clusters left; auto-approves safe drills of the worker\'s safe fault kinds. Answers allowed/reasons/notes; never fails for a refusal.',
   input,

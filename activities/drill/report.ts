@@ -11,11 +11,10 @@
  * (window errors compacted to transitions) so it stays in the run's history for
  * `runwright drill report ID`.
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { msField } from '../../lib/duration';
-import { defineAction } from '../define';
+import { defineAction, type ActionContext } from '../define';
 import { compactTimeline, computeDrill, engineShare, parseIso, type DrillFacts, type EngineShare, type HistoryFacts } from './report-compute';
 import { confineReportsDir, defaultReportsDir, reportPaths, writeWhole } from './report-files';
 import { fetchRunTree, shiftFromHistory, type RunHistory } from './report-history';
@@ -70,12 +69,11 @@ const input = z.strictObject({
 export type DrillReportInput = z.output<typeof input>;
 
 /** This run's history and its children's, when the report needs them; a note when they cannot be had. */
-async function runTree(): Promise<{ runs?: RunHistory[]; rootId?: string; note?: string }> {
-  const ctx = Context.current();
-  const wf = ctx.info.workflowExecution;
+async function runTree(ctx: ActionContext): Promise<{ runs?: RunHistory[]; rootId?: string; note?: string }> {
+  const wf = ctx.workflow;
   if (!wf) return { note: 'not running in a workflow' };
   try {
-    return { runs: await fetchRunTree(ctx.client, wf.workflowId, wf.runId), rootId: wf.workflowId };
+    return { runs: await fetchRunTree(ctx.client!, wf.workflowId, wf.runId), rootId: wf.workflowId };
   } catch (e) {
     return { note: `history not available: ${(e as Error).message.split('\n')[0]}` };
   }
@@ -103,12 +101,12 @@ function engineFor(i: DrillReportInput, f: DrillFacts, tree: { runs?: RunHistory
  * The facts, reading the histories when they are needed: for the engine share, and for the shift
  * when the failover ran but its record has none (it failed after shifting: no outputs).
  */
-async function factsWithHistory(i: DrillReportInput): Promise<{ facts: DrillFacts; tree?: Awaited<ReturnType<typeof runTree>> }> {
+async function factsWithHistory(i: DrillReportInput, ctx: ActionContext): Promise<{ facts: DrillFacts; tree?: Awaited<ReturnType<typeof runTree>> }> {
   const first = computeDrill(i);
   if (i.skipped || !first.injectedAt) return { facts: first };
   const shiftMissing = !first.shiftedAt && !!i.failover && i.failover.state !== 'skipped';
   if (!shiftMissing && !(i.engine && first.shiftedAt)) return { facts: first };
-  const tree = await runTree();
+  const tree = await runTree(ctx);
   if (!shiftMissing || !tree.runs) return { facts: first, tree };
   const history: HistoryFacts = { checked: true, shift: shiftFromHistory(tree.runs, tree.rootId!, i.target, parseIso(first.injectedAt)) };
   return { facts: computeDrill(i, history), tree };
@@ -119,17 +117,16 @@ export default defineAction({
   description: 'DR drill report: verdict, RTO vs objective, detection, errors, timeline, engine share; writes JSON, Markdown and a timeline PNG, posts to Slack.',
   input,
   async run(i, ctx): Promise<DrillReport> {
-    const info = Context.current().info;
-    const id = info.workflowExecution?.workflowId ?? 'standalone';
+    const id = ctx.workflow?.workflowId ?? 'standalone';
     // reportsDir is a run param: whoever starts a drill must not choose where the worker writes.
     const where = confineReportsDir(defaultReportsDir(), i.reportsDir);
     if ('error' in where) throw ApplicationFailure.nonRetryable(`drill.report: ${where.error}`, 'InvalidInput');
-    const { facts, tree } = await factsWithHistory(i);
+    const { facts, tree } = await factsWithHistory(i, ctx);
     const { engine, note } = engineFor(i, facts, tree);
     const paths = reportPaths(where.dir, id);
     const report: DrillReport = {
       id,
-      runId: info.workflowExecution?.runId ?? null,
+      runId: ctx.workflow?.runId ?? null,
       drill: i.drill,
       target: i.target,
       clusters: i.clusters,

@@ -64,6 +64,7 @@ function normSerial(s: unknown): unknown {
 
 export default defineAction({
   name: 'host.inventory',
+  readOnly: true,
   description: 'Resolve an Ansible inventory + host pattern + limit into rolling batches, and load a play file. Changes nothing.',
   input: InventoryInput,
   async run(input) {

@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { cancellableSleep, type ActionContext } from '../define';
+import { type ActionContext, type ActionInverse } from '../define';
+import { poll as sharedPoll, type PollOptions as SharedPollOptions } from '../poll';
+import { msOrDuration, toMs } from '../../lib/duration';
 import { OpenStackClient, type ServiceType } from './client';
 import { OpenStackError, classify, toFailure } from './errors';
 
@@ -81,54 +83,46 @@ export async function findByNameOrId<T extends { id: string; name?: string }>(
   throw notFound(what, ref);
 }
 
-export interface PollOptions {
-  timeoutMs: number;
-  /** First interval; kept for `fastForMs`, then grows by 1.5x up to maxIntervalMs. */
-  intervalMs?: number;
-  maxIntervalMs?: number;
-  /** Poll at the first interval this long before backing off (default 5 s): most waits end early. */
-  fastForMs?: number;
-  /** Consecutive transient errors tolerated while polling. */
+/** OpenStack's defaults for the one polling helper (activities/poll.ts). */
+export interface PollOptions extends Omit<SharedPollOptions, 'tolerate' | 'details' | 'onTimeout'> {
+  /** Consecutive transient API errors (5xx, connection) tolerated while polling (default 5). */
   tolerate?: number;
-  what: string;
 }
 
 /**
- * Poll until `check` returns a value (not undefined), heartbeating with `progress` so a retried
- * attempt can resume and a cancelled step stops. Transient API errors (5xx, connection) are
- * tolerated a few times in a row.
+ * Poll until `check` returns a value (not undefined) with the shared helper: the deadline
+ * survives retries, heartbeats carry `progress` and resume details, transient API errors are
+ * tolerated a few times in a row, and the timeout is an OpenStackError of kind timeout.
  */
-export async function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise<T | undefined>, progress?: () => unknown): Promise<T> {
-  const begin = Date.now();
-  const end = begin + o.timeoutMs;
-  let interval = o.intervalMs ?? 250;
-  const fastFor = o.fastForMs ?? 5000;
-  const max = o.maxIntervalMs ?? 2000;
-  let errors = 0;
-  for (;;) {
-    try {
-      const v = await check();
-      errors = 0;
-      if (v !== undefined) return v;
-    } catch (e) {
-      if (ctx.signal.aborted || !classify(e).retryable || ++errors > (o.tolerate ?? 5)) throw e;
-      ctx.log(`${o.what}: transient error while polling (${(e as Error).message}); retrying`);
-    }
-    // Heartbeats carry a one-line `progress` (shown by `runwright run`/`status`) plus resume details.
-    ctx.heartbeat({ progress: o.what, ...((progress?.() as object | undefined) ?? {}) });
-    if (Date.now() + interval > end) throw new OpenStackError(`${o.what}: not done after ${Math.round(o.timeoutMs / 1000)} s`, { kind: 'timeout' });
-    await cancellableSleep(interval, ctx.signal);
-    if (Date.now() - begin > fastFor) interval = Math.min(max, Math.ceil(interval * 1.5));
-  }
+export function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise<T | undefined>, progress?: () => unknown): Promise<T> {
+  return sharedPoll(
+    ctx,
+    {
+      ...o,
+      intervalMs: o.intervalMs ?? 250,
+      maxIntervalMs: o.maxIntervalMs ?? 2000,
+      tolerate: { count: o.tolerate ?? 5, transient: (e) => classify(e).retryable },
+      details: progress as (() => Record<string, unknown> | undefined) | undefined,
+      onTimeout: () => new OpenStackError(`${o.what}: not done after ${Math.round(o.timeoutMs / 1000)} s`, { kind: 'timeout' }),
+    },
+    check,
+  );
 }
 
-export const Duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(ms|s|m|h)$/)]).describe('Milliseconds, or 500ms / 30s / 5m / 1h');
+/** Milliseconds, or a duration string of the one grammar (lib/duration.ts): 500ms, 30s, 5m, 1h30m. */
+export const Duration = msOrDuration(0).describe('Milliseconds, or a duration: 500ms / 30s / 5m / 1h30m');
+export const ms = toMs;
 
-export function ms(d: number | string): number {
-  if (typeof d === 'number') return d;
-  const m = /^(\d+)(ms|s|m|h)$/.exec(d)!;
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+/**
+ * The inverse of a create: the matching delete by the outputs' id, in the same cloud and region,
+ * only when this step created the resource (an adopted one stays).
+ */
+export function undoneBy(action: string, ref: Record<string, string> = { id: '{{ outputs.id }}' }): ActionInverse {
+  return { action, with: { cloud: '{{ input.cloud }}', region: '{{ input.region }}', ...ref }, when: '{{ outputs.created }}' };
 }
 
-/** `skip: true` makes a delete a no-op: compensations pass `!created` so adopted resources stay. */
-export const Skip = z.boolean().default(false).describe('Do nothing (a compensation passes `{{ !steps.X.outputs.created }}` so resources that existed before stay)');
+/**
+ * Deprecated: `skip: true` makes a delete a no-op. Runbooks written before `compensate.when`
+ * passed `{{ !steps.X.outputs.created }}`; write `compensate: { ..., when: "{{ steps.X.outputs.created }}" }` instead.
+ */
+export const Skip = z.boolean().default(false).describe('Deprecated (use `when` on the compensate): do nothing; kept so runbooks that pass `{{ !steps.X.outputs.created }}` still work');

@@ -129,6 +129,7 @@ export function judge(expect: z.output<typeof input>['expect'], rcode: string, a
 
 export default defineAction({
   name: 'probe.dns',
+  readOnly: true,
   description: 'Resolve a name against a given DNS server (what it really serves) and check the answers: includes / excludes / equals / empty; optionally waits until it holds.',
   input,
   async run(i, ctx): Promise<DnsProbeResult> {

@@ -85,6 +85,7 @@ interface ProbeState {
 
 export default defineAction({
   name: 'probe.http',
+  readOnly: true,
   description: 'HTTP health probe with thresholds: N consecutive failures = down, M consecutive successes = up; returns the verdict and the observation timeline.',
   input,
   async run(i, ctx): Promise<HttpProbeResult> {

@@ -202,6 +202,7 @@ export function evaluate(i: Pick<Input, 'mode' | 'threshold' | 'reduce' | 'match
 
 export default defineAction({
   name: 'probe.prometheus',
+  readOnly: true,
   description: 'PromQL instant or range query via the Prometheus HTTP API (Prometheus, Mimir with its /prometheus prefix and X-Scope-OrgID tenant), with a threshold; optionally waits until it holds.',
   input,
   async run(i, ctx): Promise<PromProbeResult> {

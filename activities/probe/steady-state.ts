@@ -81,6 +81,7 @@ async function checkProm(i: Input, cluster: string, ctx: ActionContext): Promise
 
 export default defineAction({
   name: 'probe.steady-state',
+  readOnly: true,
   description: 'Check every cluster (health URL ×samples, optional Prometheus query per cluster); returns healthy / unhealthyClusters without failing; `wait` retries until all are healthy.',
   input,
   async run(i, ctx): Promise<SteadyStateResult> {

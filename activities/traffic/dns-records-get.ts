@@ -5,6 +5,7 @@ import { PdnsConnection, names, pdnsTarget } from './dns-common';
 
 export default defineAction({
   name: 'dns.records.get',
+  readOnly: true,
   description: 'Read one RRset (name + type) of a zone from the PowerDNS HTTP API.',
   input: z.strictObject({ ...PdnsConnection }),
   async run(input, ctx) {

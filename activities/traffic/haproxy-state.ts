@@ -6,6 +6,7 @@ import { RuntimeConnection } from './haproxy-common';
 
 export default defineAction({
   name: 'lb.haproxy.state',
+  readOnly: true,
   description: 'HAProxy: list servers (of a backend, or all) with admin state (ready/drain/maint), operational state, weight, status and current sessions.',
   input: z.strictObject({
     ...RuntimeConnection,

@@ -1,5 +1,5 @@
 /** Traffic steering: DNS (PowerDNS HTTP API) and load balancer (HAProxy runtime API) actions. */
-import type { ActionDefinition } from '../define';
+import { withDryRunSwitch, type ActionDefinition } from '../define';
 import dnsRecordsGet from './dns-records-get';
 import dnsRecordsSet from './dns-records-set';
 import haproxyState from './haproxy-state';
@@ -11,11 +11,11 @@ import trafficShift from './shift';
 
 export const TRAFFIC_ACTIONS: readonly ActionDefinition[] = [
   dnsRecordsGet,
-  dnsRecordsSet,
+  withDryRunSwitch(dnsRecordsSet, 'dryRun'),
   haproxyState,
-  haproxySetWeight,
-  haproxyDrain,
-  haproxyReady,
-  haproxyMaint,
-  trafficShift,
+  withDryRunSwitch(haproxySetWeight, 'dryRun'),
+  withDryRunSwitch(haproxyDrain, 'dryRun'),
+  withDryRunSwitch(haproxyReady, 'dryRun'),
+  withDryRunSwitch(haproxyMaint, 'dryRun'),
+  withDryRunSwitch(trafficShift, 'dryRun'),
 ] as ActionDefinition[];

@@ -29,6 +29,8 @@ export default defineAction({
     ignoreStates: z.array(z.string()).default(['SHUTOFF', 'ERROR', 'SHELVED_OFFLOADED']).describe('Servers in these states are reported, not migrated'),
     timeout: Duration.default('2h').describe('For the whole drain'),
   }),
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '2h5m' },
   async run(input, ctx) {
     return withClient(`openstack.compute-host.evacuate ${input.host}`, input, ctx, async (c) => {
       const svc = await computeService(c, input.host);

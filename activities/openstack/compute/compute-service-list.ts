@@ -10,6 +10,7 @@ export function serviceSummary(s: any) {
 
 export default defineAction({
   name: 'openstack.compute-service.list',
+  readOnly: true,
   description: 'List Nova services (admin): binary, host, status enabled/disabled, state up/down, disabled reason. Output `down` lists services that are down.',
   input: z.strictObject({
     ...target,

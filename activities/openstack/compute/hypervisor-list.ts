@@ -5,6 +5,7 @@ import { target, withClient } from '../common';
 
 export default defineAction({
   name: 'openstack.hypervisor.list',
+  readOnly: true,
   description: 'List hypervisors (admin): hostname, state up/down, status enabled/disabled, running servers (withServers).',
   input: z.strictObject({ ...target, withServers: z.boolean().default(true), pattern: z.string().default('').describe('Hostname substring') }),
   async run(input, ctx) {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { Duration, NOVA_MARKER_KEY, marker, ms, target, withClient } from '../common';
+import { Duration, NOVA_MARKER_KEY, marker, ms, target, withClient, undoneBy } from '../common';
 import { ServerSpec, exactName, serverRequest, summarize, waitServers } from './servers';
 
 export default defineAction({
@@ -19,6 +19,7 @@ export default defineAction({
     wait: z.boolean().default(false).describe('Wait until ACTIVE (ERROR fails with the fault)'),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.server.delete'),
   async run(input, ctx) {
     return withClient(`openstack.server.create ${input.name}`, input, ctx, async (c) => {
       const mark = marker(ctx.idempotencyKey);

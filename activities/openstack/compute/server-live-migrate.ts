@@ -68,6 +68,8 @@ export default defineAction({
     wait: z.boolean().default(true),
     timeout: Duration.default('30m'),
   }),
+  /** Beyond the input's own wait timeout, so the step does not cut the wait short. */
+  defaults: { timeout: '35m' },
   async run(input, ctx) {
     return withClient(`openstack.server.live-migrate ${input.server}`, input, ctx, async (c) => {
       const r = await liveMigrate(c, ctx, input.server, { host: input.host || undefined, blockMigration: input.blockMigration, wait: input.wait, timeoutMs: ms(input.timeout) });

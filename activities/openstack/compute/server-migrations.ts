@@ -5,6 +5,7 @@ import { target, withClient } from '../common';
 
 export default defineAction({
   name: 'openstack.server.migrations',
+  readOnly: true,
   description: 'Migration progress of a server (admin): in-progress live migrations with memory/disk bytes, and past migrations.',
   input: z.strictObject({ ...target, server: z.string().min(1).describe('Server id') }),
   async run(input, ctx) {

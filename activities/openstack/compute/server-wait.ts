@@ -6,6 +6,7 @@ import { summarize, waitServers } from './servers';
 
 export default defineAction({
   name: 'openstack.server.wait',
+  readOnly: true,
   description: 'Wait until servers reach a status (ACTIVE, SHUTOFF, DELETED); several servers are polled with one list call. Heartbeats progress.',
   input: z
     .strictObject({

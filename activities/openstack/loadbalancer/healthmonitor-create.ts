@@ -1,7 +1,7 @@
 /** `openstack.healthmonitor.create`: the pool's health monitor (a pool has at most one: an existing one is adopted). */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { Duration, ms, target, withClient } from '../common';
+import { Duration, ms, target, withClient, undoneBy } from '../common';
 import { getPool, mutate, poolLb, tagsWith } from './lb';
 
 export default defineAction({
@@ -21,6 +21,7 @@ export default defineAction({
     expectedCodes: z.string().default('200'),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.healthmonitor.delete'),
   async run(input, ctx) {
     return withClient(`openstack.healthmonitor.create on ${input.pool}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);

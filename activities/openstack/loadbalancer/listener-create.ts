@@ -1,7 +1,7 @@
 /** `openstack.listener.create`: a listener on a load balancer (adopts one on the same port/name), serialised with other changes. */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { Duration, ms, target, withClient } from '../common';
+import { Duration, ms, target, withClient, undoneBy } from '../common';
 import { findExisting, getLoadBalancer, mutate, tagsWith } from './lb';
 
 export default defineAction({
@@ -17,6 +17,7 @@ export default defineAction({
     adopt: z.boolean().default(true),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.listener.delete'),
   async run(input, ctx) {
     return withClient(`openstack.listener.create ${input.name}`, input, ctx, async (c) => {
       const lb = await getLoadBalancer(c, input.loadbalancer);

@@ -1,7 +1,7 @@
 /** `openstack.loadbalancer.create`: an Octavia load balancer (adopts one of the same name by default), waiting for ACTIVE. */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { Duration, looksLikeId, ms, target, withClient } from '../common';
+import { Duration, looksLikeId, ms, target, withClient, undoneBy } from '../common';
 import { findNetwork, findSubnet } from '../network/neutron';
 import { findExisting, tagsWith, waitActive } from './lb';
 
@@ -21,6 +21,7 @@ export default defineAction({
     wait: z.boolean().default(true),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.loadbalancer.delete'),
   async run(input, ctx) {
     return withClient(`openstack.loadbalancer.create ${input.name}`, input, ctx, async (c) => {
       const { tags, mark } = tagsWith(ctx, input.tags);

@@ -7,6 +7,7 @@ import { getLoadBalancer, waitActive } from './lb';
 
 export default defineAction({
   name: 'openstack.loadbalancer.wait',
+  readOnly: true,
   description: 'Wait until a load balancer (name or id) is ACTIVE and, if given, in one of the operating statuses (ONLINE, DEGRADED, ...).',
   input: z.strictObject({ ...target, loadbalancer: z.string().min(1), operatingStatus: z.array(z.enum(['ONLINE', 'DRAINING', 'OFFLINE', 'DEGRADED', 'ERROR', 'NO_MONITOR'])).default([]), timeout: Duration.default('10m') }),
   async run(input, ctx) {

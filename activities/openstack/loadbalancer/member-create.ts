@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { Duration, looksLikeId, ms, target, withClient } from '../common';
+import { Duration, looksLikeId, ms, target, withClient, undoneBy } from '../common';
 import { findSubnet } from '../network/neutron';
 import { getPool, memberSummary, mutate, poolLb, tagsWith } from './lb';
 
@@ -23,6 +23,7 @@ export default defineAction({
     tags: z.array(z.string()).default([]),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.member.delete', { pool: '{{ outputs.poolId }}', id: '{{ outputs.id }}' }),
   async run(input, ctx) {
     return withClient(`openstack.member.create ${input.address}:${input.protocolPort}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);

@@ -29,6 +29,7 @@ export async function waitMembers(c: OpenStackClient, ctx: ActionContext, pool: 
 
 export default defineAction({
   name: 'openstack.member.wait',
+  readOnly: true,
   description: 'Wait until the given members (addresses; default all) of a pool are ACTIVE and in one of the operating statuses (default ONLINE; NO_MONITOR counts when the pool has no health monitor).',
   input: z.strictObject({
     ...target,

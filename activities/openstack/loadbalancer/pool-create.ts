@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { OpenStackError } from '../errors';
-import { Duration, looksLikeId, ms, target, withClient } from '../common';
+import { Duration, looksLikeId, ms, target, withClient, undoneBy } from '../common';
 import { findExisting, getLoadBalancer, mutate, tagsWith } from './lb';
 
 export default defineAction({
@@ -19,6 +19,7 @@ export default defineAction({
     adopt: z.boolean().default(true),
     timeout: Duration.default('10m'),
   }),
+  inverse: undoneBy('openstack.pool.delete'),
   async run(input, ctx) {
     return withClient(`openstack.pool.create ${input.name}`, input, ctx, async (c) => {
       let lbId: string;

@@ -1,7 +1,7 @@
 /** `openstack.floating-ip.create`: allocate a floating IP from an external network, optionally on a port. */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { looksLikeId, notFound, target, withClient } from '../common';
+import { looksLikeId, notFound, target, withClient, undoneBy } from '../common';
 import { ensureNeutron, findNetwork } from './neutron';
 
 export function fipSummary(f: any) {
@@ -19,6 +19,7 @@ export default defineAction({
     fixedIp: z.string().default('').describe("Which of the port's fixed IPs"),
     description: z.string().default(''),
   }),
+  inverse: undoneBy('openstack.floating-ip.release', { floatingIp: '{{ outputs.id }}' }),
   async run(input, ctx) {
     return withClient('openstack.floating-ip.create', input, ctx, async (c) => {
       const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;

@@ -22,5 +22,12 @@ export default defineAction({
       return { floatingIp: input.floatingIp, id: f?.id ?? null, address: f?.floating_ip_address ?? null, released, changed: released };
     });
   },
+  async dryRun(input, ctx) {
+    if (input.skip) return { changed: false, summary: `floating IP ${input.floatingIp}: kept (skip)` };
+    return withClient(`openstack.floating-ip.release ${input.floatingIp} (dry run)`, input, ctx, async (c) => {
+      const f = await findFloatingIp(c, input.floatingIp);
+      return f ? { changed: true, summary: `release floating IP ${f.floating_ip_address} (${f.id})`, diff: `- floating IP ${f.floating_ip_address}` } : { changed: false, summary: `floating IP ${input.floatingIp}: already released` };
+    });
+  },
   plan: (i) => (i.skip ? `(skip) keep floating IP ${i.floatingIp}` : `release floating IP ${i.floatingIp}`),
 });

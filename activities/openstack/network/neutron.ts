@@ -22,25 +22,35 @@ export interface EnsureOptions {
  * the resource it created before the crash; with `adopt`, an existing one of the same name
  * in our project is used instead (created: false, and its compensation is skipped).
  */
-export async function ensureNeutron(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<{ resource: any; created: boolean; changed: boolean }> {
+/**
+ * What ensureNeutron would find, read-only: the resource this step made (marker), or with
+ * `adopt` the one of the same name; undefined when it would create one. Also a dry run's lookup.
+ */
+export async function lookupNeutron(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<{ resource: any; created: boolean } | undefined> {
   const mark = marker(ctx.idempotencyKey);
   const listKey = o.path === '/security-groups' ? 'security_groups' : o.path.slice(1);
   const name = o.body.name as string | undefined;
-  if (ctx.attempt > 1 || o.adopt) {
-    const t = await c.session.token(ctx.signal);
-    const query: Record<string, string> = { ...(o.filters ?? {}), project_id: t.projectId! };
-    if (name) query.name = name;
-    else query.description = neutronDescription(o.body.description as string | undefined, mark);
-    const found = await c.list('network', o.path, listKey, { query });
-    const mine = found.find((r: any) => hasNeutronMarker(r.description, mark));
-    if (mine) return { resource: mine, created: true, changed: false };
-    if (o.adopt && name) {
-      const same = found.filter((r: any) => r.name === name);
-      if (same.length > 1) throw new OpenStackError(`${same.length} ${o.what}s are named "${name}" in this project; cannot adopt one`, { kind: 'ambiguous' });
-      if (same.length === 1) return { resource: same[0], created: false, changed: false };
-    }
+  const t = await c.session.token(ctx.signal);
+  const query: Record<string, string> = { ...(o.filters ?? {}), project_id: t.projectId! };
+  if (name) query.name = name;
+  else query.description = neutronDescription(o.body.description as string | undefined, mark);
+  const found = await c.list('network', o.path, listKey, { query });
+  const mine = found.find((r: any) => hasNeutronMarker(r.description, mark));
+  if (mine) return { resource: mine, created: true };
+  if (o.adopt && name) {
+    const same = found.filter((r: any) => r.name === name);
+    if (same.length > 1) throw new OpenStackError(`${same.length} ${o.what}s are named "${name}" in this project; cannot adopt one`, { kind: 'ambiguous' });
+    if (same.length === 1) return { resource: same[0], created: false };
   }
-  const body = { ...o.body, description: neutronDescription(o.body.description as string | undefined, mark) };
+  return undefined;
+}
+
+export async function ensureNeutron(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<{ resource: any; created: boolean; changed: boolean }> {
+  if (ctx.attempt > 1 || o.adopt) {
+    const hit = await lookupNeutron(c, ctx, o);
+    if (hit) return { ...hit, changed: false };
+  }
+  const body = { ...o.body, description: neutronDescription(o.body.description as string | undefined, marker(ctx.idempotencyKey)) };
   const res = await c.post('network', o.path, { [o.key]: body });
   return { resource: res.body[o.key], created: true, changed: true };
 }

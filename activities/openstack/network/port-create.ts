@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { looksLikeId, target, withClient } from '../common';
-import { ensureNeutron, findNetwork, findSecurityGroup, findSubnet } from './neutron';
+import { looksLikeId, target, withClient, undoneBy } from '../common';
+import { lookupNeutron, ensureNeutron, findNetwork, findSecurityGroup, findSubnet } from './neutron';
 
 export default defineAction({
   name: 'openstack.port.create',
@@ -20,6 +20,7 @@ export default defineAction({
     description: z.string().default(''),
     adopt: z.boolean().default(false).describe('Reuse a port of this name in the project'),
   }),
+  inverse: undoneBy('openstack.port.delete'),
   async run(input, ctx) {
     return withClient(`openstack.port.create ${input.name || input.network}`, input, ctx, async (c) => {
       const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;
@@ -31,6 +32,20 @@ export default defineAction({
       if (input.securityGroups) body.security_groups = await Promise.all(input.securityGroups.map(async (g) => (looksLikeId(g) ? g : (await findSecurityGroup(c, ctx, g)).id)));
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/ports', key: 'port', what: 'port', adopt: input.adopt, body, filters: { network_id: netId } });
       return { id: resource.id, name: resource.name, networkId: netId, ip: resource.fixed_ips?.[0]?.ip_address ?? null, subnetId: resource.fixed_ips?.[0]?.subnet_id ?? null, macAddress: resource.mac_address, created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.port.create ${input.name || input.network} (dry run)`, input, ctx, async (c) => {
+      const what = `port ${input.name || '(unnamed)'} on ${input.network}`;
+      const create = { changed: true, summary: `create ${what}`, diff: `+ ${what}` };
+      if (!input.adopt || !input.name) return create;
+      const net = looksLikeId(input.network) ? { id: input.network } : await findNetwork(c, input.network).catch((e) => {
+            if ((e as { info?: { kind?: string } }).info?.kind === 'not-found') return undefined;
+            throw e;
+          });
+      if (!net) return { ...create, summary: `${create.summary} (the network does not exist yet)` };
+      const hit = await lookupNeutron(c, ctx, { path: '/ports', key: 'port', what: 'port', adopt: true, body: { name: input.name }, filters: { network_id: net.id } });
+      return hit ? { changed: false, summary: `port ${input.name} exists (${hit.resource.id})` } : create;
     });
   },
   plan: (i) => `create port ${i.name || ''} on ${i.network}`.replace('  ', ' '),

@@ -1,18 +1,8 @@
 /** `openstack.port.delete`: delete a port (404 is fine). */
-import { z } from 'zod';
-import { defineAction } from '../../define';
-import { Skip, target, withClient } from '../common';
+import { deleteAction } from '../delete';
 
-export default defineAction({
+export default deleteAction({
   name: 'openstack.port.delete',
   description: 'Delete a port by id (404 = already deleted); `skip` for compensations.',
-  input: z.strictObject({ ...target, id: z.string().min(1), skip: Skip }),
-  async run(input, ctx) {
-    if (input.skip) return { id: input.id, deleted: false, skipped: true, changed: false };
-    return withClient(`openstack.port.delete ${input.id}`, input, ctx, async (c) => {
-      const deleted = await c.deleteIfExists('network', `/ports/${input.id}`);
-      return { id: input.id, deleted, changed: deleted };
-    });
-  },
-  plan: (i) => (i.skip ? `(skip) keep port ${i.id}` : `delete port ${i.id}`),
+  noun: 'port', service: 'network', path: (id) => `/ports/${id}`,
 });

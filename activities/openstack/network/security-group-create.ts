@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { target, withClient } from '../common';
+import { target, withClient, undoneBy } from '../common';
 import { ensureNeutron } from './neutron';
 import { Rule, ensureRule } from './rules';
 
@@ -13,6 +13,7 @@ export default defineAction({
   name: 'openstack.security-group.create',
   description: 'Ensure a security group (by name, in your project) and its ingress/egress rules.',
   input: z.strictObject({ ...target, name: z.string().min(1).max(255), description: z.string().default(''), rules: z.array(Rule).default([]), adopt: z.boolean().default(true) }),
+  inverse: undoneBy('openstack.security-group.delete'),
   async run(input, ctx) {
     return withClient(`openstack.security-group.create ${input.name}`, input, ctx, async (c) => {
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/security-groups', key: 'security_group', what: 'security group', adopt: input.adopt, body: { name: input.name, description: input.description || undefined } });

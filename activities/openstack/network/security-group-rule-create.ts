@@ -1,7 +1,7 @@
 /** `openstack.security-group-rule.create`: one rule (an identical existing rule is reused, created: false). */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { looksLikeId, target, withClient } from '../common';
+import { looksLikeId, target, withClient, undoneBy } from '../common';
 import { findSecurityGroup } from './neutron';
 import { Rule, ensureRule } from './rules';
 
@@ -9,6 +9,7 @@ export default defineAction({
   name: 'openstack.security-group-rule.create',
   description: 'Add a rule to a security group (name or id); idempotent: Neutron\'s "rule already exists" returns the existing rule.',
   input: Rule.extend({ ...target, securityGroup: z.string().min(1) }),
+  inverse: undoneBy('openstack.security-group-rule.delete'),
   async run(input, ctx) {
     return withClient(`openstack.security-group-rule.create ${input.securityGroup}`, input, ctx, async (c) => {
       const sgId = looksLikeId(input.securityGroup) ? input.securityGroup : (await findSecurityGroup(c, ctx, input.securityGroup)).id;

@@ -1,8 +1,8 @@
 /** `openstack.subnet.create`: an IPv4 subnet on a network (adopts one of the same name by default). */
 import { z } from 'zod';
 import { defineAction } from '../../define';
-import { target, withClient } from '../common';
-import { ensureNeutron, findNetwork } from './neutron';
+import { target, withClient, undoneBy } from '../common';
+import { lookupNeutron, ensureNeutron, findNetwork } from './neutron';
 
 export default defineAction({
   name: 'openstack.subnet.create',
@@ -17,6 +17,7 @@ export default defineAction({
     enableDhcp: z.boolean().default(true),
     adopt: z.boolean().default(true),
   }),
+  inverse: undoneBy('openstack.subnet.delete'),
   async run(input, ctx) {
     return withClient(`openstack.subnet.create ${input.name}`, input, ctx, async (c) => {
       const net = await findNetwork(c, input.network);
@@ -25,6 +26,18 @@ export default defineAction({
       if (input.dnsNameservers.length) body.dns_nameservers = input.dnsNameservers;
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/subnets', key: 'subnet', what: 'subnet', adopt: input.adopt, body, filters: { network_id: net.id } });
       return { id: resource.id, name: resource.name, networkId: net.id, cidr: resource.cidr, created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.subnet.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const net = await findNetwork(c, input.network).catch((e) => {
+        if ((e as { info?: { kind?: string } }).info?.kind === 'not-found') return undefined;
+        throw e;
+      });
+      const create = { changed: true, summary: `create subnet ${input.name} (${input.cidr}) on network ${input.network}`, diff: `+ subnet ${input.name} ${input.cidr}` };
+      if (!net) return { ...create, summary: `${create.summary} (the network does not exist yet)` };
+      const hit = await lookupNeutron(c, ctx, { path: '/subnets', key: 'subnet', what: 'subnet', adopt: input.adopt, body: { name: input.name }, filters: { network_id: net.id } });
+      return hit ? { changed: false, summary: `subnet ${input.name} exists (${hit.resource.id}, ${hit.resource.cidr})` } : create;
     });
   },
   plan: (i) => `ensure subnet ${i.name} (${i.cidr}) on network ${i.network}`,

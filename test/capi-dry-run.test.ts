@@ -1,0 +1,60 @@
+/**
+ * capi.cluster.apply's dry run against a real kube-apiserver (test/helpers/kube.ts): a
+ * server-side dry-run apply (dryRun=All) that reports what would change and stores nothing.
+ */
+import { startKube, type KubeEnv } from './helpers/kube';
+import capiApply from '../activities/capi/apply';
+import scale from '../activities/capi/scale';
+import del from '../activities/capi/delete';
+import { KINDS } from '../activities/capi/api';
+import { connect, getObject } from '../activities/capi/kube';
+import type { ActionContext } from '../activities/define';
+
+let kube: KubeEnv;
+beforeAll(async () => {
+  kube = await startKube();
+}, 180_000);
+afterAll(async () => {
+  await kube?.stop();
+}, 60_000);
+
+const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+const inputFor = (replicas: number) =>
+  capiApply.input.parse({
+    name: 'dry1',
+    kubeconfig: kube.kubeconfig,
+    kubernetesVersion: 'v1.31.4',
+    image: 'ubuntu-2404-kube-v1.31.4',
+    controlPlane: { replicas: 3, flavor: 'm1.large' },
+    workers: [{ name: 'md-0', replicas, flavor: 'm1.medium' }],
+    identitySecret: 'existing-clouds',
+  });
+
+test('new cluster: every object would be created, and nothing is stored', async () => {
+  const r = await capiApply.dryRun!(inputFor(2), ctx);
+  expect(r.changed).toBe(true);
+  expect(r.diff).toMatch(/^\+ Cluster\/dry1$/m);
+  expect(r.diff).toMatch(/^\+ MachineDeployment\/dry1-md-0$/m);
+  expect(r.diff!.split('\n').every((l) => l.startsWith('+ '))).toBe(true);
+  expect(await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.Cluster, 'default', 'dry1')).toBeFalsy();
+}, 60_000);
+
+test('after the apply: no change; a different replica count changes only its MachineDeployment', async () => {
+  await capiApply.run(inputFor(2), ctx);
+  const same = await capiApply.dryRun!(inputFor(2), ctx);
+  expect(same).toMatchObject({ changed: false });
+  const more = await capiApply.dryRun!(inputFor(4), ctx);
+  expect(more).toMatchObject({ changed: true, diff: '~ MachineDeployment/dry1-md-0' });
+  const md = await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.MachineDeployment, 'default', 'dry1-md-0');
+  expect((md as any).spec.replicas).toBe(2);
+}, 60_000);
+
+test('scale and delete dry runs read the stored objects and change nothing', async () => {
+  const s = (replicas: number) => scale.input.parse({ cluster: 'dry1', machineDeployment: 'md-0', replicas, kubeconfig: kube.kubeconfig });
+  expect(await scale.dryRun!(s(2), ctx)).toEqual({ changed: false, summary: 'MachineDeployment default/dry1-md-0 has 2 replicas' });
+  expect(await scale.dryRun!(s(5), ctx)).toEqual({ changed: true, summary: 'scale MachineDeployment default/dry1-md-0 from 2 to 5 replicas', diff: 'replicas: 2 -> 5' });
+  await expect(scale.dryRun!(scale.input.parse({ cluster: 'dry1', machineDeployment: 'nope', replicas: 1, kubeconfig: kube.kubeconfig }), ctx)).rejects.toMatchObject({ type: 'KubeNotFound' });
+  expect(await del.dryRun!(del.input.parse({ name: 'dry1', kubeconfig: kube.kubeconfig }), ctx)).toMatchObject({ changed: true, diff: '- Cluster default/dry1' });
+  expect(await del.dryRun!(del.input.parse({ name: 'gone', kubeconfig: kube.kubeconfig }), ctx)).toEqual({ changed: false, summary: 'Cluster default/gone: already gone' });
+  expect(await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.Cluster, 'default', 'dry1')).toBeTruthy();
+}, 60_000);

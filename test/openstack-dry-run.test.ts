@@ -1,0 +1,66 @@
+/**
+ * OpenStack dry runs against the stand-in (sim/openstack): read-only lookups that say create vs
+ * no change, and change nothing.
+ */
+import { OPENSTACK_ACTIONS } from '../activities/openstack';
+import { OpenStackClient } from '../activities/openstack/client';
+import { act, startSim, testCtx, type SimEnv } from './helpers/openstack';
+
+let os: SimEnv;
+beforeAll(async () => {
+  os = await startSim();
+});
+afterAll(async () => os?.close());
+
+async function dry(name: string, input: Record<string, unknown>) {
+  const a = OPENSTACK_ACTIONS.find((x) => x.name === name)!;
+  return a.dryRun!(a.input.parse(input), testCtx());
+}
+const networks = async (name: string) => (await new OpenStackClient('cluster-a').list('network', '/networks', 'networks', { query: { name } })).length;
+
+test('network.create: "create" while absent (and nothing is created), "no change" once it exists', async () => {
+  expect(await dry('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net' })).toEqual({ changed: true, summary: 'create network dry-net on cluster-a', diff: '+ network dry-net' });
+  expect(await networks('dry-net')).toBe(0);
+  const made = await act('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net' });
+  expect(await dry('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net' })).toEqual({ changed: false, summary: `network dry-net exists (${made.id}, adopted)` });
+  // adopt: false would make another one.
+  expect(await dry('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net', adopt: false })).toMatchObject({ changed: true });
+
+  expect(await dry('openstack.network.delete', { cloud: 'cluster-a', id: made.id })).toEqual({ changed: true, summary: `delete network ${made.id}`, diff: `- network ${made.id}` });
+  expect(await networks('dry-net')).toBe(1);
+  expect(await dry('openstack.network.delete', { cloud: 'cluster-a', id: made.id, skip: true })).toMatchObject({ changed: false });
+  await act('openstack.network.delete', { cloud: 'cluster-a', id: made.id });
+  expect(await dry('openstack.network.delete', { cloud: 'cluster-a', id: made.id })).toEqual({ changed: false, summary: `network ${made.id}: already gone` });
+});
+
+test('loadbalancer.delete and floating-ip.release: nothing to do when absent or skipped', async () => {
+  const missing = '00000000-0000-4000-8000-000000000000';
+  expect(await dry('openstack.loadbalancer.delete', { cloud: 'cluster-a', id: missing })).toEqual({ changed: false, summary: `load balancer ${missing}: already gone` });
+  expect(await dry('openstack.loadbalancer.delete', { cloud: 'cluster-a', id: missing, skip: true })).toMatchObject({ changed: false });
+  expect(await dry('openstack.floating-ip.release', { cloud: 'cluster-a', floatingIp: '203.0.113.250' })).toEqual({ changed: false, summary: 'floating IP 203.0.113.250: already released' });
+});
+
+test('subnet.create: create (noting a network that is not there yet), then no change', async () => {
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toMatchObject({ changed: true, summary: expect.stringMatching(/network does not exist yet/) });
+  await act('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net2' });
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toEqual({ changed: true, summary: 'create subnet dry-sub (10.77.0.0/24) on network dry-net2', diff: '+ subnet dry-sub 10.77.0.0/24' });
+  const sub = await act('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' });
+  expect(await dry('openstack.subnet.create', { cloud: 'cluster-a', network: 'dry-net2', name: 'dry-sub', cidr: '10.77.0.0/24' })).toEqual({ changed: false, summary: `subnet dry-sub exists (${sub.id}, 10.77.0.0/24)` });
+});
+
+test('keypair.create: import while absent; exists with this key, or with another (the run would fail)', async () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDryRunDryRunDryRunDryRunDryRunDryRunDryRun0 me@host';
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key })).toEqual({ changed: true, summary: 'import keypair dry-kp on cluster-a', diff: '+ keypair dry-kp' });
+  await act('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key });
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: key.replace('me@host', 'other comment') })).toEqual({ changed: false, summary: 'keypair dry-kp exists with this key' });
+  expect(await dry('openstack.keypair.create', { cloud: 'cluster-a', name: 'dry-kp', publicKey: 'ssh-ed25519 AAAAOTHER' })).toMatchObject({ changed: false, summary: expect.stringMatching(/different key .*the run would fail/) });
+});
+
+test('port.create: always a create without adopt; with adopt, no change once the named port exists', async () => {
+  await act('openstack.network.create', { cloud: 'cluster-a', name: 'dry-net3' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port' })).toEqual({ changed: true, summary: 'create port dry-port on dry-net3', diff: '+ port dry-port on dry-net3' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port', adopt: true })).toMatchObject({ changed: true });
+  const port = await act('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port' });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port', adopt: true })).toEqual({ changed: false, summary: `port dry-port exists (${port.id})` });
+  expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'no-such-net', name: 'p', adopt: true })).toMatchObject({ changed: true, summary: expect.stringMatching(/does not exist yet/) });
+});
