@@ -186,7 +186,7 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
       outputs = await withSecretScope(scopeFrom(meta), () => def.run(parsed.data, actionCtx), values).result;
     } catch (err) {
       // After the worker's shutdown grace time the SDK cancels running activities with reason
-      // WORKER_SHUTDOWN (SSH commands are left to finish, lib/ssh.ts). That is no cancel of the
+      // WORKER_SHUTDOWN (SSH commands are left to finish, activities/host/ssh.ts). That is no cancel of the
       // step: fail this attempt retryably, so the step runs again on another worker.
       if (ctx.cancellationSignal.aborted && isWorkerShutdown(ctx.cancellationSignal.reason)) {
         throw maskError(ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown'), values);

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/codec-overhead.ts [--check]      # BENCH_RUNS (default 3), BENCH_STEPS (100)
  *
- * One worker per mode, in this process (lib/worker.ts createWorker, as `runwright worker` makes
+ * One worker per mode, in this process (workers/worker.ts createWorker, as `runwright worker` makes
  * it), each on its own task queue with a client of the same mode. One warm-up run per mode, then
  * BENCH_RUNS runs per mode, alternating; reports medians and the ratio on/off (target <= 1.10).
  * Writes bench/results/codec-<date>.json. --check exits 1 when the ratio misses the target.

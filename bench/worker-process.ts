@@ -2,7 +2,7 @@
  * The benchmark's worker, run as its own process so its memory can be measured apart from the
  * client: `node --import tsx bench/worker-process.ts` with BENCH_ADDRESS and BENCH_TASK_QUEUE set.
  *
- * Same settings as lib/worker.ts createWorker (SDK defaults + shutdownGraceTime 10s), except that
+ * Same settings as workers/worker.ts createWorker (SDK defaults + shutdownGraceTime 10s), except that
  * the workflow bundle is bench/workflows (interpreter + hand-written baseline). Optional
  * BENCH_WORKER_TUNING is JSON merged into the WorkerOptions (for experiments only).
  *

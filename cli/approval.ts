@@ -1,6 +1,6 @@
 /**
  * `runwright approve|reject|set-params`: decisions from the command line under the same policy
- * as Slack (lib/approvers-decide.ts). Identity: --as, else RUNWRIGHT_USER, else the OS user; the
+ * as Slack (client/decide.ts). Identity: --as, else RUNWRIGHT_USER, else the OS user; the
  * OS user and host are recorded as the actor next to it, for the audit trail. With --key /
  * RUNWRIGHT_SIGNING_KEY the request is signed (cli/sign.ts) and the worker verifies it against
  * its allowed_signers file: the identity must be the key's principal there.

@@ -1,5 +1,5 @@
 /**
- * `runwright slack serve`: the Slack gateway (lib/slack-gateway.ts) as a process. HTTP endpoint
+ * `runwright slack serve`: the Slack gateway (integrations/slack/gateway.ts) as a process. HTTP endpoint
  * for interactivity and the /runwright slash command, or Socket Mode with --socket (no public
  * endpoint needed). Secrets come from the environment or files (lib/slack.ts).
  */

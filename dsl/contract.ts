@@ -1,7 +1,7 @@
 /**
  * The parts of an action's contract that shape a runbook rather than a call: default activity
  * options and the inverse used for saga compensation. Both are compiled into the runbook when it
- * is loaded (cli/runbooks.ts), so the workflow sees ordinary `timeout`, `heartbeatTimeout` and
+ * is loaded (client/runbooks.ts), so the workflow sees ordinary `timeout`, `heartbeatTimeout` and
  * `compensate` fields: no workflow code reads action modules (it cannot import them), runs in
  * flight keep the runbook they started with, and a runbook whose actions declare neither is
  * passed through unchanged (identical input, identical history).

@@ -221,8 +221,8 @@ export class SealCodec implements PayloadCodec {
 }
 
 /**
- * The data converter every Temporal client and worker of Runwright uses (lib/worker.ts,
- * cli/session.ts, lib/run-worker.ts, the codec server). Without a ring, from the environment.
+ * The data converter every Temporal client and worker of Runwright uses (workers/worker.ts,
+ * cli/session.ts, workers/run.ts, the codec server). Without a ring, from the environment.
  */
 export function dataConverter(ring: Keyring = loadKeyring()): DataConverter {
   // Failure text is moved into a payload only when it gets sealed; plaintext histories keep

@@ -151,7 +151,7 @@ export function parseFacts(out: string): Facts {
 
 /**
  * Render a task's args. Shell text (`shell: cmd`) keeps its script and carries each value in an
- * environment variable (lib/shell-values); `command: cmd` is split into words before the values
+ * environment variable (activities/host/shell-values); `command: cmd` is split into words before the values
  * go in. Either way a value is data: it never becomes shell syntax or extra arguments.
  */
 function renderArgs(args: unknown, scope: Vars, mod: HostModule): unknown {

@@ -18,7 +18,7 @@ import capiApply from '../../activities/capi/apply';
 import capiWait from '../../activities/capi/wait';
 import type { ActionContext } from '../../activities/define';
 import type { RunResult, RunStatus } from '../../workflows/definitions';
-import { readServer } from '../../lib/haproxy';
+import { readServer } from '../../activities/traffic/haproxy-client';
 import { shippedInput } from '../helpers/temporal';
 import { act, type SimEnv } from '../helpers/openstack';
 import type { TestHosts } from '../helpers/testhosts';

@@ -123,7 +123,7 @@ export async function maybeRecordHistory(env: TestEnv, workflowId: string, name:
 
 /** A shipped runbook (runbooks/<name>.yaml, with its child runbooks) and params, as `runwright run` would start it. */
 export function shippedInput(name: string, params: Record<string, unknown> = {}, extra: Partial<RunInput> = {}, extraActions: ActionDefinition[] = []): RunInput {
-  // Required lazily: cli/runbooks pulls in the CLI's loader, which only these tests need.
+  // Required lazily: client/runbooks pulls in the CLI's loader, which only these tests need.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { loadRunbookFile } = require('../../client/runbooks') as typeof import('../../client/runbooks');
   const { join } = require('node:path') as typeof import('node:path');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { applyActionContracts, type ContractInfo } from '../../dsl/contract';
 import type { Runbook } from '../../dsl/schema';
 import { buildRegistry } from '../../activities/registry';
-import { loadRunbookFile } from '../../cli/runbooks';
+import { loadRunbookFile } from '../../client/runbooks';
 import { validateRunbookText } from '../../dsl/validate';
 import { isDuration } from '../../lib/duration';
 

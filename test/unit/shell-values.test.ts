@@ -1,5 +1,5 @@
 /**
- * Values are data (lib/shell-values.ts, dsl/play-values.ts, dsl/template-checks.ts): the shell
+ * Values are data (activities/host/shell-values.ts, dsl/play-values.ts, dsl/template-checks.ts): the shell
  * quoting scanner, the placeholder -> environment variable rewrite run by real local shells
  * (dash and bash) with hostile values, command lines split before values go in, runbook values
  * of inline plays carried as task vars, and the validator's file:line:column refusals.
@@ -20,7 +20,7 @@ import { hostile } from '../helpers/hostile';
 
 const CANARY = `/tmp/rw-values-canary-${process.pid}`;
 
-/** Run a script the way lib/ssh does: exported shq-quoted values, then the script, through `shell -c`. */
+/** Run a script the way activities/host/ssh.ts does: exported shq-quoted values, then the script, through `shell -c`. */
 function runLocal(shell: string, script: string, env: Record<string, string>): { out: Buffer; code: number | null; err: string } {
   const pre = Object.entries(env).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
   // stdin not a socket: bash would read ~/.bashrc when it thinks sshd started it.

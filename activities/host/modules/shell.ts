@@ -10,7 +10,7 @@ const POSIX_SHELLS = /\/(sh|bash|dash|ash|ksh|mksh|zsh|busybox)$/;
  * A shell script. `{{ }}` placeholders in `cmd` become references to environment variables
  * ("${RW_V1}" bare, ${RW_V1} inside "…" or a here-document) and the values travel in the
  * environment, so the shell never parses a value; placeholders where that cannot work (inside
- * '…', sh -c scripts, eval…) are refused (lib/shell-values.ts).
+ * '…', sh -c scripts, eval…) are refused (activities/host/shell-values.ts).
  */
 export default defineModule({
   name: 'shell',
