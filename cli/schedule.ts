@@ -18,7 +18,7 @@ import {
 } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../lib/config';
 import { formatDiagnostic } from '../dsl/diagnostics';
-import { goDurationMs, parseDurationMs } from '../lib/duration';
+import { goDurationMs, parseDurationMs } from '../dsl/duration';
 import {
   FREEZE_FILE_DEFAULTS,
   FREEZE_FILE_ENV,

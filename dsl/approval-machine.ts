@@ -23,7 +23,7 @@ import type {
   RunState,
   SetParamsInput,
 } from '../workflows/definitions';
-import { msOf } from '../workflows/duration';
+import { msOf } from './duration';
 
 type Spec = ApprovalStep['approval'];
 

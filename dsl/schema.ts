@@ -4,12 +4,12 @@
  * editors use (`runwright schema`) all derive from the definitions in this file.
  */
 import { z } from 'zod';
-import { DURATION_RE, DURATION_HINT } from '../lib/duration';
+import { DURATION_RE, DURATION_HINT } from './duration';
 
 export const API_VERSION = 'runwright/v1';
 export const KIND = 'Runbook';
 
-/** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d" (the one grammar: lib/duration.ts). */
+/** Go-style durations as Temporal accepts them: "500ms", "30s", "4h", "1h30m", "2d" (the one grammar: dsl/duration.ts). */
 export { DURATION_RE };
 export const Duration = z
   .string()

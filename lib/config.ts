@@ -3,7 +3,7 @@
  * Temporal connection settings themselves come from @temporalio/envconfig
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profile file).
  */
-import { DURATION_PATTERN } from './duration';
+import { DURATION_PATTERN } from '../dsl/duration';
 
 export const DEFAULT_TASK_QUEUE = 'runwright';
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';

@@ -6,7 +6,7 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
 import type { ApprovalStep } from '../dsl/schema';
 import type { DecisionInput, DecisionResult, PendingApproval, RunState, RunStatus } from './definitions';
-import { msOf } from './duration';
+import { msOf } from '../dsl/duration';
 
 export type GateV1 = PendingApproval & { allowSelfApproval: boolean };
 

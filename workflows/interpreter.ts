@@ -28,7 +28,7 @@ import type { ActionStep, ApprovalStep, ForeachStep, RetryPolicy, Runbook, Runbo
 import { stepKind } from '../dsl/kinds';
 import { eachStep, someStep } from '../dsl/walk';
 import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
-import { DURATION_PATTERN, msOf } from '../lib/duration';
+import { DURATION_PATTERN, msOf } from '../dsl/duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
 import {
   FOREACH_CHUNK_WORKFLOW,

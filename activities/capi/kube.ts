@@ -19,7 +19,7 @@ function k8sClient(): typeof K8s {
 }
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { DurationString, durationMs } from '../../lib/duration';
+import { DurationString, durationMs } from '../../dsl/duration';
 import { cancellableSleep, type ActionContext } from '../define';
 import { poll } from '../poll';
 import { FIELD_MANAGER, KINDS, type KindInfo } from './api';

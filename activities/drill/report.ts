@@ -13,7 +13,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 import { defineAction, type ActionContext } from '../define';
 import { compactTimeline, computeDrill, engineShare, parseIso, type DrillFacts, type EngineShare, type HistoryFacts } from './report-compute';
 import { confineReportsDir, defaultReportsDir, reportPaths, writeWhole } from './report-files';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type ActionContext, type ActionInverse } from '../define';
 import { poll as sharedPoll, type PollOptions as SharedPollOptions } from '../poll';
-import { msOrDuration, toMs } from '../../lib/duration';
+import { msOrDuration, toMs } from '../../dsl/duration';
 import { OpenStackClient, type ServiceType } from './client';
 import { OpenStackError, classify, toFailure } from './errors';
 
@@ -109,7 +109,7 @@ export function poll<T>(ctx: ActionContext, o: PollOptions, check: () => Promise
   );
 }
 
-/** Milliseconds, or a duration string of the one grammar (lib/duration.ts): 500ms, 30s, 5m, 1h30m. */
+/** Milliseconds, or a duration string of the one grammar (dsl/duration.ts): 500ms, 30s, 5m, 1h30m. */
 export const Duration = msOrDuration(0).describe('Milliseconds, or a duration: 500ms / 30s / 5m / 1h30m');
 export const ms = toMs;
 

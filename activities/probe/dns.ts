@@ -7,7 +7,7 @@ import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 
 const TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'NS', 'SRV', 'PTR', 'CAA'] as const;
 type RType = (typeof TYPES)[number];

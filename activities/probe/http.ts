@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 import { httpCheck } from './check';
 
 export type Verdict = 'up' | 'down' | 'inconclusive';

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
 import { fetchGuarded, responseText } from '../../lib/bounded';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 
 const Op = z.enum(['<', '<=', '>', '>=', '==', '!=']);
 type OpT = z.infer<typeof Op>;

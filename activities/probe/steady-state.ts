@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction, type ActionContext } from '../define';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 import { httpCheck } from './check';
 import probePrometheus from './prometheus';
 

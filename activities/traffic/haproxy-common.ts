@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction, cancellableSleep, type ActionContext } from '../define';
 import { readServer, runtimeSet, type AdminState, type RuntimeApi, type ServerState } from './haproxy-client';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 import { firstBefore } from './first-before';
 
 const Name = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected an HAProxy proxy or server name (letters, digits, _ . : -)');

@@ -12,7 +12,7 @@
  *    recorded as `method: claim`; the access policy, if present, still applies.
  */
 import { existsSync } from 'node:fs';
-import { parseDurationMs } from '../duration';
+import { parseDurationMs } from '../../dsl/duration';
 import { resolve } from 'node:path';
 import { identityForSlackUser, loadApprovers, type ApproversConfig } from '../approvers';
 import { hashOf } from './canonical';

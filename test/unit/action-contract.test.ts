@@ -9,7 +9,7 @@ import type { Runbook } from '../../dsl/schema';
 import { buildRegistry } from '../../activities/registry';
 import { loadRunbookFile } from '../../client/runbooks';
 import { validateRunbookText } from '../../dsl/validate';
-import { isDuration } from '../../lib/duration';
+import { isDuration } from '../../dsl/duration';
 
 const info: Record<string, ContractInfo> = {
   'x.create': {

@@ -1,10 +1,10 @@
-/** The one duration grammar (lib/duration.ts): pure, no Temporal. */
+/** The one duration grammar (dsl/duration.ts): pure, no Temporal. */
 import { z } from 'zod';
-import { DURATION_RE, durationMs, goDurationMs, isDuration, msField, msOf, parseDurationMs, toMs } from '../../lib/duration';
+import { DURATION_RE, durationMs, goDurationMs, isDuration, msField, msOf, parseDurationMs, toMs } from '../../dsl/duration';
 import { Duration as RunbookDuration } from '../../dsl/schema';
 import { Duration as OpenStackDuration, ms as openstackMs } from '../../activities/openstack/common';
 import { DurationText, durationMs as capiDurationMs } from '../../activities/capi/kube';
-import { DURATION_PATTERN, msOf as workflowMsOf } from '../../workflows/duration';
+import { DURATION_PATTERN, msOf as workflowMsOf } from '../../dsl/duration';
 
 describe('duration grammar', () => {
   const good: Array<[string, number]> = [
