@@ -27,22 +27,39 @@ export interface EnsureOptions {
  * `adopt` the one of the same name; undefined when it would create one. Also a dry run's lookup.
  */
 export async function lookupNeutron(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<{ resource: any; created: boolean } | undefined> {
-  const mark = marker(ctx.idempotencyKey);
-  const listKey = o.path === '/security-groups' ? 'security_groups' : o.path.slice(1);
-  const name = o.body.name as string | undefined;
-  const t = await c.session.token(ctx.signal);
-  const query: Record<string, string> = { ...(o.filters ?? {}), project_id: t.projectId! };
-  if (name) query.name = name;
-  else query.description = neutronDescription(o.body.description as string | undefined, mark);
-  const found = await c.list('network', o.path, listKey, { query });
-  const mine = found.find((r: any) => hasNeutronMarker(r.description, mark));
+  const found = await listCandidates(c, ctx, o);
+  const mine = oneOfMine(found, ctx);
   if (mine) return { resource: mine, created: true };
+  const name = o.body.name as string | undefined;
   if (o.adopt && name) {
     const same = found.filter((r: any) => r.name === name);
     if (same.length > 1) throw new OpenStackError(`${same.length} ${o.what}s are named "${name}" in this project; cannot adopt one`, { kind: 'ambiguous' });
     if (same.length === 1) return { resource: same[0], created: false };
   }
   return undefined;
+}
+
+/** Resources a lookup considers: by name (or by our marker when unnamed), in our project. */
+async function listCandidates(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<any[]> {
+  const listKey = o.path === '/security-groups' ? 'security_groups' : o.path.slice(1);
+  const name = o.body.name as string | undefined;
+  const t = await c.session.token(ctx.signal);
+  const query: Record<string, string> = { ...(o.filters ?? {}), project_id: t.projectId! };
+  if (name) query.name = name;
+  else query.description = neutronDescription(o.body.description as string | undefined, marker(ctx.idempotencyKey));
+  return c.list('network', o.path, listKey, { query });
+}
+
+/**
+ * This step's resource. Two attempts of one step can run at once (a worker cut off from Temporal
+ * keeps running attempt 1 while attempt 2 starts elsewhere), and each may create one: every
+ * attempt then picks the same one, the oldest (id breaks ties), and the others are deleted.
+ */
+function oneOfMine(found: any[], ctx: ActionContext): any | undefined {
+  const mark = marker(ctx.idempotencyKey);
+  const mine = found.filter((r: any) => hasNeutronMarker(r.description, mark));
+  mine.sort((a: any, b: any) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')) || String(a.id).localeCompare(String(b.id)));
+  return mine[0];
 }
 
 export async function ensureNeutron(c: OpenStackClient, ctx: ActionContext, o: EnsureOptions): Promise<{ resource: any; created: boolean; changed: boolean }> {
@@ -52,7 +69,15 @@ export async function ensureNeutron(c: OpenStackClient, ctx: ActionContext, o: E
   }
   const body = { ...o.body, description: neutronDescription(o.body.description as string | undefined, marker(ctx.idempotencyKey)) };
   const res = await c.post('network', o.path, { [o.key]: body });
-  return { resource: res.body[o.key], created: true, changed: true };
+  // Converge with a concurrent attempt of this step: keep one, delete what the other made.
+  const found = await listCandidates(c, ctx, o);
+  const keep = oneOfMine(found, ctx) ?? res.body[o.key];
+  for (const r of found)
+    if (r.id !== keep.id && hasNeutronMarker(r.description, marker(ctx.idempotencyKey))) {
+      ctx.log(`${o.what} ${r.id} was made by a concurrent attempt of this step; deleting it and keeping ${keep.id}`);
+      await c.deleteIfExists('network', `${o.path}/${r.id}`);
+    }
+  return { resource: keep, created: true, changed: true };
 }
 
 export function findNetwork(c: OpenStackClient, ref: string) {
