@@ -73,23 +73,8 @@ export interface DecideContext {
 const iso = (ms: number) => new Date(ms).toISOString();
 const union = (a: string[] | undefined, b: string[] | undefined) => (a === undefined ? undefined : [...new Set([...a, ...(b ?? [])])].sort());
 
-/** Steps that run after the step with this id (ids are unique in a runbook): rest of its list, then of the enclosing lists. */
-export function followingSteps(steps: readonly Step[], id: string): Step[] | undefined {
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    let rest: Step[] | undefined;
-    if (s.id === id) rest = [];
-    else if ('parallel' in s) {
-      // Sibling branches run at the same time, not after: only the rest of the gate's own branch.
-      for (const b of s.parallel) {
-        rest = followingSteps([b], id);
-        if (rest) break;
-      }
-    } else if ('steps' in s) rest = followingSteps(s.steps, id);
-    if (rest) return [...rest, ...steps.slice(i + 1)];
-  }
-  return undefined;
-}
+/** Steps that run after the gate with this id: the one walker's (dsl/walk.ts). */
+export { followingSteps } from './walk';
 
 export const counted = (g: Pick<PendingApproval, 'decisions'>): Decision[] => g.decisions.filter((d) => d.counted !== false);
 export const approvals = (g: Pick<PendingApproval, 'decisions'>): number => counted(g).filter((d) => d.decision === 'approve').length;
