@@ -6,6 +6,7 @@
  * flight keep the runbook they started with, and a runbook whose actions declare neither is
  * passed through unchanged (identical input, identical history).
  */
+import { childLists } from './walk';
 import type { Runbook, Step } from './schema';
 
 export interface ActionDefaults {
@@ -62,12 +63,9 @@ function compileSteps(steps: Step[], info: (action: string) => ContractInfo | un
       if (c?.defaults?.heartbeatTimeout && step.heartbeatTimeout === undefined && !runbookHeartbeat) copy().heartbeatTimeout = c.defaults.heartbeatTimeout;
       if (c?.inverse && step.compensate === undefined) copy().compensate = inverseCompensation(c.inverse, step);
     }
-    for (const key of ['steps', 'parallel'] as const) {
-      const inner = (step as any)[key] as Step[] | undefined;
-      if (Array.isArray(inner)) {
-        const r = compileSteps(inner, info, runbookHeartbeat);
-        if (r.changed) copy()[key] = r.steps;
-      }
+    for (const c of childLists(step)) {
+      const r = compileSteps(c.steps, info, runbookHeartbeat);
+      if (r.changed) copy()[c.slot] = r.steps;
     }
     if (s !== step) changed = true;
     return s;

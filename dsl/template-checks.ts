@@ -4,6 +4,7 @@
  * Each problem is reported at the file:line:column of its own `{{`, not of the whole string.
  */
 import type { Diagnostic } from './diagnostics';
+import { eachStep } from './walk';
 
 type Path = (string | number)[];
 
@@ -22,15 +23,9 @@ const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 
 
 /** Every action call (steps, nested steps, parallel branches, foreach bodies, compensations) with its path. */
 function* actionCalls(steps: unknown, path: Path): Generator<{ call: Record<string, unknown>; path: Path }> {
-  if (!Array.isArray(steps)) return;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    if (!isObj(s)) continue;
-    const sp = [...path, i];
+  for (const { step: s, path: sp } of eachStep<Record<string, unknown>>(steps, path)) {
     if (typeof s.action === 'string') yield { call: s, path: sp };
     if (isObj(s.compensate) && typeof s.compensate.action === 'string') yield { call: s.compensate, path: [...sp, 'compensate'] };
-    yield* actionCalls(s.steps, [...sp, 'steps']);
-    yield* actionCalls(s.parallel, [...sp, 'parallel']);
   }
 }
 
