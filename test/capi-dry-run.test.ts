@@ -6,6 +6,7 @@ import { startKube, type KubeEnv } from './helpers/kube';
 import capiApply from '../activities/capi/apply';
 import scale from '../activities/capi/scale';
 import del from '../activities/capi/delete';
+import upgrade from '../activities/capi/upgrade';
 import { KINDS } from '../activities/capi/api';
 import { connect, getObject } from '../activities/capi/kube';
 import type { ActionContext } from '../activities/define';
@@ -57,4 +58,18 @@ test('scale and delete dry runs read the stored objects and change nothing', asy
   expect(await del.dryRun!(del.input.parse({ name: 'dry1', kubeconfig: kube.kubeconfig }), ctx)).toMatchObject({ changed: true, diff: '- Cluster default/dry1' });
   expect(await del.dryRun!(del.input.parse({ name: 'gone', kubeconfig: kube.kubeconfig }), ctx)).toEqual({ changed: false, summary: 'Cluster default/gone: already gone' });
   expect(await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.Cluster, 'default', 'dry1')).toBeTruthy();
+}, 60_000);
+
+test('upgrade: the version change as a diff, nothing stored; no change at the current version; a minor skip is refused', async () => {
+  const u = (version: string, image: string, scope = 'all') => upgrade.input.parse({ cluster: 'dry1', version, image, scope, kubeconfig: kube.kubeconfig });
+  const r = await upgrade.dryRun!(u('v1.32.0', 'ubuntu-2404-kube-v1.32.0'), ctx);
+  expect(r).toMatchObject({ changed: true, summary: 'upgrade default/dry1 (all) from v1.31.4 to v1.32.0: 2 rollout(s)' });
+  expect(r.diff).toMatch(/^KubeadmControlPlane default\/dry1-control-plane: version v1\.31\.4 -> v1\.32\.0, template \S+ -> \S+$/m);
+  expect(r.diff).toMatch(/^MachineDeployment default\/dry1-md-0: version v1\.31\.4 -> v1\.32\.0/m);
+  expect(await upgrade.dryRun!(u('v1.32.0', 'ubuntu-2404-kube-v1.32.0', 'controlPlane'), ctx)).toMatchObject({ changed: true, diff: expect.not.stringMatching(/MachineDeployment/) });
+  expect(await upgrade.dryRun!(u('v1.32.0', 'ubuntu-2404-kube-v1.32.0', 'check'), ctx)).toMatchObject({ changed: false });
+  expect(await upgrade.dryRun!(u('v1.31.4', 'ubuntu-2404-kube-v1.31.4'), ctx)).toEqual({ changed: false, summary: 'default/dry1 (all) is at v1.31.4' });
+  await expect(upgrade.dryRun!(u('v1.33.0', 'x'), ctx)).rejects.toMatchObject({ type: 'CapiInvalidVersionJump' });
+  const kcp = await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.KubeadmControlPlane, 'default', 'dry1-control-plane');
+  expect((kcp as any).spec.version).toBe('v1.31.4');
 }, 60_000);

@@ -64,3 +64,50 @@ test('port.create: always a create without adopt; with adopt, no change once the
   expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'dry-net3', name: 'dry-port', adopt: true })).toEqual({ changed: false, summary: `port dry-port exists (${port.id})` });
   expect(await dry('openstack.port.create', { cloud: 'cluster-a', network: 'no-such-net', name: 'p', adopt: true })).toMatchObject({ changed: true, summary: expect.stringMatching(/does not exist yet/) });
 });
+
+test('server.create: would boot, boots nothing; with adopt, no change once a server of that name exists', async () => {
+  const spec = { cloud: 'cluster-a', name: 'dry-vm', flavor: 'm1.tiny', image: 'cirros-0.6.2-x86_64-disk', networks: [{ network: 'private' }] };
+  const servers = async () => (await new OpenStackClient('cluster-a').list('compute', '/servers', 'servers', { query: { name: '^dry-vm$' } })).length;
+  expect(await dry('openstack.server.create', spec)).toEqual({ changed: true, summary: 'boot server dry-vm (m1.tiny, cirros-0.6.2-x86_64-disk) on cluster-a', diff: '+ server dry-vm' });
+  expect(await servers()).toBe(0);
+  await expect(dry('openstack.server.create', { ...spec, flavor: 'no-such-flavor' })).rejects.toThrow(/no-such-flavor/);
+  const made = await act('openstack.server.create', spec);
+  expect(await dry('openstack.server.create', { ...spec, adopt: true })).toMatchObject({ changed: false, summary: expect.stringContaining(`server dry-vm exists (${made.id}`) });
+  // Without adopt a run boots another one: the dry run says so.
+  expect(await dry('openstack.server.create', spec)).toMatchObject({ changed: true, summary: expect.stringMatching(/adopt: false boots another/) });
+  expect(await dry('openstack.server.delete', { cloud: 'cluster-a', id: made.id })).toEqual({ changed: true, summary: 'delete 1 of 1 server(s)', diff: `- server dry-vm (${made.id})` });
+  expect(await servers()).toBe(1);
+});
+
+test('security-group.create: create with its rules; then no change; a new rule is a change', async () => {
+  const rules = [{ protocol: 'tcp', port: 22, remoteIpPrefix: '0.0.0.0/0' }];
+  expect(await dry('openstack.security-group.create', { cloud: 'cluster-a', name: 'dry-sg', rules })).toEqual({
+    changed: true,
+    summary: 'create security group dry-sg with 1 rule(s) on cluster-a',
+    diff: '+ security group dry-sg\n+ rule ingress tcp/22 from 0.0.0.0/0',
+  });
+  const sg = await act('openstack.security-group.create', { cloud: 'cluster-a', name: 'dry-sg', rules });
+  expect(await dry('openstack.security-group.create', { cloud: 'cluster-a', name: 'dry-sg', rules })).toEqual({ changed: false, summary: `security group dry-sg exists (${sg.id}) with its 1 rule(s)` });
+  const more = [...rules, { protocol: 'tcp', port: 443, remoteIpPrefix: '0.0.0.0/0' }];
+  expect(await dry('openstack.security-group.create', { cloud: 'cluster-a', name: 'dry-sg', rules: more })).toMatchObject({ changed: true, diff: '+ rule ingress tcp/443 from 0.0.0.0/0' });
+  expect(await dry('openstack.security-group-rule.create', { cloud: 'cluster-a', securityGroup: 'dry-sg', protocol: 'tcp', port: 22, remoteIpPrefix: '0.0.0.0/0' })).toMatchObject({ changed: false });
+  expect(await dry('openstack.security-group-rule.create', { cloud: 'cluster-a', securityGroup: sg.id, protocol: 'udp', port: 53 })).toEqual({ changed: true, summary: `add rule ingress udp/53 to ${sg.id}`, diff: '+ rule ingress udp/53' });
+});
+
+test('loadbalancer, pool and member: create, then no change; member.update shows the weight diff and changes nothing', async () => {
+  expect(await dry('openstack.loadbalancer.create', { cloud: 'cluster-a', name: 'dry-lb', vipSubnet: 'private-subnet' })).toEqual({ changed: true, summary: 'create load balancer dry-lb with its VIP on private-subnet on cluster-a', diff: '+ load balancer dry-lb' });
+  const lb = await act('openstack.loadbalancer.create', { cloud: 'cluster-a', name: 'dry-lb', vipSubnet: 'private-subnet' });
+  expect(await dry('openstack.loadbalancer.create', { cloud: 'cluster-a', name: 'dry-lb', vipSubnet: 'private-subnet' })).toEqual({ changed: false, summary: `load balancer dry-lb exists (${lb.id}, adopted)` });
+  expect(await dry('openstack.pool.create', { cloud: 'cluster-a', name: 'dry-pool', loadbalancer: lb.id, protocol: 'HTTP' })).toMatchObject({ changed: true, diff: '+ pool dry-pool' });
+  const pool = await act('openstack.pool.create', { cloud: 'cluster-a', name: 'dry-pool', loadbalancer: lb.id, protocol: 'HTTP' });
+  const member = { cloud: 'cluster-a', pool: pool.id, address: '10.0.8.1', protocolPort: 80 };
+  expect(await dry('openstack.member.create', member)).toMatchObject({ changed: true, diff: '+ member 10.0.8.1:80' });
+  await act('openstack.member.create', member);
+  expect(await dry('openstack.member.create', member)).toMatchObject({ changed: false });
+  expect(await dry('openstack.member.update', { ...member, weight: 1 })).toEqual({ changed: false, summary: `member 10.0.8.1:80 in ${pool.id} is as wanted` });
+  expect(await dry('openstack.member.update', { ...member, weight: 0 })).toEqual({ changed: true, summary: `update member 10.0.8.1:80 in ${pool.id}: weight`, diff: 'weight: 1 -> 0' });
+  expect(await dry('openstack.member.batch', { cloud: 'cluster-a', pool: pool.id, addresses: ['10.0.8.1', '10.0.8.2'], weight: 1 })).toMatchObject({ changed: true, diff: '+ member 10.0.8.2:80' });
+  expect(await dry('openstack.member.delete', member)).toMatchObject({ changed: true, summary: `remove member 10.0.8.1:80 from pool ${pool.id}` });
+  const members = await new OpenStackClient('cluster-a').list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
+  expect(members.map((m: any) => [m.address, m.weight])).toEqual([['10.0.8.1', 1]]);
+});

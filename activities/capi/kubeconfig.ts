@@ -71,5 +71,9 @@ export default defineAction({
     ctx.log(`kubeconfig of ${input.namespace}/${input.cluster} ${changed ? 'written to' : 'unchanged at'} ${input.to}`);
     return { cluster: input.cluster, namespace: input.namespace, to: input.to, server: server ?? null, changed };
   },
+  /** Reads nothing: the kubeconfig is a secret, and comparing it with the destination would mean reading it. */
+  async dryRun(input) {
+    return { changed: true, summary: `write the kubeconfig of ${input.namespace}/${input.cluster} to ${input.to} (unchanged if it is already there)`, diff: `~ ${input.to}` };
+  },
   plan: (i) => `write the kubeconfig of ${i.namespace}/${i.cluster} to ${i.to}`,
 });

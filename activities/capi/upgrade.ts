@@ -71,16 +71,52 @@ async function nextTemplate(kube: Kube, i: Input, owner: KubeObject, currentRef:
   return machineTemplate(i.cluster, i.namespace, cur.metadata?.labels?.['runwright.dev/machine-role'] ?? role, spec);
 }
 
-async function upgradeOne(kube: Kube, ctx: ActionContext, i: Input, owner: KubeObject, image: string, role: string, phase: string): Promise<{ name: string; from: string; to: string; template: string; changed: boolean; rollout: RolloutProgress }> {
+/** What upgrading one KCP or MD means, read-only: its version and template now and the template to roll to. */
+async function preview(kube: Kube, i: Input, owner: KubeObject, image: string, role: string) {
   const isKcp = owner.kind === KINDS.KubeadmControlPlane.kind;
-  const k = isKcp ? KINDS.KubeadmControlPlane : KINDS.MachineDeployment;
-  const name = owner.metadata!.name!;
   const currentRef = isKcp ? owner.spec?.machineTemplate?.spec?.infrastructureRef : owner.spec?.template?.spec?.infrastructureRef;
   const from = specVersion(owner);
   const tpl = await nextTemplate(kube, i, owner, currentRef, image, role);
   const tplName = tpl.metadata!.name!;
+  return { isKcp, name: owner.metadata!.name!, currentRef, from, tpl, tplName, needed: from !== i.version || currentRef.name !== tplName };
+}
+
+const workerRole = (i: Input, md: KubeObject) => md.metadata?.labels?.['runwright.dev/pool'] ?? md.metadata!.name!.replace(`${i.cluster}-`, '');
+
+/**
+ * The checks every scope makes before it changes anything (order, minor skips, downgrades), and
+ * what it rolls: the control plane and/or MachineDeployments with their image and role.
+ */
+function scopeTargets(i: Input, p: Plan): { owner: KubeObject; image: string; role: string }[] {
+  const cpWhat = `the control plane of ${i.namespace}/${i.cluster}`;
+  const worker = (md: KubeObject) => ({ owner: md, image: i.workerImage ?? i.image, role: workerRole(i, md) });
+  if (i.scope === 'machineDeployment') {
+    const md = p.mds.find((m) => m.metadata!.name === i.machineDeployment);
+    if (!i.machineDeployment || !md) throw failure('InvalidInput', `scope machineDeployment needs machineDeployment: one of ${p.mds.map((m) => m.metadata!.name!).join(', ') || '(none)'}`);
+    // Workers never run ahead of the control plane.
+    if (p.from !== i.version || !rolloutDone(p.kcp)) {
+      throw failure('CapiUpgradeOrder', `${cpWhat} is at ${p.from}${p.from === i.version ? ' but still rolling out' : ''}; upgrade it to ${i.version} first, then the workers`);
+    }
+    const mdFrom = specVersion(md);
+    if (mdFrom !== i.version) checkVersionJump(mdFrom, i.version, `MachineDeployment ${md.metadata!.name}`);
+    return [worker(md)];
+  }
+  // The control plane leads: it may already be at the target (a re-run), never beyond it.
+  if (p.from !== i.version) checkVersionJump(p.from, i.version, cpWhat);
+  for (const md of p.mds) {
+    const v = specVersion(md);
+    if (compareVersions(v, i.version) > 0) throw failure('CapiInvalidVersionJump', `MachineDeployment ${md.metadata!.name} is at ${v}, newer than ${i.version}: a downgrade, which Cluster API does not support`);
+  }
+  if (i.scope === 'check') return [];
+  const cp = { owner: p.kcp, image: i.image, role: 'control-plane' };
+  return i.scope === 'controlPlane' ? [cp] : [cp, ...p.mds.map(worker)];
+}
+
+async function upgradeOne(kube: Kube, ctx: ActionContext, i: Input, owner: KubeObject, image: string, role: string, phase: string): Promise<{ name: string; from: string; to: string; template: string; changed: boolean; rollout: RolloutProgress }> {
+  const { isKcp, name, currentRef, from, tpl, tplName, needed } = await preview(kube, i, owner, image, role);
+  const k = isKcp ? KINDS.KubeadmControlPlane : KINDS.MachineDeployment;
   let changed = false;
-  if (from !== i.version || currentRef.name !== tplName) {
+  if (needed) {
     ctx.heartbeat({ phase, step: 'template', template: tplName });
     await applyObject(kube, tpl);
     const infrastructureRef = ref(KINDS.OpenStackMachineTemplate, tplName);
@@ -114,26 +150,14 @@ export default defineAction({
     const p = await inspect(kube, i);
     const cpWhat = `the control plane of ${i.namespace}/${i.cluster}`;
     const summary = { cluster: i.cluster, namespace: i.namespace, from: p.from, to: i.version, controlPlane: p.kcp.metadata!.name!, machineDeployments: p.mds.map((m) => m.metadata!.name!) };
+    const targets = scopeTargets(i, p);
 
     if (i.scope === 'machineDeployment') {
-      const md = p.mds.find((m) => m.metadata!.name === i.machineDeployment);
-      if (!i.machineDeployment || !md) throw failure('InvalidInput', `scope machineDeployment needs machineDeployment: one of ${summary.machineDeployments.join(', ') || '(none)'}`);
-      // Workers never run ahead of the control plane.
-      if (p.from !== i.version || !rolloutDone(p.kcp)) {
-        throw failure('CapiUpgradeOrder', `${cpWhat} is at ${p.from}${p.from === i.version ? ' but still rolling out' : ''}; upgrade it to ${i.version} first, then the workers`);
-      }
-      const mdFrom = specVersion(md);
-      if (mdFrom !== i.version) checkVersionJump(mdFrom, i.version, `MachineDeployment ${md.metadata!.name}`);
-      const r = await upgradeOne(kube, ctx, i, md, i.workerImage ?? i.image, md.metadata?.labels?.['runwright.dev/pool'] ?? md.metadata!.name!.replace(`${i.cluster}-`, ''), `upgrading MachineDeployment ${md.metadata!.name}`);
+      const [{ owner: md, image, role }] = targets;
+      const r = await upgradeOne(kube, ctx, i, md, image, role, `upgrading MachineDeployment ${md.metadata!.name}`);
       return { ...summary, from: r.from, machineDeployment: r, changed: r.changed };
     }
 
-    // The control plane leads: it may already be at the target (a re-run), never beyond it.
-    if (p.from !== i.version) checkVersionJump(p.from, i.version, cpWhat);
-    for (const md of p.mds) {
-      const v = specVersion(md);
-      if (compareVersions(v, i.version) > 0) throw failure('CapiInvalidVersionJump', `MachineDeployment ${md.metadata!.name} is at ${v}, newer than ${i.version}: a downgrade, which Cluster API does not support`);
-    }
     if (i.scope === 'check') {
       return { ...summary, workers: Object.fromEntries(p.mds.map((m) => [m.metadata!.name!, specVersion(m)])), upToDate: p.from === i.version && rolloutDone(p.kcp) && p.mds.every((m) => specVersion(m) === i.version && rolloutDone(m)), changed: false };
     }
@@ -144,9 +168,22 @@ export default defineAction({
     const workers = [];
     for (const md of p.mds) {
       const fresh = (await getObject(kube, KINDS.MachineDeployment, i.namespace, md.metadata!.name!)) ?? md;
-      workers.push(await upgradeOne(kube, ctx, i, fresh, i.workerImage ?? i.image, fresh.metadata?.labels?.['runwright.dev/pool'] ?? fresh.metadata!.name!.replace(`${i.cluster}-`, ''), `upgrading MachineDeployment ${fresh.metadata!.name}`));
+      workers.push(await upgradeOne(kube, ctx, i, fresh, i.workerImage ?? i.image, workerRole(i, fresh), `upgrading MachineDeployment ${fresh.metadata!.name}`));
     }
     return { ...summary, controlPlaneRollout: cp, workers, changed: cp.changed || workers.some((w) => w.changed) };
+  },
+  async dryRun(i) {
+    const kube = connect(i);
+    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment, KINDS.OpenStackMachineTemplate]);
+    const p = await inspect(kube, i);
+    const diff: string[] = [];
+    for (const t of scopeTargets(i, p)) {
+      const v = await preview(kube, i, t.owner, t.image, t.role);
+      if (v.needed) diff.push(`${t.owner.kind} ${i.namespace}/${v.name}: version ${v.from} -> ${i.version}, template ${v.currentRef.name} -> ${v.tplName}`);
+    }
+    const where = `${i.namespace}/${i.cluster}`;
+    if (!diff.length) return { changed: false, summary: i.scope === 'check' ? `${where} can go to ${i.version} (check changes nothing)` : `${where} (${i.scope}) is at ${i.version}` };
+    return { changed: true, summary: `upgrade ${where} (${i.scope}) from ${p.from} to ${i.version}: ${diff.length} rollout(s)`, diff: diff.join('\n') };
   },
   plan: (i) =>
     i.scope === 'check'

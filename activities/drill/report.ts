@@ -112,15 +112,20 @@ async function factsWithHistory(i: DrillReportInput, ctx: ActionContext): Promis
   return { facts: computeDrill(i, history), tree };
 }
 
+/** The report's folder; reportsDir is a run param: whoever starts a drill must not choose where the worker writes. */
+function reportsDirOf(i: DrillReportInput): { dir: string } {
+  const where = confineReportsDir(defaultReportsDir(), i.reportsDir);
+  if ('error' in where) throw ApplicationFailure.nonRetryable(`drill.report: ${where.error}`, 'InvalidInput');
+  return where;
+}
+
 export default defineAction({
   name: 'drill.report',
   description: 'DR drill report: verdict, RTO vs objective, detection, errors, timeline, engine share; writes JSON, Markdown and a timeline PNG, posts to Slack.',
   input,
   async run(i, ctx): Promise<DrillReport> {
     const id = ctx.workflow?.workflowId ?? 'standalone';
-    // reportsDir is a run param: whoever starts a drill must not choose where the worker writes.
-    const where = confineReportsDir(defaultReportsDir(), i.reportsDir);
-    if ('error' in where) throw ApplicationFailure.nonRetryable(`drill.report: ${where.error}`, 'InvalidInput');
+    const where = reportsDirOf(i);
     const { facts, tree } = await factsWithHistory(i, ctx);
     const { engine, note } = engineFor(i, facts, tree);
     const paths = reportPaths(where.dir, id);
@@ -152,6 +157,16 @@ export default defineAction({
     // The returned report stays in the run's history: window errors only as transitions when many.
     const { timeline, omitted } = compactTimeline(report.timeline, MAX_WINDOW_ERRORS);
     return omitted ? { ...report, timeline, windowErrorsOmitted: omitted } : report;
+  },
+  /** Writes and posts nothing, reads no history: the verdict from the step records alone, and where the report would go. */
+  async dryRun(i, ctx) {
+    const paths = reportPaths(reportsDirOf(i).dir, ctx.workflow?.workflowId ?? 'standalone');
+    const slack = i.slackChannel || process.env.RUNWRIGHT_SLACK_CHANNEL;
+    return {
+      changed: true,
+      summary: `write the report of drill ${i.drill} (verdict from the step records: ${computeDrill(i).verdict}) to ${paths.dir}${slack ? `, post it to Slack ${slack} when configured` : ''}`,
+      diff: [paths.json, paths.markdown, paths.png].map((f) => `~ ${f}`).join('\n'),
+    };
   },
   plan: (i) => `report drill ${i.drill} on ${i.target} (objective RTO ${i.objectiveRtoMs} ms) to ${i.reportsDir ? `${i.reportsDir} under ` : ''}RUNWRIGHT_REPORTS_DIR${i.slackChannel ? ` and Slack ${i.slackChannel}` : ''}`,
 });

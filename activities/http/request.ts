@@ -62,5 +62,11 @@ export default defineAction({
     }
     return { status: res.status, headers: Object.fromEntries(res.headers), body: redact(text, secrets), json: json ?? null, changed: input.method !== 'GET' && input.method !== 'HEAD' };
   },
+  /** Sends nothing and resolves no secret: names the request, and whether its method changes anything. */
+  async dryRun(input) {
+    const changed = input.method !== 'GET' && input.method !== 'HEAD';
+    const secret = Object.keys(input.secretHeaders);
+    return { changed, summary: `${changed ? 'would send' : 'would read'} ${input.method} ${input.url}${secret.length ? ` (secret headers ${secret.join(', ')})` : ''}`, ...(changed ? { diff: `${input.method} ${input.url}` } : {}) };
+  },
   plan: (i) => `${i.method} ${i.url}${i.expectStatus ? ` expecting ${i.expectStatus}` : ''}`,
 });

@@ -49,5 +49,12 @@ export default defineAction({
       throw ApplicationFailure.retryable(msg, 'SlackTransient');
     }
   },
+  /** Posts nothing and reads no token: only whether one is configured (as the run, none means no post). */
+  async dryRun(i) {
+    const channel = i.channel || process.env.RUNWRIGHT_SLACK_CHANNEL;
+    const hasToken = !!(process.env.SLACK_BOT_TOKEN || process.env.SLACK_BOT_TOKEN_FILE);
+    if (!hasToken || !channel) return { changed: false, summary: `would not post to Slack: ${!hasToken ? 'no Slack bot token (SLACK_BOT_TOKEN)' : 'no channel'}${i.required ? ' (the run would fail: required)' : ''}` };
+    return { changed: true, summary: `post to Slack ${channel}: ${i.text.slice(0, 80)}`, diff: `+ message in ${channel}` };
+  },
   plan: (i) => `post to Slack ${i.channel || '(default channel)'}: ${i.text.slice(0, 80)}`,
 });

@@ -6,15 +6,19 @@
  */
 import { z } from 'zod';
 import { defineAction } from '../../define';
+import type { OpenStackClient } from '../client';
 import { OpenStackError } from '../errors';
 import { Duration, ms, target, withClient } from '../common';
 import { computeService } from './servers';
-import { liveMigrate, type MigrationResult } from './server-live-migrate';
+import { liveMigrate, migrationPreview, type MigrationResult } from './server-live-migrate';
 
 interface Progress {
   migrated: MigrationResult[];
   failed: { id: string; name: string; error: string }[];
 }
+
+/** The servers on a compute host (every project). */
+const serversOn = async (c: OpenStackClient, host: string) => (await c.list('compute', '/servers/detail', 'servers', { query: { all_tenants: 1, host } })).filter((s: any) => s['OS-EXT-SRV-ATTR:host'] === host);
 
 export default defineAction({
   name: 'openstack.compute-host.evacuate',
@@ -39,7 +43,7 @@ export default defineAction({
       // A retried attempt keeps what was migrated and tries earlier failures again.
       const p: Progress = { migrated: ctx.heartbeatDetails<Progress>()?.migrated ?? [], failed: [] };
       const deadline = Date.now() + ms(input.timeout);
-      const onHost = async () => (await c.list('compute', '/servers/detail', 'servers', { query: { all_tenants: 1, host: input.host } })).filter((s: any) => s['OS-EXT-SRV-ATTR:host'] === input.host);
+      const onHost = () => serversOn(c, input.host);
       const skipped: { id: string; name: string; status: string }[] = [];
       for (let round = 0; round < 5; round++) {
         const servers = await onHost();
@@ -69,6 +73,18 @@ export default defineAction({
       if (remaining.length)
         throw new OpenStackError(`${input.host} still has ${remaining.length} server(s): ${remaining.map((s: any) => s.name).join(', ')}${p.failed.length ? `; failures: ${p.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}` : ''}`, { kind: 'resource-error' });
       return result;
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.compute-host.evacuate ${input.host} (dry run)`, input, ctx, async (c) => {
+      const svc = await computeService(c, input.host);
+      if (input.requireDisabled && svc.status !== 'disabled') return { changed: false, summary: `nova-compute on ${input.host} is enabled: the run would fail (disable it first)` };
+      const servers = await serversOn(c, input.host);
+      const todo = servers.filter((s: any) => !input.ignoreStates.includes(s.status));
+      const left = servers.length - todo.length;
+      const note = left ? `; ${left} server(s) in ${input.ignoreStates.join('/')} stay` : '';
+      if (!todo.length) return { changed: false, summary: `${input.host} has no server to live-migrate${note}` };
+      return { changed: true, summary: `live-migrate ${todo.length} server(s) off ${input.host}${note}`, diff: todo.map((s: any) => migrationPreview(s, input.targetHost || undefined).line).join('\n') };
     });
   },
   plan: (i) => `live-migrate every server off ${i.host} (${i.maxParallel} at a time${i.targetHost ? ` to ${i.targetHost}` : ''})`,

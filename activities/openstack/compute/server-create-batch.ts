@@ -77,5 +77,12 @@ export default defineAction({
       return { ids, servers, marker: mark, booted: todo.length, changed: todo.length > 0 };
     });
   },
+  async dryRun(input, ctx) {
+    if (new Set(input.names).size !== input.names.length) throw new Error('openstack.server.create-batch: names must be unique');
+    return withClient(`openstack.server.create-batch (${input.names.length}) (dry run)`, input, ctx, async (c) => {
+      await serverRequest(c, input); // resolves flavor, image and networks as the run does
+      return { changed: true, summary: `boot ${input.names.length} server(s) (${input.flavor}, ${input.image}) on ${input.cloud}`, diff: input.names.map((n) => `+ server ${n}`).join('\n') };
+    });
+  },
   plan: (i) => `boot ${i.names.length} server(s) ${i.names.slice(0, 3).join(', ')}${i.names.length > 3 ? ', …' : ''} (${i.flavor}, ${i.image}) on ${i.cloud}${i.wait ? ', wait for ACTIVE' : ''}`,
 });

@@ -53,5 +53,22 @@ export default defineAction({
       return { id: input.id, deleted, portsDeleted, floatingIpsReleased: released, changed: deleted || portsDeleted.length > 0 || released.length > 0 };
     });
   },
+  async dryRun(input, ctx) {
+    const ids = [...new Set([...input.ids, ...(input.id ? [input.id] : [])])];
+    if (input.skip || !ids.length) return { changed: false, summary: input.skip ? `server ${input.id}: kept (skip)` : 'no server to delete' };
+    return withClient(`openstack.server.delete ${ids.join(', ')} (dry run)`, input, ctx, async (c) => {
+      const found = (await Promise.all(ids.map((id) => c.find('compute', `/servers/${id}`)))).filter(Boolean).map((r: any) => r.server);
+      const diff = found.map((s: any) => `- server ${s.name} (${s.id})`);
+      // Ports and floating IPs of the single-server form (the run reads them the same way).
+      if (found.length && !input.ids.length && (input.deletePorts || input.releaseFloatingIps)) {
+        const ports = await c.list('network', '/ports', 'ports', { query: { device_id: input.id } });
+        for (const p of ports) {
+          if (input.releaseFloatingIps) for (const f of await c.list('network', '/floatingips', 'floatingips', { query: { port_id: p.id } })) diff.push(`- floating IP ${f.floating_ip_address}`);
+          if (input.deletePorts) diff.push(`- port ${p.id}`);
+        }
+      }
+      return diff.length ? { changed: true, summary: `delete ${found.length} of ${ids.length} server(s)`, diff: diff.join('\n') } : { changed: false, summary: `server(s) ${ids.join(', ')} already gone` };
+    });
+  },
   plan: (i) => (i.skip ? `(skip) keep server ${i.id}` : i.ids.length ? `delete ${i.ids.length} server(s)` : `delete server ${i.id}${i.releaseFloatingIps ? ', release its floating IPs' : ''}${i.deletePorts ? ' and delete its ports' : ''}`),
 });

@@ -57,6 +57,16 @@ export async function liveMigrate(c: OpenStackClient, ctx: ActionContext, server
   return { id: serverId, name: after.name, from, to, status: to && to !== from ? 'completed' : 'error', migrationId: last?.id };
 }
 
+/** What a live migration of this server would do, read-only: the line for a dry run, or why nothing would move. */
+export function migrationPreview(s: any, host: string | undefined): { moves: boolean; line: string } {
+  const from = s['OS-EXT-SRV-ATTR:host'] ?? 'unknown host';
+  const label = `server ${s.name} (${s.id})`;
+  if (host && from === host) return { moves: false, line: `${label} is on ${host} already` };
+  if (s.status === 'MIGRATING') return { moves: true, line: `${label} is migrating from ${from}; the run waits for it` };
+  if (s.status !== 'ACTIVE' && s.status !== 'PAUSED') return { moves: false, line: `${label} is ${s.status}: the run would fail (only ACTIVE or PAUSED servers live-migrate)` };
+  return { moves: true, line: `~ ${label}: host ${from} -> ${host ?? "(scheduler's choice)"}` };
+}
+
 export default defineAction({
   name: 'openstack.server.live-migrate',
   description: 'Live-migrate a server (admin; block_migration auto; target host optional) and wait for it to land; fails if it stayed on its host.',
@@ -76,6 +86,12 @@ export default defineAction({
       if (input.wait && r.status !== 'completed')
         throw new OpenStackError(`live migration of ${r.name} (${r.id}) did not move it: still on ${r.from}${r.migrationId ? ` (migration ${r.migrationId} ended in error; see GET /os-migrations)` : ''}`, { kind: 'resource-error' });
       return { ...r, changed: r.status === 'completed' };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.server.live-migrate ${input.server} (dry run)`, input, ctx, async (c) => {
+      const p = migrationPreview((await c.get('compute', `/servers/${input.server}`)).body.server, input.host || undefined);
+      return p.moves ? { changed: true, summary: `live-migrate server ${input.server}`, diff: p.line } : { changed: false, summary: p.line };
     });
   },
   plan: (i) => `live-migrate server ${i.server}${i.host ? ` to ${i.host}` : ''} (block_migration ${i.blockMigration})`,

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { Duration, ms, target, withClient, undoneBy } from '../common';
-import { getPool, mutate, poolLb, tagsWith } from './lb';
+import { createDryRun, getPool, mutate, poolLb, tagsWith } from './lb';
 
 export default defineAction({
   name: 'openstack.healthmonitor.create',
@@ -36,6 +36,12 @@ export default defineAction({
       if (http) Object.assign(body, { http_method: input.httpMethod, url_path: input.urlPath, expected_codes: input.expectedCodes });
       const { result, conflicts } = await mutate(c, ctx, poolLb(pool), ms(input.timeout), async () => (await c.post('load-balancer', '/lbaas/healthmonitors', { healthmonitor: body })).body.healthmonitor);
       return { id: result.id, poolId: pool.id, created: true, conflicts, changed: true };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.healthmonitor.create on ${input.pool} (dry run)`, input, ctx, async (c) => {
+      const pool = await getPool(c, input.pool);
+      return createDryRun(`${input.type} health monitor${input.name ? ` ${input.name}` : ''}`, `on pool ${input.pool}`, pool.healthmonitor_id ? { resource: { id: pool.healthmonitor_id } } : undefined);
     });
   },
   plan: (i) => `ensure ${i.type} health monitor on pool ${i.pool}${i.type.startsWith('HTTP') ? ` (${i.httpMethod} ${i.urlPath} → ${i.expectedCodes})` : ''}`,

@@ -4,7 +4,7 @@
  * until it is ACTIVE again: `mutate` waits for ACTIVE, makes the change, retries it on 409, and
  * waits for ACTIVE again, so mutations from parallel steps or runs serialise cleanly.
  */
-import type { ActionContext } from '../../define';
+import type { ActionContext, DryRunResult } from '../../define';
 import type { OpenStackClient } from '../client';
 import { OpenStackError } from '../errors';
 import { looksLikeId, marker, notFound, poll } from '../common';
@@ -98,3 +98,18 @@ export async function findExisting(c: OpenStackClient, ctx: ActionContext, path:
 export function memberSummary(m: any) {
   return { id: m.id, name: m.name, address: m.address, protocolPort: m.protocol_port, weight: m.weight, provisioningStatus: m.provisioning_status, operatingStatus: m.operating_status, adminStateUp: m.admin_state_up };
 }
+
+/** A create's dry run from what the lookup found: "exists, no change", or "would create" with a one-line diff. */
+export function createDryRun(noun: string, where: string, found: { resource: any; created?: boolean } | undefined): DryRunResult {
+  if (found) return { changed: false, summary: `${noun} exists (${found.resource.id}${found.created === false ? ', adopted' : ''})` };
+  return { changed: true, summary: `create ${noun} ${where}`, diff: `+ ${noun}` };
+}
+
+/** A pool's member by id, or by address and protocol port; undefined when there is none. */
+export async function findMember(c: OpenStackClient, poolId: string, ref: { id?: string; address?: string; protocolPort?: number }): Promise<any | undefined> {
+  if (ref.id) return (await c.find('load-balancer', `/lbaas/pools/${poolId}/members/${ref.id}`))?.member;
+  return (await c.list('load-balancer', `/lbaas/pools/${poolId}/members`, 'members', { query: { address: ref.address, protocol_port: ref.protocolPort } }))[0];
+}
+
+/** "10.0.0.5:80", or the member id when given. */
+export const memberRef = (i: { id?: string; address?: string; protocolPort?: number }) => i.id || `${i.address}:${i.protocolPort}`;

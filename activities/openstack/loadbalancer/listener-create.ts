@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { Duration, ms, target, withClient, undoneBy } from '../common';
-import { findExisting, getLoadBalancer, mutate, tagsWith } from './lb';
+import { createDryRun, findExisting, getLoadBalancer, mutate, tagsWith } from './lb';
 
 export default defineAction({
   name: 'openstack.listener.create',
@@ -28,6 +28,13 @@ export default defineAction({
         (await c.post('load-balancer', '/lbaas/listeners', { listener: { loadbalancer_id: lb.id, name: input.name, protocol: input.protocol, protocol_port: input.protocolPort, tags } })).body.listener,
       );
       return { id: result.id, loadbalancerId: lb.id, created: true, conflicts, changed: true };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.listener.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const lb = await getLoadBalancer(c, input.loadbalancer);
+      const found = await findExisting(c, ctx, '/lbaas/listeners', 'listeners', tagsWith(ctx, []).mark, input.adopt ? input.name : undefined, (l) => l.loadbalancers?.some((x: any) => x.id === lb.id));
+      return createDryRun(`listener ${input.name}`, `${input.protocol}:${input.protocolPort} on load balancer ${input.loadbalancer}`, found);
     });
   },
   plan: (i) => `ensure listener ${i.name} ${i.protocol}:${i.protocolPort} on ${i.loadbalancer}`,

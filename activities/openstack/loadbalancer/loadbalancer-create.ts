@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineAction } from '../../define';
 import { Duration, looksLikeId, ms, target, withClient, undoneBy } from '../common';
 import { findNetwork, findSubnet } from '../network/neutron';
-import { findExisting, tagsWith, waitActive } from './lb';
+import { createDryRun, findExisting, tagsWith, waitActive } from './lb';
 
 export default defineAction({
   name: 'openstack.loadbalancer.create',
@@ -43,6 +43,12 @@ export default defineAction({
       }
       if (input.wait) lb = await waitActive(c, ctx, lb.id, ms(input.timeout));
       return { id: lb.id, name: lb.name, vipAddress: lb.vip_address, vipPortId: lb.vip_port_id, vipSubnetId: lb.vip_subnet_id, provisioningStatus: lb.provisioning_status, operatingStatus: lb.operating_status, created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.loadbalancer.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const found = await findExisting(c, ctx, '/lbaas/loadbalancers', 'loadbalancers', tagsWith(ctx, []).mark, input.adopt ? input.name : undefined, (r) => r.provisioning_status !== 'PENDING_DELETE');
+      return createDryRun(`load balancer ${input.name}`, `with its VIP on ${input.vipSubnet || input.vipNetwork || 'the default network'} on ${input.cloud}`, found);
     });
   },
   plan: (i) => `ensure load balancer ${i.name} (VIP on ${i.vipSubnet || i.vipNetwork})`,

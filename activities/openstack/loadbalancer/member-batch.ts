@@ -21,6 +21,56 @@ const Add = z.strictObject({
 });
 const Remove = z.union([z.string().min(1).describe('"address" (any port) or "address:port"'), z.strictObject({ address: z.string().min(1), protocolPort: z.number().int().min(1).max(65535) })]);
 
+type BatchInput = { members: z.output<typeof Add>[]; remove: z.output<typeof Remove>[]; updateOnly: boolean; addresses: string[]; names: string[]; protocolPort: number; weight?: number; subnet: string };
+interface BatchPlan {
+  added: string[];
+  updated: string[];
+  removed: string[];
+  /** The members to send (adds and updates). */
+  wanted: Record<string, unknown>[];
+  /** Current members that stay as they are (sent too when something is removed). */
+  keep: any[];
+}
+
+const key = (a: string, p: number) => `${a}:${p}`;
+
+/** `members` with the `addresses` shorthand expanded. */
+function withAddresses<I extends BatchInput>(input: I): I {
+  const fromAddresses = input.addresses.map((address, i) => ({
+    address,
+    protocolPort: input.protocolPort,
+    ...(input.weight !== undefined ? { weight: input.weight } : {}),
+    ...(input.names[i] ? { name: input.names[i] } : {}),
+    ...(input.subnet ? { subnet: input.subnet } : {}),
+  }));
+  return { ...input, members: [...input.members, ...fromAddresses] };
+}
+
+/** What the batch update adds, re-weights and removes against the pool's current members. */
+function planBatch(input: BatchInput, current: any[], tags: string[], subnetIds: Map<string, string>): BatchPlan {
+  const removes = (m: { address: string; protocol_port: number }) =>
+    input.remove.some((r) => (typeof r === 'string' ? (r.includes(':') ? r === key(m.address, m.protocol_port) : r === m.address) : r.address === m.address && r.protocolPort === m.protocol_port));
+  const listed = (m: any) => input.members.some((w) => key(w.address, w.protocolPort) === key(m.address, m.protocol_port));
+  const byKey = new Map(current.map((m: any) => [key(m.address, m.protocol_port), m]));
+  const plan: BatchPlan = { added: [], updated: [], removed: [], wanted: [], keep: [] };
+  plan.wanted = input.members.filter((m) => !input.updateOnly || byKey.has(key(m.address, m.protocolPort))).map((m) => {
+    const cur = byKey.get(key(m.address, m.protocolPort));
+    const out: Record<string, unknown> = { address: m.address, protocol_port: m.protocolPort };
+    if (m.weight !== undefined) out.weight = m.weight;
+    if (m.name !== undefined) out.name = m.name;
+    if (m.monitorAddress) out.monitor_address = m.monitorAddress;
+    if (!cur) {
+      if (m.subnet) out.subnet_id = subnetIds.get(m.subnet);
+      out.tags = tags;
+      plan.added.push(key(m.address, m.protocolPort));
+    } else if ((m.weight !== undefined && m.weight !== cur.weight) || (m.name !== undefined && m.name !== cur.name)) plan.updated.push(key(m.address, m.protocolPort));
+    return out;
+  });
+  plan.removed = current.filter((m: any) => removes(m) && !listed(m)).map((m: any) => key(m.address, m.protocol_port));
+  plan.keep = current.filter((m: any) => !removes(m) && !listed(m));
+  return plan;
+}
+
 export default defineAction({
   name: 'openstack.member.batch',
   description: 'Batch-update a pool\'s members in one Octavia call: add/re-weight (`members`), remove (`remove`); waits for ACTIVE, retries 409; outputs member ids.',
@@ -41,51 +91,23 @@ export default defineAction({
   }),
   async run(input, ctx) {
     if (input.skip) return { skipped: true, added: [], updated: [], removed: [], members: [], changed: false };
-    const fromAddresses = input.addresses.map((address, i) => ({
-      address,
-      protocolPort: input.protocolPort,
-      ...(input.weight !== undefined ? { weight: input.weight } : {}),
-      ...(input.names[i] ? { name: input.names[i] } : {}),
-      ...(input.subnet ? { subnet: input.subnet } : {}),
-    }));
-    input = { ...input, members: [...input.members, ...fromAddresses] };
+    input = withAddresses(input);
     return withClient(`openstack.member.batch ${input.pool}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);
       const { tags, mark } = tagsWith(ctx, []);
       const subnetIds = new Map<string, string>();
       for (const m of input.members) if (m.subnet && !subnetIds.has(m.subnet)) subnetIds.set(m.subnet, looksLikeId(m.subnet) ? m.subnet : (await findSubnet(c, m.subnet)).id);
-      const key = (a: string, p: number) => `${a}:${p}`;
-      const removes = (m: { address: string; protocol_port: number }) =>
-        input.remove.some((r) => (typeof r === 'string' ? (r.includes(':') ? r === key(m.address, m.protocol_port) : r === m.address) : r.address === m.address && r.protocolPort === m.protocol_port));
-      let plan = { added: [] as string[], updated: [] as string[], removed: [] as string[] };
+      let plan: BatchPlan = { added: [], updated: [], removed: [], wanted: [], keep: [] };
       // With waitOnline the members' own ACTIVE/ONLINE is awaited below (Octavia settles children with the load balancer).
       const { conflicts } = await mutate(c, ctx, poolLb(pool), ms(input.timeout), async () => {
         // Read the members inside the retry loop: a concurrent change may have landed meanwhile.
-        const current = await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
-        const byKey = new Map(current.map((m: any) => [key(m.address, m.protocol_port), m]));
-        plan = { added: [], updated: [], removed: [] };
-        const wanted = input.members.filter((m) => !input.updateOnly || byKey.has(key(m.address, m.protocolPort))).map((m) => {
-          const cur = byKey.get(key(m.address, m.protocolPort));
-          const out: Record<string, unknown> = { address: m.address, protocol_port: m.protocolPort };
-          if (m.weight !== undefined) out.weight = m.weight;
-          if (m.name !== undefined) out.name = m.name;
-          if (m.monitorAddress) out.monitor_address = m.monitorAddress;
-          if (!cur) {
-            if (m.subnet) out.subnet_id = subnetIds.get(m.subnet);
-            out.tags = tags;
-            plan.added.push(key(m.address, m.protocolPort));
-          } else if ((m.weight !== undefined && m.weight !== cur.weight) || (m.name !== undefined && m.name !== cur.name)) plan.updated.push(key(m.address, m.protocolPort));
-          return out;
-        });
-        const removed = current.filter((m: any) => removes(m) && !input.members.some((w) => key(w.address, w.protocolPort) === key(m.address, m.protocol_port)));
-        plan.removed = removed.map((m: any) => key(m.address, m.protocol_port));
+        plan = planBatch(input, await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members'), tags, subnetIds);
         if (!plan.added.length && !plan.updated.length && !plan.removed.length) return false;
         if (plan.removed.length) {
           // Octavia deletes what the list leaves out: send every member we keep, unchanged ones as they are.
-          const keep = current.filter((m: any) => !removes(m) && !input.members.some((w) => key(w.address, w.protocolPort) === key(m.address, m.protocol_port)));
-          const full = [...keep.map((m: any) => ({ address: m.address, protocol_port: m.protocol_port, weight: m.weight, name: m.name, ...(m.subnet_id ? { subnet_id: m.subnet_id } : {}) })), ...wanted];
+          const full = [...plan.keep.map((m: any) => ({ address: m.address, protocol_port: m.protocol_port, weight: m.weight, name: m.name, ...(m.subnet_id ? { subnet_id: m.subnet_id } : {}) })), ...plan.wanted];
           await c.put('load-balancer', `/lbaas/pools/${pool.id}/members`, { members: full });
-        } else await c.put('load-balancer', `/lbaas/pools/${pool.id}/members`, { members: wanted }, { query: { additive_only: 'true' } });
+        } else await c.put('load-balancer', `/lbaas/pools/${pool.id}/members`, { members: plan.wanted }, { query: { additive_only: 'true' } });
         return true;
       }, !input.waitOnline);
       const after = input.waitOnline && input.members.length
@@ -107,6 +129,18 @@ export default defineAction({
         conflicts,
         changed: plan.added.length + plan.updated.length + plan.removed.length > 0,
       };
+    });
+  },
+  async dryRun(raw, ctx) {
+    if (raw.skip) return { changed: false, summary: `pool ${raw.pool}: left as it is (skip)` };
+    const input = withAddresses(raw);
+    return withClient(`openstack.member.batch ${input.pool} (dry run)`, input, ctx, async (c) => {
+      const pool = await getPool(c, input.pool);
+      // Subnets are only sent for added members; the dry run names them as given.
+      const p = planBatch(input, await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members'), [], new Map());
+      const diff = [...p.added.map((k) => `+ member ${k}`), ...p.updated.map((k) => `~ member ${k}`), ...p.removed.map((k) => `- member ${k}`)].join('\n');
+      const changed = diff.length > 0;
+      return { changed, summary: changed ? `pool ${input.pool}: add ${p.added.length}, update ${p.updated.length}, remove ${p.removed.length}` : `pool ${input.pool}: members as wanted`, ...(changed ? { diff } : {}) };
     });
   },
   plan: (i) => (i.skip ? '(skip) leave the pool as it is' : `batch update pool ${i.pool}: ${i.members.length + i.addresses.length} ${i.updateOnly ? 'update' : 'add/update'}, ${i.remove.length} remove`),

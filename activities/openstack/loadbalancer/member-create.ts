@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineAction } from '../../define';
 import { Duration, looksLikeId, ms, target, withClient, undoneBy } from '../common';
 import { findSubnet } from '../network/neutron';
-import { getPool, memberSummary, mutate, poolLb, tagsWith } from './lb';
+import { createDryRun, findMember, getPool, memberSummary, mutate, poolLb, tagsWith } from './lb';
 
 export default defineAction({
   name: 'openstack.member.create',
@@ -28,7 +28,7 @@ export default defineAction({
     return withClient(`openstack.member.create ${input.address}:${input.protocolPort}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);
       const { tags, mark } = tagsWith(ctx, input.tags);
-      const existing = (await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members', { query: { address: input.address, protocol_port: input.protocolPort } }))[0];
+      const existing = await findMember(c, pool.id, input);
       if (existing) return { ...memberSummary(existing), poolId: pool.id, created: existing.tags?.includes(mark) ?? false, conflicts: 0, changed: false };
       const body: Record<string, unknown> = { address: input.address, protocol_port: input.protocolPort, weight: input.weight, tags };
       if (input.name) body.name = input.name;
@@ -36,6 +36,13 @@ export default defineAction({
       if (input.monitorAddress) body.monitor_address = input.monitorAddress;
       const { result, conflicts } = await mutate(c, ctx, poolLb(pool), ms(input.timeout), async () => (await c.post('load-balancer', `/lbaas/pools/${pool.id}/members`, { member: body })).body.member);
       return { ...memberSummary(result), poolId: pool.id, created: true, conflicts, changed: true };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.member.create ${input.address}:${input.protocolPort} (dry run)`, input, ctx, async (c) => {
+      const pool = await getPool(c, input.pool);
+      const m = await findMember(c, pool.id, input);
+      return createDryRun(`member ${input.address}:${input.protocolPort}`, `(weight ${input.weight}) in pool ${input.pool}`, m ? { resource: m } : undefined);
     });
   },
   plan: (i) => `add ${i.address}:${i.protocolPort} (weight ${i.weight}) to pool ${i.pool}`,

@@ -2,7 +2,16 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { notFound, Duration, ms, target, withClient } from '../common';
-import { getPool, memberSummary, mutate, poolLb } from './lb';
+import { findMember, getPool, memberRef, memberSummary, mutate, poolLb } from './lb';
+
+/** The fields of the member that differ from the input (what the PUT sends). */
+function changes(m: any, input: { weight?: number; adminStateUp?: boolean; name?: string }): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (input.weight !== undefined && input.weight !== m.weight) body.weight = input.weight;
+  if (input.adminStateUp !== undefined && input.adminStateUp !== m.admin_state_up) body.admin_state_up = input.adminStateUp;
+  if (input.name !== undefined && input.name !== m.name) body.name = input.name;
+  return body;
+}
 
 export default defineAction({
   name: 'openstack.member.update',
@@ -23,17 +32,22 @@ export default defineAction({
   async run(input, ctx) {
     return withClient(`openstack.member.update ${input.id || `${input.address}:${input.protocolPort}`}`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);
-      const m = input.id
-        ? (await c.find('load-balancer', `/lbaas/pools/${pool.id}/members/${input.id}`))?.member
-        : (await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members', { query: { address: input.address, protocol_port: input.protocolPort } }))[0];
-      if (!m) throw notFound('member', input.id || `${input.address}:${input.protocolPort}`);
-      const body: Record<string, unknown> = {};
-      if (input.weight !== undefined && input.weight !== m.weight) body.weight = input.weight;
-      if (input.adminStateUp !== undefined && input.adminStateUp !== m.admin_state_up) body.admin_state_up = input.adminStateUp;
-      if (input.name !== undefined && input.name !== m.name) body.name = input.name;
+      const m = await findMember(c, pool.id, input);
+      if (!m) throw notFound('member', memberRef(input));
+      const body = changes(m, input);
       if (!Object.keys(body).length) return { ...memberSummary(m), previousWeight: m.weight, conflicts: 0, changed: false };
       const { result, conflicts } = await mutate(c, ctx, poolLb(pool), ms(input.timeout), async () => (await c.put('load-balancer', `/lbaas/pools/${pool.id}/members/${m.id}`, { member: body })).body.member);
       return { ...memberSummary(result), previousWeight: m.weight, conflicts, changed: true };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.member.update ${memberRef(input)} (dry run)`, input, ctx, async (c) => {
+      const pool = await getPool(c, input.pool);
+      const m = await findMember(c, pool.id, input);
+      if (!m) throw notFound('member', memberRef(input));
+      const body = changes(m, input);
+      if (!Object.keys(body).length) return { changed: false, summary: `member ${memberRef(input)} in ${input.pool} is as wanted` };
+      return { changed: true, summary: `update member ${memberRef(input)} in ${input.pool}: ${Object.keys(body).join(', ')}`, diff: Object.entries(body).map(([k, v]) => `${k}: ${JSON.stringify(m[k])} -> ${JSON.stringify(v)}`).join('\n') };
     });
   },
   plan: (i) => `update member ${i.id || `${i.address}:${i.protocolPort}`} in ${i.pool}${i.weight !== undefined ? ` (weight ${i.weight})` : ''}`,

@@ -21,5 +21,15 @@ export default defineAction({
       return { ...fipSummary(res.body.floatingip), previousPortId: f.port_id ?? null, changed: true };
     });
   },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.floating-ip.associate ${input.floatingIp} (dry run)`, input, ctx, async (c) => {
+      const f = await findFloatingIp(c, input.floatingIp);
+      if (!f) throw notFound('floating IP', input.floatingIp);
+      const want = input.port || null;
+      if (f.port_id === want && (!input.fixedIp || f.fixed_ip_address === input.fixedIp)) return { changed: false, summary: `floating IP ${f.floating_ip_address} is ${want ? `on port ${want}` : 'not associated'}` };
+      const to = want ? `port ${want}${input.fixedIp ? ` (${input.fixedIp})` : ''}` : 'nothing';
+      return { changed: true, summary: want ? `associate floating IP ${f.floating_ip_address} with ${to}` : `disassociate floating IP ${f.floating_ip_address}`, diff: `port: ${f.port_id ?? 'none'} -> ${want ?? 'none'}` };
+    });
+  },
   plan: (i) => (i.port ? `associate floating IP ${i.floatingIp} with port ${i.port}` : `disassociate floating IP ${i.floatingIp}`),
 });

@@ -1,11 +1,24 @@
 /** `openstack.floating-ip.create`: allocate a floating IP from an external network, optionally on a port. */
 import { z } from 'zod';
 import { defineAction } from '../../define';
+import type { OpenStackClient } from '../client';
 import { looksLikeId, notFound, target, withClient, undoneBy } from '../common';
 import { ensureNeutron, findNetwork } from './neutron';
 
 export function fipSummary(f: any) {
   return { id: f.id, address: f.floating_ip_address, portId: f.port_id ?? null, fixedIp: f.fixed_ip_address ?? null, status: f.status };
+}
+
+/** The external network's id and the port to associate with (the server's first port), read-only. */
+async function resolveTarget(c: OpenStackClient, input: { network: string; port: string; server: string }): Promise<{ netId: string; port: string }> {
+  const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;
+  let port = input.port;
+  if (!port && input.server) {
+    const ports = await c.list('network', '/ports', 'ports', { query: { device_id: input.server } });
+    if (!ports.length) throw notFound('port of server', input.server);
+    port = ports[0].id;
+  }
+  return { netId, port };
 }
 
 export default defineAction({
@@ -22,18 +35,19 @@ export default defineAction({
   inverse: undoneBy('openstack.floating-ip.release', { floatingIp: '{{ outputs.id }}' }),
   async run(input, ctx) {
     return withClient('openstack.floating-ip.create', input, ctx, async (c) => {
-      const netId = looksLikeId(input.network) ? input.network : (await findNetwork(c, input.network)).id;
+      const { netId, port } = await resolveTarget(c, input);
       const body: Record<string, unknown> = { floating_network_id: netId, description: input.description || undefined };
-      let port = input.port;
-      if (!port && input.server) {
-        const ports = await c.list('network', '/ports', 'ports', { query: { device_id: input.server } });
-        if (!ports.length) throw notFound('port of server', input.server);
-        port = ports[0].id;
-      }
       if (port) body.port_id = port;
       if (input.fixedIp) body.fixed_ip_address = input.fixedIp;
       const { resource, created, changed } = await ensureNeutron(c, ctx, { path: '/floatingips', key: 'floatingip', what: 'floating IP', adopt: false, body, filters: { floating_network_id: netId } });
       return { ...fipSummary(resource), created, changed };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient('openstack.floating-ip.create (dry run)', input, ctx, async (c) => {
+      // Every step allocates its own address (no name to adopt by): a run always allocates one.
+      const { port } = await resolveTarget(c, input);
+      return { changed: true, summary: `allocate a floating IP from ${input.network}${port ? ` for port ${port}` : ''}`, diff: `+ floating IP (${input.network})${port ? ` -> port ${port}` : ''}` };
     });
   },
   plan: (i) => `allocate a floating IP from ${i.network}${i.port ? ` for port ${i.port}` : i.server ? ` for server ${i.server}` : ''}`,

@@ -16,6 +16,12 @@ export const Rule = z.strictObject({
 });
 export type RuleInput = z.output<typeof Rule>;
 
+/** A rule in one line, for plan and dry-run text: "ingress tcp/22 from 0.0.0.0/0". */
+export function ruleText(r: RuleInput): string {
+  const port = r.port ?? (r.portRangeMin !== undefined ? `${r.portRangeMin}${r.portRangeMax !== undefined && r.portRangeMax !== r.portRangeMin ? `-${r.portRangeMax}` : ''}` : undefined);
+  return `${r.direction} ${r.protocol}${port !== undefined ? `/${port}` : ''}${r.remoteIpPrefix ? ` from ${r.remoteIpPrefix}` : r.remoteGroup ? ` from group ${r.remoteGroup}` : ''}`;
+}
+
 export function ruleBody(sgId: string, r: RuleInput): Record<string, unknown> {
   const b: Record<string, unknown> = { security_group_id: sgId, direction: r.direction, ethertype: r.ethertype };
   if (r.protocol && r.protocol !== 'any') b.protocol = r.protocol;

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { defineAction } from '../../define';
 import { target, withClient, undoneBy } from '../common';
-import { ensureNeutron } from './neutron';
-import { Rule, ensureRule } from './rules';
+import { ensureNeutron, lookupNeutron } from './neutron';
+import { Rule, ensureRule, ruleText, sameRule } from './rules';
 
 export default defineAction({
   name: 'openstack.security-group.create',
@@ -20,6 +20,16 @@ export default defineAction({
       const rules = [];
       for (const r of input.rules) rules.push(await ensureRule(c, resource.id, r, resource.security_group_rules ?? []));
       return { id: resource.id, name: resource.name, created, rules: rules.map((r) => r.id), rulesCreated: rules.filter((r) => r.created).length, changed: changed || rules.some((r) => r.created) };
+    });
+  },
+  async dryRun(input, ctx) {
+    return withClient(`openstack.security-group.create ${input.name} (dry run)`, input, ctx, async (c) => {
+      const hit = await lookupNeutron(c, ctx, { path: '/security-groups', key: 'security_group', what: 'security group', adopt: input.adopt, body: { name: input.name } });
+      const missing = hit ? input.rules.filter((r) => !sameRule(hit.resource.security_group_rules ?? [], hit.resource.id, r)) : input.rules;
+      const diff = [...(hit ? [] : [`+ security group ${input.name}`]), ...missing.map((r) => `+ rule ${ruleText(r)}`)].join('\n');
+      if (!hit) return { changed: true, summary: `create security group ${input.name} with ${input.rules.length} rule(s) on ${input.cloud}`, diff };
+      if (!missing.length) return { changed: false, summary: `security group ${input.name} exists (${hit.resource.id}) with its ${input.rules.length} rule(s)` };
+      return { changed: true, summary: `security group ${input.name} exists (${hit.resource.id}); add ${missing.length} rule(s)`, diff };
     });
   },
   plan: (i) => `ensure security group ${i.name} with ${i.rules.length} rule(s)`,

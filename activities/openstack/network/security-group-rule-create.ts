@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineAction } from '../../define';
 import { looksLikeId, target, withClient, undoneBy } from '../common';
 import { findSecurityGroup } from './neutron';
-import { Rule, ensureRule } from './rules';
+import { Rule, ensureRule, ruleText, sameRule } from './rules';
 
 export default defineAction({
   name: 'openstack.security-group-rule.create',
@@ -17,5 +17,12 @@ export default defineAction({
       return { id: r.id, securityGroupId: sgId, created: r.created, changed: r.created };
     });
   },
-  plan: (i) => `allow ${i.direction} ${i.protocol}${i.port ? `/${i.port}` : ''}${i.remoteIpPrefix ? ` from ${i.remoteIpPrefix}` : ''} in ${i.securityGroup}`,
+  async dryRun(input, ctx) {
+    return withClient(`openstack.security-group-rule.create ${input.securityGroup} (dry run)`, input, ctx, async (c) => {
+      const sg = await findSecurityGroup(c, ctx, input.securityGroup);
+      const known = sameRule(sg.security_group_rules ?? [], sg.id, input);
+      return known ? { changed: false, summary: `rule ${ruleText(input)} exists in ${input.securityGroup} (${known.id})` } : { changed: true, summary: `add rule ${ruleText(input)} to ${input.securityGroup}`, diff: `+ rule ${ruleText(input)}` };
+    });
+  },
+  plan: (i) => `allow ${ruleText(i)} in ${i.securityGroup}`,
 });
