@@ -10,6 +10,9 @@ import { isWorkerShutdown } from '../lib/shutdown';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
 import type { ActionDefaults, ActionInverse } from '../dsl/contract';
+import type { DryRunResult, Plugin } from './plugin';
+
+export type { DryRunResult } from './plugin';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -38,11 +41,8 @@ export interface CallContext {
   rootWorkflowId?: string;
 }
 
-export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> {
-  name: string;
-  description: string;
-  input: S;
-  run(input: z.output<S>, ctx: ActionContext): Promise<O>;
+/** An action is the Plugin family's widest member (activities/plugin.ts): run in a Temporal activity. */
+export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> extends Plugin<S, ActionContext, O> {
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
   /**
@@ -73,12 +73,6 @@ export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S,
   return def;
 }
 
-/** What a dry run reports: would `run` change anything, what (one line), and a diff when there is one. */
-export interface DryRunResult {
-  changed: boolean;
-  summary: string;
-  diff?: string;
-}
 
 /**
  * A dry run for an action whose input already has a "change nothing" switch (`dryRun: true`,
