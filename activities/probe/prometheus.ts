@@ -6,6 +6,7 @@
  * (metrics lag by a scrape interval or more).
  */
 import { z } from 'zod';
+import { PROBE_ASSERT_DEFAULT } from './assert';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
@@ -39,7 +40,7 @@ const input = z.strictObject({
   reduce: Reduce.optional().describe('range: compare one value per series (last, min, max, avg, ...) instead of every sample.'),
   match: z.enum(['all', 'any']).default('all').describe('Every compared value must pass, or at least one.'),
   onEmpty: z.enum(['fail', 'pass']).default('fail').describe('An empty result (no series) counts as this.'),
-  assert: z.boolean().default(true).describe('Fail the step when the threshold does not hold (after `wait`).'),
+  assert: z.boolean().default(PROBE_ASSERT_DEFAULT).describe('Fail the step when the threshold does not hold (after `wait`).'),
   wait: msField(0, 86_400_000).default(0).describe('Re-query until the threshold holds, for up to this long (default 0: query once).'),
   interval: msField(50, 3_600_000).default(1_000).describe('Between queries while waiting (default 1s).'),
   timeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('Per HTTP request.'),
