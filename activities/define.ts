@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
+import { msField } from '../lib/duration';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
 import type { ActionDefaults, ActionInverse } from '../dsl/contract';
@@ -68,6 +69,25 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
 }
 
 export type { ActionDefaults, ActionInverse } from '../dsl/contract';
+
+/**
+ * An action's own time limit (per request, per command) is named `timeout`: milliseconds or a
+ * duration ("10s"), read by lib/duration.ts msField. `timeoutMs` (milliseconds) is its deprecated
+ * old name, still accepted so existing runbooks validate; `timeout` wins when both are given.
+ * A shape to spread into the input's object schema (it stays a plain object, so a
+ * discriminated union can hold it); read the value with timeoutOf.
+ */
+export function timeoutFields(min: number, max: number, defaultMs: number, what: string) {
+  return {
+    timeout: msField(min, max).optional().describe(`${what} Milliseconds or a duration (default ${defaultMs}ms).`),
+    timeoutMs: z.number().int().min(min).max(max).optional().describe('Deprecated: the old name of `timeout` (milliseconds).'),
+  };
+}
+
+/** The time limit of an input with timeoutFields, in milliseconds. */
+export function timeoutOf(input: { timeout?: number; timeoutMs?: number }, defaultMs: number): number {
+  return input.timeout ?? input.timeoutMs ?? defaultMs;
+}
 
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {
   return def;

@@ -23,6 +23,7 @@ import { target as osTarget, withClient } from '../openstack/common';
 import { getPool, mutate, poolLb } from '../openstack/loadbalancer/lb';
 import { httpCheck } from '../probe/check';
 import { firstBefore } from './first-before';
+import { msField } from '../../lib/duration';
 
 const ClusterMap = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
@@ -44,7 +45,7 @@ const OctaviaBackend = z.strictObject({
   pool: z.string().min(1).describe('Pool name or id.'),
   members: ClusterMap.describe('cluster → its member addresses in the pool.'),
   fullWeight: z.number().int().min(1).max(256).optional().describe("100 % weight; default: the highest weight of the other clusters' members (at least 1)."),
-  timeout: z.number().int().min(1000).default(600_000).describe('ms to wait for the load balancer to be ACTIVE around the change.'),
+  timeout: msField(1000, Number.MAX_SAFE_INTEGER).default(600_000).describe('How long to wait for the load balancer to be ACTIVE around the change: milliseconds or a duration (default 10m).'),
 });
 const BACKEND_SCHEMAS = { dns: DnsBackend, haproxy: HaproxyBackend, octavia: OctaviaBackend };
 export const SteeringBackend = z.discriminatedUnion('kind', [DnsBackend, HaproxyBackend, OctaviaBackend]);
