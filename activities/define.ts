@@ -112,6 +112,20 @@ export function withDryRunSwitch<D extends ActionDefinition<any, any>>(def: D, f
   return { ...def, dryRun: dryRunVia(flag, (i, ctx) => def.run(i, ctx), (i) => (def.plan ? def.plan(i) : def.name)) };
 }
 
+/**
+ * The standard result shape of an action's outputs, as of an Ansible module: did it change
+ * anything, and, when there is one, a diff and a one-line summary, beside the action's own
+ * outputs. The wrapper (toActivity) fills in `changed: false` for a readOnly action that does not
+ * say; an action that changes things says so itself (`changed` is its own claim, never guessed).
+ */
+export type StandardResult<O extends object = Record<string, unknown>> = { changed: boolean; diff?: string; summary?: string } & O;
+
+/** Outputs in the standard shape where the wrapper can tell: a readOnly action's plain-object outputs get `changed: false`. */
+export function standardOutputs(def: Pick<ActionDefinition, 'readOnly'>, outputs: unknown): unknown {
+  if (!def.readOnly || !outputs || typeof outputs !== 'object' || Array.isArray(outputs) || 'changed' in outputs) return outputs;
+  return { ...(outputs as Record<string, unknown>), changed: false };
+}
+
 /** What every activity returns to the interpreter; `attempt` feeds the status query. */
 export interface ActionResult<O = unknown> {
   outputs: O;
@@ -211,7 +225,7 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
     } finally {
       clearInterval(timer);
     }
-    outputs = mask(outputs ?? null);
+    outputs = standardOutputs(def, mask(outputs ?? null));
     // Checked here, before the SDK sends it: an oversized result would otherwise fail the
     // workflow task (or the run) with a message that names neither the step nor the size.
     const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');
