@@ -7,9 +7,13 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
+import { msField } from '../lib/duration';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
 import type { ActionDefaults, ActionInverse } from '../dsl/contract';
+import type { DryRunResult, Plugin } from './plugin';
+
+export type { DryRunResult } from './plugin';
 
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
@@ -38,11 +42,8 @@ export interface CallContext {
   rootWorkflowId?: string;
 }
 
-export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> {
-  name: string;
-  description: string;
-  input: S;
-  run(input: z.output<S>, ctx: ActionContext): Promise<O>;
+/** An action is the Plugin family's widest member (activities/plugin.ts): run in a Temporal activity. */
+export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> extends Plugin<S, ActionContext, O> {
   /** Plan mode: say what would happen, without side effects. */
   plan?(input: z.output<S>): string;
   /**
@@ -69,16 +70,29 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
 
 export type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
+/**
+ * An action's own time limit (per request, per command) is named `timeout`: milliseconds or a
+ * duration ("10s"), read by lib/duration.ts msField. `timeoutMs` (milliseconds) is its deprecated
+ * old name, still accepted so existing runbooks validate; `timeout` wins when both are given.
+ * A shape to spread into the input's object schema (it stays a plain object, so a
+ * discriminated union can hold it); read the value with timeoutOf.
+ */
+export function timeoutFields(min: number, max: number, defaultMs: number, what: string) {
+  return {
+    timeout: msField(min, max).optional().describe(`${what} Milliseconds or a duration (default ${defaultMs}ms).`),
+    timeoutMs: z.number().int().min(min).max(max).optional().describe('Deprecated: the old name of `timeout` (milliseconds).'),
+  };
+}
+
+/** The time limit of an input with timeoutFields, in milliseconds. */
+export function timeoutOf(input: { timeout?: number; timeoutMs?: number }, defaultMs: number): number {
+  return input.timeout ?? input.timeoutMs ?? defaultMs;
+}
+
 export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S, O>): ActionDefinition<S, O> {
   return def;
 }
 
-/** What a dry run reports: would `run` change anything, what (one line), and a diff when there is one. */
-export interface DryRunResult {
-  changed: boolean;
-  summary: string;
-  diff?: string;
-}
 
 /**
  * A dry run for an action whose input already has a "change nothing" switch (`dryRun: true`,
@@ -96,6 +110,20 @@ export function dryRunVia<I extends object>(flag: 'dryRun' | 'check', run: (inpu
 /** The action with a dry run through its own switch (see dryRunVia); the summary is its plan text. */
 export function withDryRunSwitch<D extends ActionDefinition<any, any>>(def: D, flag: 'dryRun' | 'check'): D {
   return { ...def, dryRun: dryRunVia(flag, (i, ctx) => def.run(i, ctx), (i) => (def.plan ? def.plan(i) : def.name)) };
+}
+
+/**
+ * The standard result shape of an action's outputs, as of an Ansible module: did it change
+ * anything, and, when there is one, a diff and a one-line summary, beside the action's own
+ * outputs. The wrapper (toActivity) fills in `changed: false` for a readOnly action that does not
+ * say; an action that changes things says so itself (`changed` is its own claim, never guessed).
+ */
+export type StandardResult<O extends object = Record<string, unknown>> = { changed: boolean; diff?: string; summary?: string } & O;
+
+/** Outputs in the standard shape where the wrapper can tell: a readOnly action's plain-object outputs get `changed: false`. */
+export function standardOutputs(def: Pick<ActionDefinition, 'readOnly'>, outputs: unknown): unknown {
+  if (!def.readOnly || !outputs || typeof outputs !== 'object' || Array.isArray(outputs) || 'changed' in outputs) return outputs;
+  return { ...(outputs as Record<string, unknown>), changed: false };
 }
 
 /** What every activity returns to the interpreter; `attempt` feeds the status query. */
@@ -197,7 +225,7 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
     } finally {
       clearInterval(timer);
     }
-    outputs = mask(outputs ?? null);
+    outputs = standardOutputs(def, mask(outputs ?? null));
     // Checked here, before the SDK sends it: an oversized result would otherwise fail the
     // workflow task (or the run) with a message that names neither the step nor the size.
     const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');

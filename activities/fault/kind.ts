@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { ActionContext } from '../define';
+import { withContext, type CheckablePlugin } from '../plugin';
 
 export interface FaultContext extends ActionContext {
   /** Report what would change, change nothing (reads are allowed). */
@@ -19,7 +20,8 @@ export interface FaultOutcome {
   at?: string;
 }
 
-export interface FaultKind<S extends z.ZodTypeAny = z.ZodTypeAny> {
+/** What a fault kind file writes (defineFaultKind fills in the Plugin fields from it). */
+export interface FaultKindSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   kind: string;
   schema: S;
   /** Human description of the target, e.g. "cloud cluster-b (refuse)". */
@@ -28,6 +30,23 @@ export interface FaultKind<S extends z.ZodTypeAny = z.ZodTypeAny> {
   restore(spec: z.output<S>, ctx: FaultContext): Promise<FaultOutcome>;
 }
 
-export function defineFaultKind<S extends z.ZodTypeAny>(k: FaultKind<S>): FaultKind<S> {
-  return k;
+/**
+ * A fault kind is a Plugin (activities/plugin.ts), and the model of the family: `name` is
+ * `kind`, `input` is `schema`, `run` is `inject`, `restore` its inverse, and the dry run is
+ * `inject` with `ctx.dryRun` on.
+ */
+export interface FaultKind<S extends z.ZodTypeAny = z.ZodTypeAny> extends FaultKindSpec<S>, CheckablePlugin<S, FaultContext, FaultOutcome> {}
+
+export function defineFaultKind<S extends z.ZodTypeAny>(k: FaultKindSpec<S>): FaultKind<S> {
+  return {
+    ...k,
+    name: k.kind,
+    description: k.schema.description ?? `fault kind ${k.kind}`,
+    input: k.schema,
+    run: (spec, ctx) => k.inject(spec, ctx),
+    async dryRun(spec, ctx) {
+      const r = await k.inject(spec, withContext(ctx, { dryRun: true }));
+      return { changed: r.changed, summary: `${r.changed ? 'would inject' : 'already injected'}: ${k.describe(spec)}` };
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createTwoFilesPatch } from 'diff';
 import type { ExecResult } from './ssh';
 import { shq } from './ssh';
+import { withContext, type CheckablePlugin } from '../plugin';
 
 export interface Facts {
   hostname: string;
@@ -62,7 +63,8 @@ export interface ModuleResult {
   [key: string]: unknown;
 }
 
-export interface HostModule<S extends z.ZodTypeAny = z.ZodTypeAny> {
+/** What a module file writes (defineModule fills in the Plugin fields from it). */
+export interface HostModuleSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   name: string;
   description: string;
   args: S;
@@ -74,11 +76,25 @@ export interface HostModule<S extends z.ZodTypeAny = z.ZodTypeAny> {
   rawArgs?: string[];
   /** Accept Ansible's free-form string (`command: ls -l`) as this arg. */
   freeForm?: string;
+  /** Changes the host only when `ctx.check` is off; in check mode it reports what it would change. */
   run(args: z.output<S>, ctx: ModuleContext): Promise<ModuleResult>;
 }
 
-export function defineModule<S extends z.ZodTypeAny>(m: HostModule<S>): HostModule<S> {
-  return m;
+/**
+ * A host module is a Plugin (activities/plugin.ts): `input` is `args`, and its dry run is `run`
+ * in check mode with diff on.
+ */
+export interface HostModule<S extends z.ZodTypeAny = z.ZodTypeAny> extends HostModuleSpec<S>, CheckablePlugin<S, ModuleContext, ModuleResult> {}
+
+export function defineModule<S extends z.ZodTypeAny>(m: HostModuleSpec<S>): HostModule<S> {
+  return {
+    ...m,
+    input: m.args,
+    async dryRun(args, ctx) {
+      const r = await m.run(args, withContext(ctx, { check: true, diff: true }));
+      return { changed: !!r.changed, summary: typeof r.msg === 'string' && r.msg ? r.msg : `${m.name}: ${r.changed ? 'would change' : 'no change'}`, ...(typeof r.diff === 'string' && r.diff ? { diff: r.diff } : {}) };
+    },
+  };
 }
 
 /** A module's own failure: the task fails with this message (no retry of the activity). */

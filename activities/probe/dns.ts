@@ -5,6 +5,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
+import { PROBE_ASSERT_DEFAULT } from './assert';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { msField } from '../../dsl/duration';
@@ -27,7 +28,7 @@ const input = z.strictObject({
     })
     .optional()
     .describe('What the answers must satisfy; default: at least one answer.'),
-  assert: z.boolean().default(true).describe('Fail the step when the expectation does not hold (after `wait`).'),
+  assert: z.boolean().default(PROBE_ASSERT_DEFAULT).describe('Fail the step when the expectation does not hold (after `wait`).'),
   wait: msField(0, 86_400_000).default(0).describe('Re-query until the expectation holds, for up to this long (default 0: ask once).'),
   interval: msField(10, 3_600_000).default(500).describe('Between queries while waiting (default 500ms).'),
   timeout: msField(1, 60_000).default(2_000).describe('Per query attempt (default 2s).'),

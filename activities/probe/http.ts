@@ -6,6 +6,7 @@
  * can read the time to detection. Resumes from its last heartbeat after a worker restart.
  */
 import { z } from 'zod';
+import { PROBE_ASSERT_DEFAULT } from './assert';
 import { ApplicationFailure } from '@temporalio/common';
 import { cancellableSleep, defineAction } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
@@ -64,6 +65,7 @@ const input = z.strictObject({
   maxDuration: msField(1, 7 * 86_400_000).default(60_000).describe('Give up (or, with until: deadline, stop) after this long (default 60s). Keep the step `timeout` (default 10m) above it.'),
   expect: z.enum(['up', 'down', 'any']).optional()
     .describe('The verdict that makes the step succeed; default: down for until: down, any for until: deadline, up otherwise. Otherwise the step fails (not retried).'),
+  assert: z.boolean().default(PROBE_ASSERT_DEFAULT).describe('Fail the step (not retried) when the verdict is not `expect` (default true; false: report it in the outputs, `ok: false`).'),
   timelineLimit: z.number().int().min(0).max(2000).default(200).describe('Keep at most this many observations (the latest).'),
 });
 
@@ -176,7 +178,7 @@ export default defineAction({
       timeline: st.timeline,
       timelineDropped: st.timelineDropped,
     };
-    if (!result.ok) {
+    if (!result.ok && i.assert) {
       const last = st.timeline[st.timeline.length - 1];
       throw ApplicationFailure.create({
         message: `probe.http ${i.url}: ${verdict}, expected ${expect} (${st.failures} of ${st.checks} checks failed${last?.error ? `; last: ${last.error}` : ''})`,

@@ -6,8 +6,9 @@
  * (metrics lag by a scrape interval or more).
  */
 import { z } from 'zod';
+import { PROBE_ASSERT_DEFAULT } from './assert';
 import { ApplicationFailure } from '@temporalio/common';
-import { cancellableSleep, defineAction } from '../define';
+import { cancellableSleep, defineAction, timeoutFields, timeoutOf } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
 import { fetchGuarded, responseText } from '../../lib/bounded';
 import { msField } from '../../dsl/duration';
@@ -39,10 +40,10 @@ const input = z.strictObject({
   reduce: Reduce.optional().describe('range: compare one value per series (last, min, max, avg, ...) instead of every sample.'),
   match: z.enum(['all', 'any']).default('all').describe('Every compared value must pass, or at least one.'),
   onEmpty: z.enum(['fail', 'pass']).default('fail').describe('An empty result (no series) counts as this.'),
-  assert: z.boolean().default(true).describe('Fail the step when the threshold does not hold (after `wait`).'),
+  assert: z.boolean().default(PROBE_ASSERT_DEFAULT).describe('Fail the step when the threshold does not hold (after `wait`).'),
   wait: msField(0, 86_400_000).default(0).describe('Re-query until the threshold holds, for up to this long (default 0: query once).'),
   interval: msField(50, 3_600_000).default(1_000).describe('Between queries while waiting (default 1s).'),
-  timeoutMs: z.number().int().min(1).max(600_000).default(10_000).describe('Per HTTP request.'),
+  ...timeoutFields(1, 600_000, 10_000, 'Per HTTP request.'),
 });
 
 export interface SeriesOut {
@@ -131,7 +132,7 @@ async function queryOnce(i: Input, headers: Record<string, string>, secrets: str
       method: i.method,
       headers: { accept: 'application/json', ...(i.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
       body: i.method === 'POST' ? params.toString() : undefined,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(i.timeoutMs)]),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutOf(i, 10_000))]),
     }, `probe.prometheus ${path}`);
   } catch (e: any) {
     if (signal.aborted || e instanceof ApplicationFailure) throw e;

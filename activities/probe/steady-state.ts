@@ -1,9 +1,10 @@
 /**
  * probe.steady-state: is every cluster of an Active-Active set healthy right now? Each cluster
  * gets `samples` consecutive HTTP checks of its health URL and, optionally, a Prometheus (or
- * Mimir) query with `$cluster` replaced by its name. Unless `assert`, never fails for an unhealthy cluster: the
- * answer is data (`healthy`, `unhealthyClusters`, why), so a drill can skip itself with a report
- * and a failover can pick the clusters that may take load. `wait` re-checks until all are healthy.
+ * Mimir) query with `$cluster` replaced by its name. Like every probe it fails the step when the
+ * check fails (`assert`, default true); with `assert: false` it never fails for an unhealthy
+ * cluster: the answer is data (`healthy`, `unhealthyClusters`, why), so a drill can skip itself
+ * with a report and a failover can pick the clusters that may take load. `wait` re-checks until all are healthy.
  */
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,6 +12,7 @@ import { cancellableSleep, defineAction, type ActionContext } from '../define';
 import { msField } from '../../dsl/duration';
 import { httpCheck } from './check';
 import probePrometheus from './prometheus';
+import { PROBE_ASSERT_DEFAULT } from './assert';
 
 const input = z.strictObject({
   clusters: z.array(z.string().min(1)).min(1).describe('The clusters to check.'),
@@ -30,7 +32,7 @@ const input = z.strictObject({
     })
     .optional(),
   wait: msField(0, 86_400_000).default(0).describe('Keep checking until every cluster is healthy, up to this long (default: check once).'),
-  assert: z.boolean().default(false).describe('Fail the step (not retried) when fewer than `minHealthy` clusters are healthy after `wait` (default: report it in the outputs).'),
+  assert: z.boolean().default(PROBE_ASSERT_DEFAULT).describe('Fail the step (not retried) when fewer than `minHealthy` clusters are healthy after `wait` (default true; false: report it in the outputs only).'),
   minHealthy: z.number().int().min(0).optional().describe('How many healthy clusters count as steady (default: all of them); also ends `wait` early.'),
   message: z.string().optional().describe('With assert: the failure message (the reasons are appended).'),
 });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { SecretRef, resolveSecret } from '../../lib/secrets';
 import { canonicalName, canonicalZone, type PdnsTarget } from './pdns-client';
+import { timeoutFields, timeoutOf } from '../define';
 
 export const PdnsConnection = {
   api: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081' })
@@ -11,11 +12,11 @@ export const PdnsConnection = {
   zone: z.string().min(1).describe('Zone, e.g. example.com (trailing dot optional).'),
   name: z.string().min(1).describe('Record name: absolute ("app.example.com."), or relative to the zone ("app", "@").'),
   type: z.string().regex(/^[A-Za-z0-9]+$/, 'expected a record type such as A, AAAA, CNAME, TXT, LUA').default('A').transform((t) => t.toUpperCase()),
-  timeoutMs: z.number().int().min(1).max(300_000).default(10_000).describe('Per API request.'),
+  ...timeoutFields(1, 300_000, 10_000, 'Per API request.'),
 };
 
-export function pdnsTarget(input: { api: string; apiKey: string; server: string; timeoutMs: number }, signal?: AbortSignal): PdnsTarget {
-  return { api: input.api, apiKey: resolveSecret(input.apiKey, { destination: input.api }), server: input.server, timeoutMs: input.timeoutMs, signal };
+export function pdnsTarget(input: { api: string; apiKey: string; server: string; timeout?: number; timeoutMs?: number }, signal?: AbortSignal): PdnsTarget {
+  return { api: input.api, apiKey: resolveSecret(input.apiKey, { destination: input.api }), server: input.server, timeoutMs: timeoutOf(input, 10_000), signal };
 }
 
 export function names(input: { zone: string; name: string }): { zone: string; name: string } {

@@ -1,6 +1,6 @@
 /** Inputs and the state-change core shared by the lb.haproxy.* actions (HAProxy runtime API). */
 import { z } from 'zod';
-import { defineAction, cancellableSleep, type ActionContext } from '../define';
+import { defineAction, cancellableSleep, timeoutFields, timeoutOf, type ActionContext } from '../define';
 import { readServer, runtimeSet, type AdminState, type RuntimeApi, type ServerState } from './haproxy-client';
 import { msField } from '../../dsl/duration';
 import { firstBefore } from './first-before';
@@ -9,7 +9,7 @@ const Name = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected an HAProxy proxy o
 
 export const RuntimeConnection = {
   socket: z.string().min(1).describe('Runtime API socket with admin level: a unix socket path ("/run/haproxy/admin.sock", "unix:/path") or "host:port" for a TCP one.'),
-  timeoutMs: z.number().int().min(1).max(300_000).default(5_000).describe('Per runtime API command.'),
+  ...timeoutFields(1, 300_000, 5_000, 'Per runtime API command.'),
 };
 
 export const ServerRef = {
@@ -17,8 +17,8 @@ export const ServerRef = {
   server: Name.describe('Server name inside the backend.'),
 };
 
-export function runtimeApi(input: { socket: string; timeoutMs: number }, signal?: AbortSignal): RuntimeApi {
-  return { socket: input.socket, timeoutMs: input.timeoutMs, signal };
+export function runtimeApi(input: { socket: string; timeout?: number; timeoutMs?: number }, signal?: AbortSignal): RuntimeApi {
+  return { socket: input.socket, timeoutMs: timeoutOf(input, 5_000), signal };
 }
 
 /** What the outputs show of a server. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineAction } from '../define';
 import { readServers } from './haproxy-client';
-import { RuntimeConnection } from './haproxy-common';
+import { RuntimeConnection, runtimeApi } from './haproxy-common';
 
 export default defineAction({
   name: 'lb.haproxy.state',
@@ -13,7 +13,7 @@ export default defineAction({
     backend: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional().describe('Only this backend.'),
   }),
   async run(i, ctx) {
-    const servers = await readServers({ socket: i.socket, timeoutMs: i.timeoutMs, signal: ctx.signal }, i.backend);
+    const servers = await readServers(runtimeApi(i, ctx.signal), i.backend);
     const byName = Object.fromEntries(servers.map((s) => [`${s.backend}/${s.server}`, s]));
     return { servers, byName, changed: false };
   },

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction, type ActionContext } from '../define';
+import type { CheckablePlugin } from '../plugin';
 import { getRRset, replaceRRset } from './pdns-client';
 import { readServer, readServers, runtimeSet } from './haproxy-client';
 import { PdnsConnection, names, pdnsTarget } from './dns-common';
@@ -22,6 +23,7 @@ import { target as osTarget, withClient } from '../openstack/common';
 import { getPool, mutate, poolLb } from '../openstack/loadbalancer/lb';
 import { httpCheck } from '../probe/check';
 import { firstBefore } from './first-before';
+import { msField } from '../../lib/duration';
 
 const ClusterMap = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
@@ -43,8 +45,9 @@ const OctaviaBackend = z.strictObject({
   pool: z.string().min(1).describe('Pool name or id.'),
   members: ClusterMap.describe('cluster → its member addresses in the pool.'),
   fullWeight: z.number().int().min(1).max(256).optional().describe("100 % weight; default: the highest weight of the other clusters' members (at least 1)."),
-  timeout: z.number().int().min(1000).default(600_000).describe('ms to wait for the load balancer to be ACTIVE around the change.'),
+  timeout: msField(1000, Number.MAX_SAFE_INTEGER).default(600_000).describe('How long to wait for the load balancer to be ACTIVE around the change: milliseconds or a duration (default 10m).'),
 });
+const BACKEND_SCHEMAS = { dns: DnsBackend, haproxy: HaproxyBackend, octavia: OctaviaBackend };
 export const SteeringBackend = z.discriminatedUnion('kind', [DnsBackend, HaproxyBackend, OctaviaBackend]);
 export type SteeringBackend = z.output<typeof SteeringBackend>;
 
@@ -67,13 +70,48 @@ export interface BackendShift {
 }
 
 /** One backend's change, planned from what it holds now; `apply` writes it and checks it took. */
-interface Planned {
+export interface Planned {
   kind: SteeringBackend['kind'];
   target: string;
   before: unknown;
   after: unknown;
   needed: boolean;
   apply(): Promise<void>;
+}
+
+/** The share one shift asks of every backend. */
+export interface ShiftTarget {
+  cluster: string;
+  weight: number;
+}
+
+/** What a traffic backend's run and dry run see: the step's context and the share asked for. */
+export interface TrafficContext extends ActionContext {
+  shift: ShiftTarget;
+}
+
+/**
+ * A traffic backend (a `kind` of traffic.shift's `backends`) is a Plugin (activities/plugin.ts):
+ * `plan` reads what the backend holds now and says what it would write; `run` is plan, then
+ * apply when needed; the dry run is plan alone.
+ */
+export interface TrafficBackend<S extends z.ZodTypeAny = z.ZodTypeAny> extends CheckablePlugin<S, TrafficContext, BackendShift> {
+  plan(b: z.output<S>, shift: ShiftTarget, ctx: ActionContext): Promise<Planned>;
+}
+
+function defineTrafficBackend<S extends z.ZodTypeAny>(d: { name: SteeringBackend['kind']; description: string; input: S; plan: TrafficBackend<S>['plan'] }): TrafficBackend<S> {
+  return {
+    ...d,
+    async run(b, ctx) {
+      const p = await d.plan(b, ctx.shift, ctx);
+      if (p.needed) await p.apply();
+      return { kind: p.kind, target: p.target, changed: p.needed, before: p.before, after: p.after };
+    },
+    async dryRun(b, ctx) {
+      const p = await d.plan(b, ctx.shift, ctx);
+      return { changed: p.needed, summary: `${p.kind} ${p.target}: ${p.needed ? 'would change' : 'no change'}`, ...(p.needed ? { diff: `- ${JSON.stringify(p.before)}\n+ ${JSON.stringify(p.after)}` } : {}) };
+    },
+  };
 }
 
 const scaled = (full: number, pct: number) => (pct <= 0 ? 0 : Math.max(1, Math.round((full * pct) / 100)));
@@ -83,7 +121,7 @@ function entriesFor(b: SteeringBackend): Record<string, string[]> {
   return b.kind === 'dns' ? b.addresses : b.kind === 'haproxy' ? b.servers : b.members;
 }
 
-async function planDns(b: z.output<typeof DnsBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
+async function planDns(b: z.output<typeof DnsBackend>, i: ShiftTarget, ctx: ActionContext): Promise<Planned> {
   const mine = b.addresses[i.cluster];
   const { zone, name } = names(b);
   const t = pdnsTarget(b, ctx.signal);
@@ -108,7 +146,7 @@ async function planDns(b: z.output<typeof DnsBackend>, i: Input, ctx: ActionCont
   };
 }
 
-async function planHaproxy(b: z.output<typeof HaproxyBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
+async function planHaproxy(b: z.output<typeof HaproxyBackend>, i: ShiftTarget, ctx: ActionContext): Promise<Planned> {
   const api = runtimeApi(b, ctx.signal);
   const all = await readServers(api, b.backend);
   const mine = b.servers[i.cluster];
@@ -146,7 +184,7 @@ async function planHaproxy(b: z.output<typeof HaproxyBackend>, i: Input, ctx: Ac
   };
 }
 
-async function planOctavia(b: z.output<typeof OctaviaBackend>, i: Input, ctx: ActionContext): Promise<Planned> {
+async function planOctavia(b: z.output<typeof OctaviaBackend>, i: ShiftTarget, ctx: ActionContext): Promise<Planned> {
   const mine = new Set(b.members[i.cluster]);
   const others = new Set(Object.entries(b.members).filter(([k]) => k !== i.cluster).flatMap(([, v]) => v));
   return withClient(`traffic.shift octavia ${b.pool}`, b, ctx, async (c) => {
@@ -180,6 +218,17 @@ async function planOctavia(b: z.output<typeof OctaviaBackend>, i: Input, ctx: Ac
   });
 }
 
+/** Every steering backend traffic.shift knows, by `kind`. */
+export const TRAFFIC_BACKENDS: { readonly [K in SteeringBackend['kind']]: TrafficBackend<typeof BACKEND_SCHEMAS[K]> } = {
+  dns: defineTrafficBackend({ name: 'dns', description: "PowerDNS: the cluster's addresses in the service name's RRset (on above 0 %, off at 0 %).", input: DnsBackend, plan: planDns }),
+  haproxy: defineTrafficBackend({ name: 'haproxy', description: "HAProxy runtime API: the cluster's servers at a scaled weight, drained at 0 %.", input: HaproxyBackend, plan: planHaproxy }),
+  octavia: defineTrafficBackend({ name: 'octavia', description: "Octavia: the weight of the cluster's pool members.", input: OctaviaBackend, plan: planOctavia }),
+};
+
+function planFor(b: SteeringBackend, i: ShiftTarget, ctx: ActionContext): Promise<Planned> {
+  return b.kind === 'dns' ? TRAFFIC_BACKENDS.dns.plan(b, i, ctx) : b.kind === 'haproxy' ? TRAFFIC_BACKENDS.haproxy.plan(b, i, ctx) : TRAFFIC_BACKENDS.octavia.plan(b, i, ctx);
+}
+
 async function healthy(url: string, signal: AbortSignal): Promise<string | null> {
   for (let n = 0; n < 2; n++) {
     const r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: 2000, signal });
@@ -210,7 +259,7 @@ export default defineAction({
     const plans: Planned[] = [];
     for (const b of i.backends) {
       ctx.heartbeat();
-      plans.push(b.kind === 'dns' ? await planDns(b, i, ctx) : b.kind === 'haproxy' ? await planHaproxy(b, i, ctx) : await planOctavia(b, i, ctx));
+      plans.push(await planFor(b, i, ctx));
     }
     // Report against what the first attempt saw, so a retry after a change that landed still says so.
     const firstSeen = i.dryRun ? plans.map((p) => p.before) : firstBefore(ctx, plans.map((p) => p.before));
