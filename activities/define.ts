@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isWorkerShutdown } from '../lib/shutdown';
-import { msField } from '../lib/duration';
+import { msField } from '../dsl/duration';
 import { maskDeep, redact, SecretError, withSecretScope, type SecretScope } from '../lib/secrets';
 import type { StepMeta } from '../dsl/secret-ref';
 import type { ActionDefaults, ActionInverse } from '../dsl/contract';
@@ -72,7 +72,7 @@ export type { ActionDefaults, ActionInverse } from '../dsl/contract';
 
 /**
  * An action's own time limit (per request, per command) is named `timeout`: milliseconds or a
- * duration ("10s"), read by lib/duration.ts msField. `timeoutMs` (milliseconds) is its deprecated
+ * duration ("10s"), read by dsl/duration.ts msField. `timeoutMs` (milliseconds) is its deprecated
  * old name, still accepted so existing runbooks validate; `timeout` wins when both are given.
  * A shape to spread into the input's object schema (it stays a plain object, so a
  * discriminated union can hold it); read the value with timeoutOf.

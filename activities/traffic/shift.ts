@@ -23,7 +23,7 @@ import { target as osTarget, withClient } from '../openstack/common';
 import { getPool, mutate, poolLb } from '../openstack/loadbalancer/lb';
 import { httpCheck } from '../probe/check';
 import { firstBefore } from './first-before';
-import { msField } from '../../lib/duration';
+import { msField } from '../../dsl/duration';
 
 const ClusterMap = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 

@@ -11,18 +11,6 @@ import { TRAFFIC_BACKENDS } from '../../activities/traffic/shift';
 import type { Plugin, PluginFamily } from '../../activities/plugin';
 import { defineModule, type ModuleContext } from '../../activities/host/module';
 
-/**
- * Actions that change something and have no dryRun yet; action-contract.test.ts keeps the list
- * that must shrink. Here it may only shrink too: a new action must come with a dry-run path.
- */
-const ACTIONS_WITHOUT_DRY_RUN_YET = new Set([
-  'notify.slack', 'http.request', 'capi.cluster.upgrade', 'capi.kubeconfig', 'openstack.compute-host.evacuate', 'openstack.server.create',
-  'openstack.server.create-batch', 'openstack.server.delete', 'openstack.server.live-migrate', 'openstack.floating-ip.associate',
-  'openstack.floating-ip.create', 'openstack.security-group.create', 'openstack.security-group-rule.create', 'openstack.healthmonitor.create',
-  'openstack.listener.create', 'openstack.loadbalancer.create', 'openstack.member.batch', 'openstack.member.create', 'openstack.member.delete',
-  'openstack.member.update', 'openstack.pool.create', 'drill.report',
-]);
-
 const families: [PluginFamily, readonly Plugin<z.ZodTypeAny, any, any>[]][] = [
   ['action', [...buildRegistry().values()]],
   ['host module', [...HOST_MODULES.values()]],
@@ -51,8 +39,7 @@ describe.each(families)('%s plugins', (family, members) => {
 
   test('every member has a dry-run path', () => {
     const missing = members.filter((m) => typeof m.dryRun !== 'function' && !(family === 'action' && (m as { readOnly?: boolean }).readOnly)).map((m) => m.name);
-    if (family === 'action') expect(missing.filter((n) => !ACTIONS_WITHOUT_DRY_RUN_YET.has(n))).toEqual([]);
-    else expect(missing).toEqual([]);
+    expect(missing).toEqual([]);
   });
 });
 
