@@ -83,7 +83,7 @@ test('run: a runbook runs to completion with plain progress lines when not a TTY
 
 test('run: a failing runbook exits 1 with the cause', async () => {
   await withWorker();
-  const rb = file('fail.yaml', `${header('fail')}  steps:\n    - id: broken\n      action: http.request\n      with: { url: "http://127.0.0.1:1/" , timeoutMs: 500 }\n      retry: { maximumAttempts: 1 }\n`);
+  const rb = file('fail.yaml', `${header('fail')}  steps:\n    - id: broken\n      action: http.request\n      with: { url: "http://127.0.0.1:1/" , timeout: 500ms }\n      retry: { maximumAttempts: 1 }\n`);
   const r = await cli(['run', rb]);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/failed: .*connection failed/);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { defineAction } from '../define';
+import { defineAction, timeoutFields, timeoutOf } from '../define';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
 import { fetchGuarded, maxResponseBytes, responseText } from '../../lib/bounded';
 
@@ -17,7 +17,7 @@ export default defineAction({
     body: z.unknown().optional().describe('String sent as is; anything else as JSON.'),
     expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional()
       .describe('Status (or list) that counts as success; default any 2xx.'),
-    timeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+    ...timeoutFields(1, 600_000, 30_000, 'How long the request may take.'),
     maxResponseBytes: z.number().int().min(1).optional().describe('Stop reading (and fail) past this many bytes; default the worker\'s RUNWRIGHT_MAX_RESPONSE_BYTES (16 MiB).'),
   }),
   async run(input, ctx) {
@@ -33,7 +33,7 @@ export default defineAction({
       body = typeof input.body === 'string' ? input.body : JSON.stringify(input.body);
       if (typeof input.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     }
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(input.timeoutMs)]);
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(input, 30_000))]);
     let res: Response;
     try {
       res = await fetchGuarded(input.url, { method: input.method, headers, body, signal, secret: secrets.length > 0 }, `${input.method} ${input.url}`);
