@@ -76,3 +76,10 @@ test('what differs between the engines (a run keeps the engine it started with)'
     expect(() => evaluateExpression('params.missing.x', on(e, { params: {} }))).toThrow(/in \{\{params\.missing\.x\}\}/);
   }
 });
+
+test('values in scope read as they would from history: undefined properties are left out, undefined list items are null', () => {
+  // A step record built in the workflow carries `error: undefined` until it fails (the drill report passes whole records).
+  const steps = { approval: { state: 'skipped', outputs: undefined, error: undefined, attempts: [1, undefined] } };
+  expect(evaluateExpression('steps.approval', on('bufbuild', { steps }))).toEqual({ state: 'skipped', attempts: [1, null] });
+  expect(evaluateExpression("has(steps.approval.error) ? 'failed' : steps.approval.state", on('bufbuild', { steps }))).toBe('skipped');
+});
