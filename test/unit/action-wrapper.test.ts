@@ -26,9 +26,10 @@ test('the wrapper heartbeats while the action runs, re-sending its latest detail
       input: z.strictObject({}),
       async run(_i, ctx) {
         seen.push(ctx.heartbeatDetails());
-        await sleep(250);
+        // Long enough for 6 and 9 wrapper beats; the test asks for 2 and 3 (timers slip on a loaded machine).
+        await sleep(600);
         ctx.heartbeat({ progress: 'half' });
-        await sleep(450);
+        await sleep(900);
         return { ok: true };
       },
     }),
