@@ -179,6 +179,12 @@ export async function runScenario(cloud: string, prefix: string): Promise<Record
       const s = (await c.get('compute', `/servers/${id}`)).body.server;
       return s['OS-EXT-SRV-ATTR:host'] === svcB.host && s.status === 'ACTIVE' && !s['OS-EXT-STS:task_state'] ? true : undefined;
     });
+    // The server is ACTIVE on its new host a moment before Nova marks the migration record
+    // completed (until then it still carries `links`): record the settled answer.
+    await until('migration record completed', async () => {
+      const ms = (await c.get('compute', `/os-migrations?instance_uuid=${id}`)).body.migrations as { status: string }[];
+      return ms.length > 0 && ms.every((m) => m.status === 'completed') ? true : undefined;
+    });
     out['nova-server-migrations'] = await raw(c, 'compute', 'GET', `/servers/${id}/migrations`);
     out['nova-os-migrations'] = await raw(c, 'compute', 'GET', `/os-migrations?instance_uuid=${id}`);
   } finally {
