@@ -256,30 +256,6 @@ function fromCel(v: unknown): unknown {
   return v;
 }
 
-/**
- * Values in scope as they would read back from history (JSON): a property that is undefined (a
- * step record's `error` while it has none) is left out, an undefined list element is null.
- * @bufbuild/cel refuses undefined anywhere in its input; cel-js took it.
- */
-function withoutUndefined(v: unknown): unknown {
-  if (Array.isArray(v)) return v.some((x) => x === undefined || (x !== null && typeof x === 'object')) ? v.map((x) => (x === undefined ? null : withoutUndefined(x))) : v;
-  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    let changed = false;
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (x === undefined) {
-        changed = true;
-        continue;
-      }
-      const y = withoutUndefined(x);
-      if (y !== x) changed = true;
-      o[k] = y;
-    }
-    return changed ? o : v;
-  }
-  return v;
-}
-
 /** The offset of a runtime error: the engine names the node that failed. */
 const errorAt = new WeakMap<Error, number>();
 
@@ -299,7 +275,7 @@ export const bufbuildEngine: CelEngine = {
     };
     return { run, roots: rootsOf(referencesIn(p)), shape };
   },
-  toCel: (v: unknown) => jsonToCel(withoutUndefined(v)),
+  toCel: (v: unknown) => jsonToCel(v, true),
   fromCel,
   errorOffset: (e: unknown) => (e instanceof Error ? (errorAt.get(e) ?? 0) : 0),
 };

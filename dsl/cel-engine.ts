@@ -88,12 +88,17 @@ export function checkCost(expr: string, sh: Shape, ctx: Record<string, unknown>)
  * CEL tells int from double; JSON does not. Whole numbers become CEL ints (bigint). Bytes stay
  * bytes (workflow data comes from JSON and has none; the conformance cases do).
  */
-export function jsonToCel(v: unknown): unknown {
+/**
+ * `asHistory`: values as they would read back from history (JSON): an undefined property is left
+ * out, an undefined list item is null. @bufbuild/cel refuses undefined anywhere in its input;
+ * cel-js took it, and runs on cel-js keep getting exactly what they got.
+ */
+export function jsonToCel(v: unknown, asHistory = false): unknown {
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map(jsonToCel);
+  if (Array.isArray(v)) return v.map((x) => (asHistory && x === undefined ? null : jsonToCel(x, asHistory)));
   if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = jsonToCel(x);
+    for (const [k, x] of Object.entries(v)) if (!(asHistory && x === undefined)) o[k] = jsonToCel(x, asHistory);
     return o;
   }
   return v;

@@ -135,7 +135,7 @@ export const legacyEngine: CelEngine = {
     checkShape(expr, shape);
     return { run: run as unknown as Compiled['run'], roots: rootsOf(referencesIn(ast)), shape };
   },
-  toCel: jsonToCel,
+  toCel: (v: unknown) => jsonToCel(v),
   fromCel,
   errorOffset: (e: any) => e?.range?.start ?? 0,
 };

@@ -141,18 +141,12 @@ export function shippedInput(name: string, params: Record<string, unknown> = {},
  */
 export function useTestWorker(name: string, extraActions: ActionDefinition[] = [], timeoutMs = 60_000): { env: TestEnv; queue: string; worker: Worker } {
   const t = {} as { env: TestEnv; queue: string; worker: Worker };
-  let running: Promise<void> | undefined;
+  let suite: SuiteWorker | undefined;
   beforeAll(async () => {
-    t.env = await connectTestEnv();
-    t.queue = uniqueQueue(name);
-    t.worker = await startTestWorker(t.env, t.queue, extraActions);
-    running = t.worker.run();
+    suite = await startSuiteWorker(name, extraActions);
+    Object.assign(t, { env: suite.env, queue: suite.queue, worker: suite.worker });
   }, timeoutMs);
-  afterAll(async () => {
-    t.worker?.shutdown();
-    await running;
-    await t.env?.close();
-  });
+  afterAll(async () => suite?.stop());
   return t;
 }
 

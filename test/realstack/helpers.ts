@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { resetSessions, OpenStackClient } from '../../activities/openstack/client';
 import type { ActionDefinition } from '../../activities/define';
 import { act } from '../helpers/openstack';
-import { connectTestEnv, startTestWorker, uniqueQueue, type TestEnv } from '../helpers/temporal';
+import { startSuiteWorker, type SuiteWorker } from '../helpers/temporal';
 
 export const CLOUD = 'realstack';
 export const ROOT = join(__dirname, '..', '..');
@@ -57,25 +57,7 @@ export function restartProcess(name: string): void {
   execFileSync(join(ROOT, 'scripts', 'realstack'), ['restart', name], { env: { ...process.env, RUNWRIGHT_REALSTACK_DIR: STATE_DIR }, stdio: 'pipe', timeout: 240_000 });
 }
 
-export interface RealstackWorker {
-  env: TestEnv;
-  queue: string;
-  stop(): Promise<void>;
-}
+export type RealstackWorker = SuiteWorker;
 
 /** Connect to the tests' Temporal dev server and run a worker (with extra actions) on a queue of its own. */
-export async function startWorker(name: string, extra: ActionDefinition[] = []): Promise<RealstackWorker> {
-  const env = await connectTestEnv();
-  const queue = uniqueQueue(name);
-  const worker = await startTestWorker(env, queue, extra);
-  const running = worker.run();
-  return {
-    env,
-    queue,
-    stop: async () => {
-      worker.shutdown();
-      await running;
-      await env.close();
-    },
-  };
-}
+export const startWorker = (name: string, extra: ActionDefinition[] = []): Promise<RealstackWorker> => startSuiteWorker(name, extra);

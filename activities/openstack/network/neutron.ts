@@ -67,13 +67,14 @@ export async function ensureNeutron(c: OpenStackClient, ctx: ActionContext, o: E
     const hit = await lookupNeutron(c, ctx, o);
     if (hit) return { ...hit, changed: false };
   }
-  const body = { ...o.body, description: neutronDescription(o.body.description as string | undefined, marker(ctx.idempotencyKey)) };
+  const mark = marker(ctx.idempotencyKey);
+  const body = { ...o.body, description: neutronDescription(o.body.description as string | undefined, mark) };
   const res = await c.post('network', o.path, { [o.key]: body });
   // Converge with a concurrent attempt of this step: keep one, delete what the other made.
   const found = await listCandidates(c, ctx, o);
   const keep = oneOfMine(found, ctx) ?? res.body[o.key];
   for (const r of found)
-    if (r.id !== keep.id && hasNeutronMarker(r.description, marker(ctx.idempotencyKey))) {
+    if (r.id !== keep.id && hasNeutronMarker(r.description, mark)) {
       ctx.log(`${o.what} ${r.id} was made by a concurrent attempt of this step; deleting it and keeping ${keep.id}`);
       await c.deleteIfExists('network', `${o.path}/${r.id}`);
     }
