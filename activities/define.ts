@@ -18,6 +18,8 @@ export type { DryRunResult } from './plugin';
 export interface ActionContext {
   /** Stable across retries of the same step in the same run: the key for idempotent creates. */
   idempotencyKey: string;
+  /** This run's execution of the step (run id included): what attempts share, and a rerun under the same workflow id does not. */
+  executionKey: string;
   attempt: number;
   /** Aborted when the step is cancelled (delivered through heartbeats). */
   signal: AbortSignal;
@@ -192,6 +194,7 @@ export function toActivity(def: ActionDefinition): (input: unknown, meta?: unkno
     const beat = () => ctx.heartbeat(mask(details));
     const actionCtx: ActionContext = {
       idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
+      executionKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.workflowExecution?.runId ?? ""}:${info.activityId}`,
       attempt: info.attempt,
       signal: ctx.cancellationSignal,
       heartbeat: (d) => {

@@ -76,7 +76,7 @@ async function startStandIn(dir: string): Promise<{ url: string; child: ChildPro
   return { url, child };
 }
 
-const ctx = (): ActionContext => ({ idempotencyKey: `bench-${Math.random()}`, attempt: 1, signal: new AbortController().signal, heartbeat: () => {}, heartbeatDetails: () => undefined, log: () => {} });
+const ctx = (): ActionContext => { const key = `bench-${Math.random()}`; return { idempotencyKey: key, executionKey: key, attempt: 1, signal: new AbortController().signal, heartbeat: () => {}, heartbeatDetails: () => undefined, log: () => {} }; };
 async function act(name: string, input: Record<string, unknown>): Promise<any> {
   const a = OPENSTACK_ACTIONS.find((x) => x.name === name)!;
   return a.run(a.input.parse(input), ctx());

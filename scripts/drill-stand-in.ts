@@ -17,6 +17,7 @@ function ctx(): ActionContext {
   let last: unknown;
   return {
     idempotencyKey: `drill-setup-${randomUUID()}`,
+    get executionKey() { return this.idempotencyKey; },
     attempt: 1,
     signal: new AbortController().signal,
     heartbeat: (d) => void (last = d),

@@ -48,7 +48,7 @@ afterAll(async () => {
   await env?.close();
 }, 60_000);
 
-const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
 
 test('worker SIGKILLed while the control plane rolls: a new worker finishes the upgrade, each change made once', async () => {
   const kubeconfig = kube.kubeconfig;

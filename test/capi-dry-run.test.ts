@@ -19,7 +19,7 @@ afterAll(async () => {
   await kube?.stop();
 }, 60_000);
 
-const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
 const inputFor = (replicas: number) =>
   capiApply.input.parse({
     name: 'dry1',

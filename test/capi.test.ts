@@ -205,7 +205,7 @@ test('create → ready: objects applied, progress heartbeated, kubeconfig stored
 test('kubeconfig to a Secret store on the management cluster; outputs say where, not what', async () => {
   const core = kube.kc.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: 'vault' } } });
-  const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+  const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
   const input = capiKubeconfig.input.parse({ cluster: 'c1', to: 'secret:vault/c1-admin#config', kubeconfig: kube.kubeconfig });
   const out = await capiKubeconfig.run(input, ctx);
   expect(out).toEqual({ cluster: 'c1', namespace: 'default', to: 'secret:vault/c1-admin#config', server: 'https://c1.k8s.example.invalid:6443', changed: true });
@@ -265,7 +265,7 @@ test('upgrade: refused minor skip up front; after approval the control plane rol
   expect((await get(KINDS.KubeadmControlPlane, 'c1-control-plane'))!.metadata!.generation).toBe(kcpBefore.metadata!.generation);
 
   // Workers cannot go first.
-  const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+  const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
   await expect(capiUpgrade.run(capiUpgrade.input.parse({ cluster: 'c1', version: 'v1.32.1', image: 'x', scope: 'machineDeployment', machineDeployment: 'c1-md-0', kubeconfig: kube.kubeconfig }), ctx)).rejects.toMatchObject({
     type: 'CapiUpgradeOrder',
     message: expect.stringMatching(/control plane of default\/c1 is at v1\.31\.4; upgrade it to v1\.32\.1 first/),
@@ -364,7 +364,7 @@ test('a stuck deletion times out naming what blocks it', async () => {
 }, 120_000);
 
 describe('clear errors', () => {
-  const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+  const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
   const input = (kubeconfig: string, extra: Record<string, unknown> = {}) =>
     capiApply.input.parse({ name: 'e1', kubernetesVersion: 'v1.31.4', image: 'img', controlPlane: { replicas: 1, flavor: 'f' }, identitySecret: 'existing', kubeconfig, ...extra });
 

@@ -136,7 +136,7 @@ test('openstack-sim: inject makes the cloud refuse connections / answer 503; a r
 
   // The same step retried inside one run (the answer to its first attempt lost) adds nothing either.
   const u = FaultActionInput.parse({ fault: unavailable });
-  const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat: () => undefined, heartbeatDetails: () => undefined, log: () => undefined };
+  const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat: () => undefined, heartbeatDetails: () => undefined, log: () => undefined };
   expect((await faultInject.run(u, ctx)).changed).toBe(true);
   expect((await faultInject.run(u, { ...ctx, attempt: 2 })).changed).toBe(false);
   expect((await simFaults()).filter((f) => f.label === 'drill-c')).toHaveLength(1);
@@ -258,7 +258,7 @@ test('fault labels: the workflow id comes from the idempotency key (even with ":
 
   // Without a workflow (the action called directly, any key): inject and restore find each other.
   const input = FaultActionInput.parse({ fault: spec });
-  const ctx = (key: string) => ({ idempotencyKey: key, attempt: 1, signal: new AbortController().signal, heartbeat: () => undefined, heartbeatDetails: () => undefined, log: () => undefined });
+  const ctx = (key: string) => ({ idempotencyKey: key, executionKey: key, attempt: 1, signal: new AbortController().signal, heartbeat: () => undefined, heartbeatDetails: () => undefined, log: () => undefined });
   expect((await faultInject.run(input, ctx('setup-1'))).changed).toBe(true);
   expect(await probe('cluster-c')).toBe('refused');
   expect((await faultInject.run(input, ctx('standalone:inject'))).changed).toBe(false);

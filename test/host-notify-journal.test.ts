@@ -59,8 +59,26 @@ test('a handler notified before a crash runs on the retry even though no heartbe
   ]);
   expect(h1.handlers.map((t) => [t.task, t.status])).toEqual([['reload', 'changed']]);
   expect(th.sh('h1', 'cat /var/tmp/journal-reloads')).toBe('reloaded\n');
-  // The journal is gone once the host's play is over.
-  expect(th.sh('h1', 'ls -a /var/tmp/ | grep -c runwright-notify || true').trim()).toBe('0');
+  // The journal stays (it now says the handler ran), for a retry that comes after this point.
+  expect(th.sh('h1', 'ls -a /var/tmp/ | grep -c runwright-notify || true').trim()).toBe('1');
+}, 120_000);
+
+test('a retry after the handler ran, before the host was reported done, does not run it again (found by the chaos suite)', async () => {
+  await crashAfterConfig('wf-4:apply[0]');
+  await attempt('wf-4:apply[0]', 0, new AbortController().signal, { done: {}, notified: {} });
+  expect(th.sh('h1', 'cat /var/tmp/journal-reloads')).toBe('reloaded\n');
+  // The worker died after the play but before its last heartbeat reached the server: the next
+  // attempt resumes with the notification and without the host marked done.
+  const { results } = await attempt('wf-4:apply[0]', 0, new AbortController().signal, { done: {}, notified: { h1: ['reload'] } });
+  expect(results.h1.handlers.map((t) => [t.task, t.status, t.msg])).toEqual([['reload', 'ok', 'ran before the retry (journaled on the host)']]);
+  expect(th.sh('h1', 'cat /var/tmp/journal-reloads')).toBe('reloaded\n');
+}, 120_000);
+
+test('journals a week old are cleaned up when a play starts on the host', async () => {
+  th.sh('h1', 'printf reload > /var/tmp/.runwright-notify-old && touch -d "8 days ago" /var/tmp/.runwright-notify-old && printf reload > /var/tmp/.runwright-notify-new');
+  await attempt('wf-5:apply[0]', 0, new AbortController().signal, { done: {}, notified: {} });
+  expect(th.sh('h1', 'ls -a /var/tmp/ | grep runwright-notify- | grep -c -e -old -e -new || true').trim()).toBe('1');
+  expect(th.sh('h1', 'test -e /var/tmp/.runwright-notify-new && echo kept')).toBe('kept\n');
 }, 120_000);
 
 test('the same when no heartbeat at all reached the server (the retry has no resume details)', async () => {

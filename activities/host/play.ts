@@ -112,7 +112,7 @@ export default defineAction({
         ssh: { ...input.ssh, knownHostsFile: input.ssh.knownHostsFile || undefined },
         signal: ctx.signal,
         resume,
-        journalKey: ctx.idempotencyKey,
+        journalKey: ctx.executionKey,
         onProgress: (p) => {
           last = JSON.parse(JSON.stringify(p));
           ctx.heartbeat(last);

@@ -385,9 +385,15 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   try {
     // Read even without heartbeat details: a worker killed before its first heartbeat reached
     // the server leaves a retry with no `resume`, but the host's journal has the notification.
+    // Handlers already run by a crashed attempt are journaled too (`+\t<handler>`), so a retry
+    // does not run them twice; old journals of finished plays are cleaned up here.
+    const handlersRan = new Set<string>();
     if (journal) {
-      const r = await conn.exec(`cat ${shq(journal)} 2>/dev/null || true`);
-      for (const n of r.stdout.split('\n')) if (n) journaled.add(n), notified.add(n);
+      const r = await conn.exec(`cat ${shq(journal)} 2>/dev/null; find /var/tmp -maxdepth 1 -name '.runwright-notify-*' -mtime +7 -delete 2>/dev/null; true`);
+      for (const n of r.stdout.split('\n')) {
+        if (n.startsWith(HANDLER_RAN)) handlersRan.add(n.slice(HANDLER_RAN.length));
+        else if (n) journaled.add(n), notified.add(n);
+      }
     }
     if (o.play.gather_facts) await gatherFacts();
     for (const t of o.play.tasks) {
@@ -410,9 +416,14 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     }
     // Handlers: once, in the order they are defined, if a task notified them (by name or `listen`).
     if (!hostFailed) {
-      for (const h of o.play.handlers) {
+      for (const [i, h] of o.play.handlers.entries()) {
         const names = [h.name, ...(h.listen ?? [])].filter(Boolean) as string[];
         if (!names.some((n) => notified.has(n))) continue;
+        const key = h.name ?? `#${i}`;
+        if (handlersRan.has(key)) {
+          handlers.push({ task: key, module: h.module, status: 'ok', msg: 'ran before the retry (journaled on the host)' });
+          continue;
+        }
         let r: TaskRecord;
         try {
           r = await runTask(h, true);
@@ -420,6 +431,10 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
           if (o.signal.aborted) throw o.signal.reason;
           if (e instanceof SshError) throw e;
           r = { task: h.name ?? h.module, module: h.module, status: 'failed', msg: e?.message ?? String(e) };
+        }
+        if (journal && r.status !== 'failed' && r.status !== 'skipped') {
+          const j = await conn.exec(`umask 077 && printf '%s\\n' ${shq(HANDLER_RAN + key)} >> ${shq(journal)}`);
+          if (j.code !== 0) throw new PlayError(`cannot record handler run in ${journal}: ${(j.stderr || j.stdout).trim()}`);
         }
         handlers.push(r);
         count(r);
@@ -429,8 +444,8 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         }
       }
     }
-    // The host's play is over (handlers ran, or it failed and handlers are not run, as in Ansible).
-    if (journal && journaled.size) await conn.exec(`rm -f ${shq(journal)}`);
+    // The journal stays until it is a week old: a retry after this point (the heartbeat that says
+    // this host is done may not have reached the server) must still see which handlers ran.
   } catch (e: any) {
     if (o.signal.aborted) throw o.signal.reason;
     // The connection dropped mid-play (host died, network): the host is unreachable.
@@ -443,6 +458,9 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   for (const u of unknownNotifications(o.play, notified)) tasks.push({ task: `notify ${u}`, module: 'handler', status: 'ok', msg: `no handler named "${u}"` });
   return { status: hostFailed ? 'failed' : counts.changed ? 'changed' : 'ok', address, counts, msg: hostFailed, tasks, handlers };
 }
+
+/** Journal line prefix for a handler that ran (a notification name never starts with a tab). */
+const HANDLER_RAN = '+\t';
 
 function unknownNotifications(play: Play, notified: Set<string>): string[] {
   const known = new Set(play.handlers.flatMap((h) => [h.name, ...(h.listen ?? [])].filter(Boolean) as string[]));

@@ -56,6 +56,7 @@ export function testCtx(over: Partial<ActionContext> & { details?: unknown } = {
   let last = over.details;
   return {
     idempotencyKey: `test-${process.pid}-${Date.now().toString(36)}-${seq++}`,
+    get executionKey() { return this.idempotencyKey; },
     attempt: 1,
     signal: ac.signal,
     heartbeat: (d) => {

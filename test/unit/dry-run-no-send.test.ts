@@ -4,7 +4,7 @@ import slack from '../../activities/notify/slack';
 import kubeconfig from '../../activities/capi/kubeconfig';
 import type { ActionContext } from '../../activities/define';
 
-const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
 
 test('http.request: method and URL; GET/HEAD change nothing; a secret header is named, never resolved', async () => {
   // Port 9 (discard) on a TEST-NET address: a request would fail, and the secret does not exist.

@@ -3,7 +3,7 @@ import { OPENSTACK_ACTIONS } from '../../activities/openstack';
 import type { ActionContext } from '../../activities/define';
 
 const byName = new Map(OPENSTACK_ACTIONS.map((a) => [a.name, a]));
-const ctx = { idempotencyKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
+const ctx = { idempotencyKey: 'k', executionKey: 'k', attempt: 1, signal: new AbortController().signal, heartbeat() {}, heartbeatDetails: () => undefined, log() {} } as ActionContext;
 
 const cases: Array<[string, string, 'id' | 'name', boolean, string, string]> = [
   ['openstack.network.delete', 'n1', 'id', false, 'delete network n1', '(skip) keep network n1'],

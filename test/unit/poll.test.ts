@@ -4,7 +4,7 @@ import { poll, type PollBeat } from '../../activities/poll';
 
 function ctxWith(previous?: unknown): ActionContext & { beats: any[] } {
   const beats: any[] = [];
-  return { idempotencyKey: 'k', attempt: previous ? 2 : 1, signal: new AbortController().signal, heartbeat: (d) => beats.push(d), heartbeatDetails: () => previous as any, log: () => undefined, beats };
+  return { idempotencyKey: 'k', executionKey: 'k', attempt: previous ? 2 : 1, signal: new AbortController().signal, heartbeat: (d) => beats.push(d), heartbeatDetails: () => previous as any, log: () => undefined, beats };
 }
 
 describe('poll', () => {

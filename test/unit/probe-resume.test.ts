@@ -26,6 +26,7 @@ afterAll(() => new Promise((r) => server.close(r)));
 function ctxResuming(details: unknown): ActionContext {
   return {
     idempotencyKey: 'wf:confirm',
+    executionKey: 'wf:run:confirm',
     attempt: 2,
     signal: new AbortController().signal,
     heartbeat() {},
