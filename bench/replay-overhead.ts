@@ -17,9 +17,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { activitiesFor, buildRegistry } from '../activities/registry';
+import { workflowBundle } from '../workers/bundle';
 import { resolveParams } from '../dsl/params';
 import { validateRunbookText } from '../dsl/validate';
 import { startDevServer } from '../lib/dev-server';
@@ -90,12 +91,7 @@ async function record(): Promise<Map<string, temporal.api.history.v1.IHistory>> 
   return out;
 }
 
-let bundled: Promise<{ code: string }> | undefined;
-const bundle = () =>
-  (bundled ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never,
-  }));
+const bundle = () => workflowBundle({ workflowsPath: require.resolve('./workflows') });
 
 /** Replay `history` REPLAYS times with one replay worker; returns ms per replay. */
 async function replay(name: string, history: temporal.api.history.v1.IHistory): Promise<number> {

@@ -2,15 +2,16 @@
  * The benchmark's worker, run as its own process so its memory can be measured apart from the
  * client: `node --import tsx bench/worker-process.ts` with BENCH_ADDRESS and BENCH_TASK_QUEUE set.
  *
- * Same settings as workers/worker.ts createWorker (SDK defaults + shutdownGraceTime 10s), except that
- * the workflow bundle is bench/workflows (interpreter + hand-written baseline). Optional
- * BENCH_WORKER_TUNING is JSON merged into the WorkerOptions (for experiments only).
+ * Same settings as workers/worker.ts createWorker (SDK defaults + shutdownGraceTime 10s, the bundle
+ * built and cached by workers/bundle.ts), except that the workflow bundle is bench/workflows
+ * (interpreter + hand-written baseline). Optional BENCH_WORKER_TUNING is JSON merged into the WorkerOptions (for experiments only).
  *
  * Talks to the parent with JSON lines on stdout; shuts down on SIGTERM/SIGINT or when stdin closes
  * (the parent died).
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { activitiesFor, buildRegistry } from '../activities/registry';
+import { workflowBundle } from '../workers/bundle';
 
 const send = (msg: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     connection,
     namespace: 'default',
     taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    workflowBundle: await workflowBundle({ workflowsPath: require.resolve('./workflows') }),
     activities: activitiesFor(buildRegistry()),
     shutdownGraceTime: '10s',
     ...tuning,

@@ -216,7 +216,8 @@ function isStaleLock(lockDir: string): boolean {
   }
 }
 
-function cacheRoot(env: NodeJS.ProcessEnv): string {
+/** Runwright's cache root: $RUNWRIGHT_CACHE_DIR or ~/.cache/runwright. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env[CACHE_DIR_ENV] || path.join(env.HOME || os.homedir(), '.cache', 'runwright'));
 }
 

@@ -2,31 +2,17 @@
  * Worker wiring: the interpreter workflows plus one activity per registered action.
  * Thin on purpose; the CLI's `worker`/`dev` commands and the tests all use it.
  */
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { workflowBundle as cachedWorkflowBundle } from './bundle';
 import type { DataConverter } from '@temporalio/common';
 import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities/registry';
 import type { ActionDefinition } from '../activities/define';
 import { shutdownGraceTime, taskQueue as defaultTaskQueue } from '../lib/config';
 import { dataConverter } from '../lib/codec';
 
-const bundles = new Map<string, Promise<{ code: string }>>();
-
-/**
- * Bundle the workflow code once per process; every worker reuses it. With a failure converter
- * (lib/codec.ts, when history is sealed) failure messages raised in workflows are sealed too.
- */
+/** The workflow bundle (workers/bundle.ts: built in a child process, cached on disk). */
 export function workflowBundle(failureConverterPath?: string): Promise<{ code: string }> {
-  const key = failureConverterPath ?? '';
-  let b = bundles.get(key);
-  if (!b) {
-    b = bundleWorkflowCode({
-      workflowsPath: require.resolve('../workflows'),
-      failureConverterPath,
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m), log() {} } as never,
-    });
-    bundles.set(key, b);
-  }
-  return b;
+  return cachedWorkflowBundle({ failureConverterPath });
 }
 
 export interface RunwrightWorkerOptions {
