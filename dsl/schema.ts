@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DURATION_RE, DURATION_HINT } from './duration';
+import { SITE_NAME_RE } from './site';
 
 export const API_VERSION = 'runwright/v1';
 export const KIND = 'Runbook';
@@ -58,6 +59,12 @@ export const ParamSpec = z
   .describe('A typed runbook parameter.');
 export type ParamSpec = z.infer<typeof ParamSpec>;
 
+/** Where a step's actions run: a site name, or a {{ expression }} giving one at run time. */
+const Site = z
+  .string()
+  .regex(new RegExp(`${SITE_NAME_RE.source}|\\{\\{[\\s\\S]*\\}\\}`), { message: 'expected a site name (lowercase letters, digits and "-") or a {{ expression }} giving one' })
+  .describe("Run the action on a worker serving this site (`runwright worker --site NAME`), e.g. next to the cluster it touches; a {{ expression }} may choose it.");
+
 const ActionCall = {
   action: z.string().min(1).describe('Action name, e.g. core.log or http.request (see `runwright actions`).'),
   with: z.record(z.string(), z.unknown()).optional().describe('Action input; checked against the action schema.'),
@@ -69,6 +76,7 @@ export const Compensation = z
     retry: RetryPolicy.optional(),
     timeout: Duration.optional().describe('Start-to-close timeout of one attempt (default 10m).'),
     heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default: as for steps).'),
+    site: Site.optional().describe('Site whose workers run the undo (default: the step\'s site).'),
     when: z
       .union([Template, z.boolean()])
       .optional()
@@ -135,6 +143,7 @@ export const ActionStep = z
     retry: RetryPolicy.optional(),
     timeout: Duration.optional().describe('Start-to-close timeout of one attempt.'),
     heartbeatTimeout: Duration.optional().describe('Retry elsewhere when the worker stops heartbeating this long (default spec.defaults.heartbeatTimeout, else 20s); every action heartbeats.'),
+    site: Site.optional().describe('Site whose workers run this action (default spec.defaults.site, else any worker of the run\'s task queue).'),
     compensate: z
       .union([Compensation, z.literal('none').describe("No compensation, not even the action's own inverse.")])
       .optional()
@@ -153,6 +162,7 @@ export const RunbookStep = z
     runbook: z.string().min(1).describe('Name of another runbook (metadata.name) run as a child workflow.'),
     with: z.record(z.string(), z.unknown()).optional().describe("The child runbook's params."),
     timeout: Duration.optional().describe('Limit for the child run, enforced by the child itself: an expired child compensates, then fails.'),
+    site: Site.optional().describe("Site of the child's steps that name none (over the child's spec.defaults.site)."),
     compensateWithParent: z
       .boolean()
       .optional()
@@ -211,6 +221,7 @@ export const RunbookSchema = z
       defaults: z
         .strictObject({
           heartbeatTimeout: Duration.optional().describe('heartbeatTimeout of every step and compensation that names none (default 20s).'),
+          site: Site.optional().describe('Site of every step and compensation that names none (default: none, any worker of the run\'s task queue).'),
         })
         .optional()
         .describe('Defaults for the steps of this runbook.'),

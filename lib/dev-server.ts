@@ -9,6 +9,19 @@ import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from './config';
 
+/**
+ * Dynamic config of every dev server Runwright starts (the embedded default and the tests).
+ * Each sequential step costs two trips through the history service's transfer queue, whose reader
+ * the dev server paces at 20 polls/s per shard: ~100 ms a step. Polled faster, and with activity
+ * tasks handed back in the workflow task's reply (eager execution), a step takes ~10 ms. The price
+ * is idle polling of a local SQLite file, which a development server can pay.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, string | number | boolean> = {
+  'frontend.enableUpdateWorkflowExecution': true,
+  'history.transferProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
+};
+
 export interface DevServer {
   address: string;
   port: number;
@@ -86,7 +99,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile);
   }
   for (const name of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=Keyword`);
-  args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  for (const [k, v] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   let out: number | 'ignore' = 'ignore';
   if (opts.logFile) {
     mkdirSync(dirname(opts.logFile), { recursive: true });

@@ -30,6 +30,8 @@ export interface RunInput {
   rootWorkflowId?: string;
   /** Set by a parent for a child runbook with `timeout:`: enforced by the child like spec.timeout, so it compensates. */
   timeout?: string;
+  /** Set by a parent for a child runbook with `site:`: the site of the child's steps that name none (over its spec.defaults.site). */
+  site?: string;
   /** Proof of who starts the run (signed request); checked by the workflow's first activity before any step. */
   proof?: Proof;
   /** Continue-as-new when the history has this many events at a top-level step boundary (default: when Temporal suggests it). */
@@ -203,6 +205,8 @@ export interface PendingCompensation {
   retry?: unknown;
   timeout?: string;
   heartbeatTimeout?: string;
+  /** The task queue of the step's site, when it has one (a child's compensation runs in its parent). */
+  taskQueue?: string;
   /** `compensate.when` was false (or failed to evaluate: `whenError`) when the step succeeded. */
   skip?: boolean;
   whenError?: string;
@@ -281,7 +285,11 @@ export interface ChunkInput {
 /** spec.defaults of the runbook a step belongs to. */
 export interface RunDefaults {
   heartbeatTimeout?: string;
+  /** Site whose workers run the actions of steps that name none (a name or a {{ }} template). */
+  site?: string;
 }
+
+export { SITE_NAME_RE, siteTaskQueue } from '../dsl/site';
 
 export interface IterationResult {
   index: number;

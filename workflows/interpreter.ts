@@ -46,6 +46,8 @@ import {
   type RunStatus,
   type StepState,
   type StepStatus,
+  siteTaskQueue,
+  SITE_NAME_RE,
 } from './definitions';
 
 /** Defaults for a step that names no retry policy: a few quick retries, not Temporal's forever. */
@@ -256,6 +258,8 @@ export class Interpreter {
       heartbeatTimeout: this.heartbeatTimeout(step.heartbeatTimeout) as ActivityOptions['heartbeatTimeout'],
       retry: toRetry(step.retry),
     };
+    const queue = this.siteQueue(step.site, exprScope(scope), path);
+    if (queue) opts.taskQueue = queue;
     // A cancelled step counts as ended only once its activity has stopped, so no compensation
     // (a fault.restore armed earlier, an undo in a parent) runs while it is still at work.
     if (patched('runwright-wait-cancel-v1')) opts.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
@@ -279,6 +283,8 @@ export class Interpreter {
       };
       // Only new fields when set, so compensations of runs without them serialize as before.
       if (comp.heartbeatTimeout ?? this.defaults.heartbeatTimeout) c.heartbeatTimeout = this.heartbeatTimeout(comp.heartbeatTimeout);
+      const compQueue = this.siteQueue(comp.site ?? step.site, selfScope, `${path} compensate`);
+      if (compQueue) c.taskQueue = compQueue;
       if (comp.when !== undefined) {
         // The same scope the input is rendered with: the result is what it would be at
         // compensation time (CEL is pure), and a child's compensation carries no scope upward.
@@ -291,6 +297,25 @@ export class Interpreter {
       this.compensations.push(c);
     }
     return res.outputs;
+  }
+
+  /**
+   * The step's site (its own `site`, else the run's default), or undefined for the run's own task
+   * queue. A {{ }} site is rendered with `vars`, the scope the step's input is rendered with.
+   */
+  private site(own: string | undefined, vars: Record<string, unknown>, path: string): string | undefined {
+    const raw = own ?? this.defaults.site;
+    if (raw === undefined) return undefined;
+    const site = raw.includes('{{') ? render(raw, vars) : raw;
+    if (typeof site !== 'string' || !SITE_NAME_RE.test(site)) {
+      throw ApplicationFailure.nonRetryable(`step ${path}: site must be a site name (lowercase letters, digits and "-"), got ${JSON.stringify(site)}`, 'InvalidInput');
+    }
+    return site;
+  }
+
+  private siteQueue(own: string | undefined, vars: Record<string, unknown>, path: string): string | undefined {
+    const site = this.site(own, vars, path);
+    return site === undefined ? undefined : siteTaskQueue(workflowInfo().taskQueue, site);
   }
 
   /** The step's own heartbeatTimeout, else this runbook's spec.defaults, else the engine's. */
@@ -447,6 +472,10 @@ export class Interpreter {
     if (ownDeadline) Object.assign(args, { timeout: step.timeout, rootWorkflowId: this.call.rootWorkflowId });
     else if (patched('runwright-child-root-v1')) args.rootWorkflowId = this.call.rootWorkflowId;
     if (this.startDefaults) args.defaults = this.startDefaults;
+    if (step.site !== undefined) {
+      const queue = this.siteQueue(step.site, exprScope(scope), path);
+      args.site = queue!.slice(queue!.lastIndexOf('@') + 1);
+    }
     const res = await executeChild<(i: RunInput) => Promise<RunResult>>(INTERPRETER_WORKFLOW, {
       args: [args],
       workflowId: `${workflowInfo().workflowId}/${path}`,
@@ -480,6 +509,7 @@ export class Interpreter {
           startToCloseTimeout: (c.timeout ?? DEFAULT_STEP_TIMEOUT) as ActivityOptions['startToCloseTimeout'],
           heartbeatTimeout: (c.heartbeatTimeout ?? this.heartbeatTimeout(undefined)) as ActivityOptions['heartbeatTimeout'],
           retry: toRetry({ maximumAttempts: 5, ...(c.retry as RetryPolicy | undefined) }),
+          ...(c.taskQueue ? { taskQueue: c.taskQueue } : {}),
         });
         rec.state = 'done';
         const s = this.stepMap.get(c.path);
@@ -515,7 +545,7 @@ function installHandlers(it: Interpreter): void {
 export async function runbook(input: RunInput): Promise<RunResult> {
   const it = new Interpreter(input.runbook, input.params, input.children, input.startedBy, input.searchAttributes, {
     rootWorkflowId: input.rootWorkflowId,
-    defaults: input.runbook.spec.defaults,
+    defaults: input.site ? { ...input.runbook.spec.defaults, site: input.site } : input.runbook.spec.defaults,
     startDefaults: input.defaults,
   });
   installHandlers(it);
