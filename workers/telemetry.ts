@@ -78,6 +78,9 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
+/** The workflow interceptor modules of tracing: OpenTelemetry's first, so Runwright's attributes (inner) see their spans. */
+export const TRACING_WORKFLOW_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'), require.resolve('../workflows/tracing')];
+
 let processTracing: Tracing | null | undefined;
 
 /** The process's tracing (one exporter for every worker in it), or undefined when not configured. */
@@ -98,8 +101,7 @@ function makeTracing(env: NodeJS.ProcessEnv): Tracing {
   }
   const tracer = provider.getTracer('runwright');
   return {
-    // Order matters: the OpenTelemetry interceptors first, so Runwright's attributes (inner) see their spans.
-    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'), require.resolve('../workflows/tracing')],
+    workflowInterceptorModules: TRACING_WORKFLOW_MODULES,
     activityInterceptors: [
       (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
       (ctx) => ({ inbound: new ActivityAttributes(ctx) }),

@@ -15,11 +15,14 @@ export interface Jaeger {
   query: string;
 }
 
-/** The cached binary (RUNWRIGHT_JAEGER, else scripts/jaeger-binary: builds it the first time, minutes). */
+/** The binary: RUNWRIGHT_JAEGER, or the scripts/jaeger-binary cache (`npm test`'s pretest and .ci/run build it). */
 export function jaegerBinary(): string {
   if (process.env.RUNWRIGHT_JAEGER) return process.env.RUNWRIGHT_JAEGER;
-  const script = resolve(__dirname, '../../scripts/jaeger-binary');
-  return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  try {
+    return execFileSync(resolve(__dirname, '../../scripts/jaeger-binary'), ['--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch {
+    throw new Error('Jaeger is not built: run scripts/jaeger-binary first (a cold build takes minutes; .ci/run and `npm test` do it)');
+  }
 }
 
 export async function startJaeger(group: ServiceGroup, bin = jaegerBinary()): Promise<Jaeger> {
