@@ -15,7 +15,7 @@
  * runwright.site, runwright.attempt. OTEL_SERVICE_NAME names the service (default runwright-worker);
  * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn tracing off.
  */
-import { context, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -95,10 +95,10 @@ function makeTracing(env: NodeJS.ProcessEnv): Tracing {
   // The exporter reads OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT/HEADERS/TIMEOUT itself.
   const processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 });
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
-  // Active spans across awaits inside activities (our attributes find the RunActivity span).
-  if (!context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())) {
-    // Someone else registered one already: theirs propagates too.
-  }
+  // Global W3C trace-context propagator (activities find their step's span in the headers) and
+  // a context manager (active spans across awaits: our attributes find the RunActivity span).
+  // Does nothing where the process registered its own already.
+  provider.register({ contextManager: new AsyncLocalStorageContextManager() });
   const tracer = provider.getTracer('runwright');
   return {
     workflowInterceptorModules: TRACING_WORKFLOW_MODULES,
