@@ -121,9 +121,10 @@ test('Prometheus scrapes runbook metrics with the right labels and values (repla
   const sel = `taskQueue="${queue}",runbook="${RUNBOOK}"`;
   const byResult = await waitFor(async () => {
     const r = await promQuery(`runwright_runs_finished_total{${sel}}`);
-    return r.length === 2 && r;
+    return r.length === 3 && r;
   }, 'runs finished in Prometheus', 30_000);
-  expect(Object.fromEntries(byResult.map((s) => [s.metric.result, Number(s.value[1])]))).toEqual({ succeeded: 2, failed: 1 });
+  // Every result's series exists from a run's start (at 0), so a first failure counts as an increase.
+  expect(Object.fromEntries(byResult.map((s) => [s.metric.result, Number(s.value[1])]))).toEqual({ succeeded: 2, failed: 1, cancelled: 0 });
   expect(Number((await promQuery(`runwright_runs_started_total{${sel}}`))[0]?.value[1])).toBe(3);
   // test.flaky fails its first attempt in every run: one retry per run; its step counts once per run.
   expect(Number((await promQuery(`runwright_action_retries_total{${sel},action="test.flaky"}`))[0]?.value[1])).toBe(3);
@@ -145,16 +146,19 @@ test('every panel query of the Grafana dashboard returns data from the test Prom
   expect(panels.length).toBeGreaterThanOrEqual(15);
   // Grafana's variables and macros as Grafana would fill them for this worker.
   const fill = (e: string) => e.replaceAll('$taskQueue', queue).replaceAll('$runbook', '.*').replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h');
-  const empty: string[] = [];
   for (const p of panels) {
     expect(p.datasource?.uid).toBe('${datasource}');
     expect(p.targets?.length).toBeGreaterThan(0);
-    for (const t of p.targets ?? []) {
-      const expr = fill(t.expr);
-      expect(expr).not.toMatch(/\$/);
-      if (!(await promQuery(expr)).length) empty.push(`${p.title}: ${expr}`);
-    }
+    for (const t of p.targets ?? []) expect(fill(t.expr)).not.toMatch(/\$/);
   }
+  const emptyPanels = async () => {
+    const empty: string[] = [];
+    for (const p of panels) for (const t of p.targets ?? []) if (!(await promQuery(fill(t.expr))).length) empty.push(`${p.title}: ${fill(t.expr)}`);
+    return empty;
+  };
+  // increase()/rate() need two samples of a series: give the last run's series a few scrapes.
+  let empty: string[] = [];
+  await waitFor(async () => (empty = await emptyPanels()).length === 0, 'every panel to have data', 15_000).catch(() => undefined);
   expect(empty).toEqual([]);
 });
 

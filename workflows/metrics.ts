@@ -29,6 +29,7 @@ const compensations = metricMeter.createCounter('runwright_compensations', '1', 
 const approvalWait = metricMeter.createHistogram('runwright_approval_wait_seconds', 'float', 's', 'Time an approval gate waited for its decision');
 
 const COMPENSATE_PREFIX = 'compensate:';
+const RESULTS = ['succeeded', 'failed', 'cancelled'];
 
 const seconds = (fromMs: number) => Math.max(0, Date.now() - fromMs) / 1000;
 const resultOf = (err: unknown) => (isCancellation(err) ? 'cancelled' : 'failed');
@@ -53,7 +54,11 @@ class RunMetrics implements WorkflowInboundCallsInterceptor {
     const runbook = (input.args[0] as RunInput | undefined)?.runbook?.metadata?.name ?? 'unknown';
     this.run.runbook = runbook;
     const startedMs = Date.now();
-    if (!info.continuedFromExecutionRunId) runsStarted.add(1, { runbook });
+    if (!info.continuedFromExecutionRunId) {
+      runsStarted.add(1, { runbook });
+      // Every result's series exists from the start, so the first failure is an increase (alerts).
+      for (const result of RESULTS) runsFinished.add(0, { runbook, result });
+    }
     const done = (result: string) => {
       runsFinished.add(1, { runbook, result });
       runDuration.record(seconds(startedMs), { runbook, result });
