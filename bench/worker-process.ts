@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     connection,
     namespace: 'default',
     taskQueue,
-    workflowBundle: await workflowBundle({ workflowsPath: require.resolve('./workflows') }),
+    workflowBundle: await workflowBundle({ workflowsPath: require.resolve('./workflows'), workflowInterceptorModules: [require.resolve('../workflows/metrics')] }),
     activities: activitiesFor(buildRegistry()),
     shutdownGraceTime: '10s',
     ...tuning,

@@ -377,9 +377,10 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .addOption(actionsOpt())
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port, all interfaces (or RUNWRIGHT_METRICS_ADDR=host:port; default: off)')
     .description('run a worker for the configured Temporal server (Ctrl-C stops it gracefully)')
     .action(async (o) => {
-      await runWorkerProcess({ actionModules: o.actions ?? [], log: err });
+      await runWorkerProcess({ actionModules: o.actions ?? [], log: err, metricsPort: o.metricsPort });
     });
 
   program

@@ -36,6 +36,8 @@ export const ENV = {
   accessPolicy: 'RUNWRIGHT_ACCESS_POLICY',
   /** Which secrets go to which runbooks and destinations (lib/secrets.ts). */
   secretsPolicy: 'RUNWRIGHT_SECRETS_POLICY',
+  /** host:port of the worker's Prometheus endpoint (/metrics); unset: none (workers/telemetry.ts). */
+  metricsAddr: 'RUNWRIGHT_METRICS_ADDR',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { workflowBundle } from '../workers/worker';
+import { TRACING_WORKFLOW_MODULES } from '../workers/telemetry';
 import { dataConverter, FAILURE_CONVERTER_PATH, keyId } from '../lib/codec';
 
 const dir = join(__dirname, 'histories');
@@ -40,6 +41,13 @@ test('recorded (plaintext) histories replay on a worker with the payload codec o
   const sealing = { workflowBundle: await workflowBundle(FAILURE_CONVERTER_PATH), dataConverter: dataConverter({ active: k, keys: [k], source: 'test' }) };
   const results = [];
   for await (const r of Worker.runReplayHistories(sealing, histories())) results.push(r);
+  expect(results.length).toBeGreaterThanOrEqual(3);
+  expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+}, 120_000);
+
+test('recorded histories replay on a worker with tracing on (OpenTelemetry interceptors add no commands)', async () => {
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle(undefined, { workflowInterceptorModules: TRACING_WORKFLOW_MODULES }) }, histories())) results.push(r);
   expect(results.length).toBeGreaterThanOrEqual(3);
   expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
 }, 120_000);

@@ -25,6 +25,8 @@ export interface BundleOptions {
   workflowsPath?: string;
   /** Failure converter module (lib/codec.ts, when history is sealed). */
   failureConverterPath?: string;
+  /** Workflow interceptor modules (workflow metrics; tracing when on). */
+  workflowInterceptorModules?: string[];
 }
 
 const SOURCE_LAYERS = ['workflows', 'dsl', 'lib'];
@@ -32,20 +34,21 @@ const inProcess = new Map<string, Promise<{ code: string }>>();
 
 export function workflowBundle(opts: BundleOptions = {}): Promise<{ code: string }> {
   const workflowsPath = opts.workflowsPath ?? require.resolve('../workflows');
-  const key = JSON.stringify([workflowsPath, opts.failureConverterPath ?? '']);
+  const interceptors = opts.workflowInterceptorModules ?? [];
+  const key = JSON.stringify([workflowsPath, opts.failureConverterPath ?? '', interceptors]);
   let b = inProcess.get(key);
   if (!b) {
-    b = cachedBundle(workflowsPath, opts.failureConverterPath);
+    b = cachedBundle(workflowsPath, opts.failureConverterPath, interceptors);
     inProcess.set(key, b);
     b.catch(() => inProcess.delete(key));
   }
   return b;
 }
 
-async function cachedBundle(workflowsPath: string, failureConverterPath?: string): Promise<{ code: string }> {
+async function cachedBundle(workflowsPath: string, failureConverterPath: string | undefined, interceptors: string[]): Promise<{ code: string }> {
   const useCache = process.env.RUNWRIGHT_WORKFLOW_BUNDLE_CACHE !== '0';
   const dir = path.join(cacheRoot(), 'workflow-bundles');
-  const file = path.join(dir, `${bundleKey(workflowsPath, failureConverterPath)}.js`);
+  const file = path.join(dir, `${bundleKey(workflowsPath, failureConverterPath, interceptors)}.js`);
   if (useCache) {
     try {
       return { code: fs.readFileSync(file, 'utf8') };
@@ -57,7 +60,7 @@ async function cachedBundle(workflowsPath: string, failureConverterPath?: string
   // A private temporary name, renamed into place: concurrent builders never see half a file.
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await promisify(execFile)(process.execPath, ['-e', CHILD, workflowsPath, failureConverterPath ?? '', tmp], {
+    await promisify(execFile)(process.execPath, ['-e', CHILD, workflowsPath, failureConverterPath ?? '', JSON.stringify(interceptors), tmp], {
       cwd: repoRoot(workflowsPath),
       maxBuffer: 16 * 1024 * 1024,
       timeout: 10 * 60_000,
@@ -73,7 +76,7 @@ async function cachedBundle(workflowsPath: string, failureConverterPath?: string
 }
 
 /** Hash of everything the bundle can contain; any edit to a source file or a dependency changes it. */
-export function bundleKey(workflowsPath: string, failureConverterPath?: string): string {
+export function bundleKey(workflowsPath: string, failureConverterPath?: string, interceptors: string[] = []): string {
   const h = createHash('sha256');
   const root = repoRoot(workflowsPath);
   const add = (label: string, data: string | Buffer) => h.update(`${label}\0${data.length}\0`).update(data);
@@ -108,6 +111,11 @@ export function bundleKey(workflowsPath: string, failureConverterPath?: string):
     add('converter', failureConverterPath);
     files.add(failureConverterPath);
   }
+  // Interceptor modules: their paths (those in node_modules are covered by the lockfile).
+  for (const m of interceptors) {
+    add('interceptor', m);
+    if (!m.includes(`${path.sep}node_modules${path.sep}`) && fs.existsSync(m)) files.add(m);
+  }
   for (const f of [...files].sort()) add(f, fs.readFileSync(f));
   return h.digest('hex').slice(0, 32);
 }
@@ -125,10 +133,10 @@ function repoRoot(from: string): string {
 // The child: bundle, drop the map's sourcesContent, write the file. Plain JS so it runs under
 // node, tsx or jest alike (the SDK's bundler compiles the TypeScript itself).
 const CHILD = `
-const [workflowsPath, failureConverterPath, out] = process.argv.slice(1);
+const [workflowsPath, failureConverterPath, interceptors, out] = process.argv.slice(1);
 const { bundleWorkflowCode } = require('@temporalio/worker');
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: (m) => console.error(m), log() {} };
-bundleWorkflowCode({ workflowsPath, failureConverterPath: failureConverterPath || undefined, logger: quiet }).then(({ code }) => {
+bundleWorkflowCode({ workflowsPath, failureConverterPath: failureConverterPath || undefined, workflowInterceptorModules: JSON.parse(interceptors), logger: quiet }).then(({ code }) => {
   const at = code.lastIndexOf('//# sourceMappingURL=data:');
   const b64 = code.indexOf('base64,', at) + 'base64,'.length;
   if (at > 0 && b64 > at) {

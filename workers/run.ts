@@ -4,11 +4,16 @@ import { shutdownGraceTime, taskQueue } from '../lib/config';
 import { dataDir, loadConnectionConfig } from '../lib/connect';
 import { createWorker } from './worker';
 import { CODEC_ENV, CodecConfigError, dataConverter, describeKeyring, loadKeyring } from '../lib/codec';
+import { installMetricsRuntime, metricsAddress, tracingFromEnv } from './telemetry';
 import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from '../lib/identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
-export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void }): Promise<void> {
+export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void; metricsPort?: string }): Promise<void> {
   const cfg = loadConnectionConfig();
+  // Prometheus endpoint (off unless asked): the runtime is installed before any connection.
+  const metrics = metricsAddress(opts.metricsPort);
+  if (metrics) installMetricsRuntime(metrics);
+  const tracing = tracingFromEnv();
   const address = opts.address ?? cfg.address;
   const namespace = opts.namespace ?? cfg.namespace;
   // Checked before connecting: a bad key is a config error, not a crash loop. With no server
@@ -28,6 +33,7 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   const connection = await NativeConnection.connect({ address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
   const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring) });
+  if (metrics || tracing) (opts.log ?? console.log)(`runwright worker: ${metrics ? `metrics on http://${metrics}/metrics` : 'no metrics endpoint'}; ${tracing ? `traces over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'no traces'}`);
   (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
   const mode = identityMode();
   (opts.log ?? console.log)(
@@ -39,5 +45,6 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
     await worker.run();
   } finally {
     await connection.close();
+    await tracing?.shutdown();
   }
 }

@@ -9,10 +9,17 @@ import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities
 import type { ActionDefinition } from '../activities/define';
 import { shutdownGraceTime, taskQueue as defaultTaskQueue } from '../lib/config';
 import { dataConverter } from '../lib/codec';
+import { activityMetrics, tracingFromEnv, type Tracing } from './telemetry';
 
-/** The workflow bundle (workers/bundle.ts: built in a child process, cached on disk). */
-export function workflowBundle(failureConverterPath?: string): Promise<{ code: string }> {
-  return cachedWorkflowBundle({ failureConverterPath });
+/**
+ * The workflow bundle (workers/bundle.ts: built in a child process, cached on disk). With a
+ * failure converter (lib/codec.ts, when history is sealed) failure messages raised in workflows
+ * are sealed too.
+ */
+export function workflowBundle(failureConverterPath?: string, tracing?: Pick<Tracing, 'workflowInterceptorModules'>): Promise<{ code: string }> {
+  // Workflow metrics (workflows/metrics.ts) always; the tracing interceptors only when tracing is on.
+  const workflowInterceptorModules = [require.resolve('../workflows/metrics'), ...(tracing?.workflowInterceptorModules ?? [])];
+  return cachedWorkflowBundle({ failureConverterPath, workflowInterceptorModules });
 }
 
 export interface RunwrightWorkerOptions {
@@ -25,17 +32,22 @@ export interface RunwrightWorkerOptions {
   dataConverter?: DataConverter;
   /** Overrides for tuning (benchmarks, tests). */
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime'>>;
+  /** OpenTelemetry tracing (workers/telemetry.ts); default: from OTEL_EXPORTER_OTLP_ENDPOINT, else none. */
+  tracing?: Tracing | null;
 }
 
 export async function createWorker(opts: RunwrightWorkerOptions): Promise<Worker> {
   const registry = opts.registry ?? buildRegistry(opts.extraActions);
   const converter = opts.dataConverter ?? dataConverter();
+  const tracing = opts.tracing === null ? undefined : (opts.tracing ?? tracingFromEnv());
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? defaultTaskQueue(),
-    workflowBundle: await workflowBundle(converter.failureConverterPath),
+    workflowBundle: await workflowBundle(converter.failureConverterPath, tracing),
     activities: activitiesFor(registry),
+    interceptors: { activity: [...(tracing?.activityInterceptors ?? []), activityMetrics] },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
     dataConverter: converter,
     // SIGTERM: stop polling, let running steps finish (RUNWRIGHT_SHUTDOWN_GRACE, default 5m).
     shutdownGraceTime: shutdownGraceTime() as WorkerOptions['shutdownGraceTime'],

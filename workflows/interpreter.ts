@@ -30,6 +30,7 @@ import { eachStep, someStep } from '../dsl/walk';
 import { literalSecretRefs, type StepMeta } from '../dsl/secret-ref';
 import { DURATION_PATTERN, msOf } from '../dsl/duration';
 import { ApprovalGates, IDENTITY_PATCH } from './approval';
+import { timeApproval } from './metrics';
 import {
   FOREACH_CHUNK_WORKFLOW,
   INTERPRETER_WORKFLOW,
@@ -457,7 +458,7 @@ export class Interpreter {
 
   private async approval(step: ApprovalStep, scope: Scope, path: string, st: StepStatus | undefined): Promise<unknown> {
     if (st) st.state = 'waiting';
-    return this.approvals.wait(step, path, String(render(step.approval.message, exprScope(scope))));
+    return timeApproval(this.runbook.metadata.name, this.approvals.wait(step, path, String(render(step.approval.message, exprScope(scope)))));
   }
 
   private async child(step: RunbookStep, scope: Scope, path: string): Promise<unknown> {

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { msField } from '../../dsl/duration';
 import { defineAction, type ActionContext } from '../define';
 import { compactTimeline, computeDrill, engineShare, parseIso, type DrillFacts, type EngineShare, type HistoryFacts } from './report-compute';
+import { recordDrill } from '../metrics';
 import { confineReportsDir, defaultReportsDir, reportPaths, writeWhole } from './report-files';
 import { fetchRunTree, shiftFromHistory, type RunHistory } from './report-history';
 import { renderMarkdown, renderSlack, renderSvg, svgToPng, type DrillReport } from './report-render';
@@ -153,6 +154,7 @@ export default defineAction({
     writeWhole(paths.markdown, markdown);
     report.slack = await postToSlack(report, renderSlack(report), png, i.slackChannel, ctx);
     writeWhole(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+    recordDrill(report);
     ctx.log(`drill.report ${i.drill}: ${report.verdict}${report.reasons.length ? ` (${report.reasons.join('; ')})` : ''}; ${paths.dir}`);
     // The returned report stays in the run's history: window errors only as transitions when many.
     const { timeline, omitted } = compactTimeline(report.timeline, MAX_WINDOW_ERRORS);

@@ -62,7 +62,7 @@ function tail(file: string, n = 30): string {
 }
 
 /** A child process whose output goes to a log file in its dir; killed on stop or jest exit. */
-class Proc {
+export class Proc {
   readonly child: ChildProcess;
   exited: { code: number | null; signal: string | null } | null = null;
   private readonly exitPromise: Promise<void>;
@@ -359,7 +359,13 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-async function startPrometheus(group: ServiceGroup, targets: string[], routePrefix = ''): Promise<Prometheus> {
+/** Scrape options: the job name (default clusters) and rule files Prometheus loads and evaluates. */
+export interface PrometheusOptions {
+  job?: string;
+  ruleFiles?: string[];
+}
+
+async function startPrometheus(group: ServiceGroup, targets: string[], routePrefix = '', opts: PrometheusOptions = {}): Promise<Prometheus> {
   const dir = group.tempDir('prometheus');
   const port = await freePort();
   for (const t of targets) if (!t.startsWith('127.')) throw new Error(`scrape targets must be loopback, not ${t}`);
@@ -370,8 +376,9 @@ async function startPrometheus(group: ServiceGroup, targets: string[], routePref
       '  scrape_interval: 1s',
       '  scrape_timeout: 1s',
       '  evaluation_interval: 1s',
+      ...(opts.ruleFiles?.length ? ['rule_files:', ...opts.ruleFiles.map((f) => `  - '${f}'`)] : []),
       'scrape_configs:',
-      '  - job_name: clusters',
+      `  - job_name: ${opts.job ?? 'clusters'}`,
       '    static_configs:',
       `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
       '',
@@ -435,8 +442,8 @@ export class ServiceGroup {
     return startHaproxy(this, backend, servers, opts);
   }
 
-  startPrometheus(targets: string[], routePrefix = ''): Promise<Prometheus> {
-    return startPrometheus(this, targets, routePrefix);
+  startPrometheus(targets: string[], routePrefix = '', opts: PrometheusOptions = {}): Promise<Prometheus> {
+    return startPrometheus(this, targets, routePrefix, opts);
   }
 
   /** Stop everything started through this group, whatever state it is in; then remove temp dirs. */
