@@ -31,7 +31,11 @@ export function stackRuns(): boolean {
 
 /** What `eval "$(scripts/prodstack env NODE)"` exports, as a map (read back through bash). */
 export function nodeEnv(node: string): Record<string, string> {
-  const out = execFileSync('bash', ['-c', 'eval "$("$0" env "$1")" && env -0', SCRIPT, node], { env: { PATH: process.env.PATH, RUNWRIGHT_PRODSTACK_DIR: STATE_DIR }, encoding: 'utf8' });
+  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', 'eval "$("$0" env "$1")" && env -0', SCRIPT, node], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNWRIGHT_PRODSTACK_DIR: STATE_DIR },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return Object.fromEntries(
     out
       .split('\0')
