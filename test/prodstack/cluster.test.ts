@@ -9,7 +9,7 @@ import { statusQuery, type RunStatus } from '../../workflows/definitions';
 import { runCli } from '../helpers/cli';
 import { inputFor, runbookFrom, startRun, startSuiteWorker, connectTestEnv, type SuiteWorker, type TestEnv } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
-import { isAlive, nodeConnection, nodeEnv, prodstack, stackPid } from './helpers';
+import { isAlive, nodeConnection, nodeEnv, prodstack, shardOf, shardsOwnedBy, stackPid } from './helpers';
 
 let suite: SuiteWorker; // worker + client through node1
 let viaNode2: TestEnv; // a second client, through node2
@@ -70,8 +70,7 @@ test('a runbook with an approval gate runs through node 1 and is watched and app
   ]);
 }, 240_000);
 
-test('runs finish when a server process is killed with -9 mid-run (and `up` brings it back)', async () => {
-  // Several runs, so some live on history shards node 2 owns when it dies (16 shards, 2 nodes).
+test('runs finish when a server process is killed with -9 mid-run: its shards move to the other node (and `up` brings it back)', async () => {
   const runbook = rb('prodstack-crash', [
     '- { id: first, action: core.log, with: { message: "one" } }',
     '- { id: wait, sleep: 6s }',
@@ -79,7 +78,17 @@ test('runs finish when a server process is killed with -9 mid-run (and `up` brin
     '- { id: wait2, sleep: 2s }',
     '- { id: third, action: core.log, with: { message: "three" } }',
   ].join('\n'));
-  const runs = await Promise.all(Array.from({ length: 8 }, () => startRun(suite.env, suite.queue, inputFor(runbook))));
+  // Runs until at least two live on history shards node 2 owns (16 shards over 2 nodes).
+  const onNode2 = shardsOwnedBy('node2');
+  expect(onNode2.size).toBeGreaterThan(0);
+  const runs: Awaited<ReturnType<typeof startRun>>[] = [];
+  const victims: string[] = [];
+  while (victims.length < 2 && runs.length < 40) {
+    const h = await startRun(suite.env, suite.queue, inputFor(runbook));
+    runs.push(h);
+    if (onNode2.has(shardOf(h.workflowId))) victims.push(h.workflowId);
+  }
+  expect(victims).toHaveLength(2);
   await waitFor(async () => {
     const states = await Promise.all(runs.map((h) => h.query<RunStatus>(statusQuery)));
     return states.every((s) => s.steps.find((x) => x.id === 'first')?.state === 'succeeded');
@@ -92,12 +101,15 @@ test('runs finish when a server process is killed with -9 mid-run (and `up` brin
 
   const results = (await Promise.all(runs.map((h) => h.result()))) as { state?: string }[];
   expect(results.map((r) => r.state)).toEqual(runs.map(() => 'succeeded'));
+  // The runs on node 2's shards finished because node 1 took those shards over.
+  const nowOnNode1 = shardsOwnedBy('node1');
+  for (const id of victims) expect(nowOnNode1.has(shardOf(id))).toBe(true);
 
   // `up` is idempotent: it restarts only what is missing, and both frontends answer again.
   prodstack(['up'], 300_000);
   expect(stackPid('node2')).not.toBe(victim);
   expect(prodstack(['status'], 60_000)).toMatch(/node2\s+running/);
-  await expect(viaNode2.client.workflow.getHandle(runs[0].workflowId).describe()).resolves.toBeTruthy();
+  await expect(viaNode2.client.workflow.getHandle(victims[0]).describe()).resolves.toBeTruthy();
 }, 300_000);
 
 test('the frontend refuses clients without a client certificate, and plaintext clients', async () => {

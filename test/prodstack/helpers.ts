@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConnectionConfig, type ConnectionConfig } from '../../lib/connect';
+import { loadTopology, nodePorts } from '../../scripts/prodstack-config';
 
 export const ROOT = join(__dirname, '..', '..');
 export const SCRIPT = join(ROOT, 'scripts', 'prodstack');
@@ -62,4 +63,30 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Rows of a query against the stack's PostgreSQL (psql, unaligned), as the Temporal user. */
+export function sql(query: string, params: string[] = []): string[][] {
+  const t = loadTopology();
+  const vars = params.flatMap((p, i) => ['-v', `p${i + 1}=${p}`]);
+  const out = execFileSync('psql', ['-h', t.loopback.host, '-p', String(t.loopback.postgresPort), '-U', t.postgres.user, '-d', t.postgres.database, '-XAt', ...vars], {
+    input: query,
+    env: { ...process.env, PGPASSWORD: readFileSync(join(STATE_DIR, 'secrets', 'db-password'), 'utf8').trim() },
+    encoding: 'utf8',
+  });
+  return out.split('\n').filter(Boolean).map((line) => line.split('|'));
+}
+
+/** History shards a node owns now (the owner, its history service's address, is in each shard's record). */
+export function shardsOwnedBy(node: string): Set<number> {
+  const t = loadTopology();
+  const owner = `${t.loopback.host}:${nodePorts(t, node, 'loopback').history}`;
+  return new Set(sql(`select shard_id from shards where position(convert_to(:'p1', 'UTF8') in data) > 0`, [owner]).map(([id]) => Number(id)));
+}
+
+/** The history shard a workflow lives on. */
+export function shardOf(workflowId: string): number {
+  const [row] = sql(`select shard_id from executions where workflow_id = :'p1' limit 1`, [workflowId]);
+  if (!row) throw new Error(`no execution ${workflowId} in the database`);
+  return Number(row[0]);
 }
