@@ -2,8 +2,9 @@
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // test/realstack needs a real OpenStack (scripts/realstack up): `npm run test:realstack`.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realstack/'],
+  // test/realstack needs a real OpenStack (scripts/realstack up): `npm run test:realstack`;
+  // test/prodstack the production-shaped Temporal stack (scripts/prodstack): `npm run test:prodstack`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realstack/', '<rootDir>/test/prodstack/'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },

@@ -19,19 +19,22 @@ interface Service {
   depends_on?: string[] | Record<string, unknown>;
   entrypoint?: string | string[];
   command?: string | string[];
+  networks?: string[] | Record<string, { aliases?: string[] } | null>;
 }
 interface Compose {
   services: Record<string, Service>;
 }
 
 const ROOT = path.resolve(__dirname, '..');
+/** The frontend's name on the compose network: an alias every Temporal server node carries. */
 const TEMPORAL = 'temporal';
 const FRONTEND_PORT = 7233;
 const WORKER = 'runwright-worker';
 const UI = 'temporal-ui';
 const ADMIN = 'temporal-admin-tools';
 
-const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as Compose;
+// merge: the file shares service settings through YAML merge keys (<<: *anchor), as Compose does.
+const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
 const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
 function service(doc: Compose, name: string): Service {
@@ -53,6 +56,13 @@ function envOf(svc: Service): Record<string, string> {
 function containerPorts(svc: Service): number[] {
   const fromPorts = (svc.ports ?? []).map((p) => (typeof p === 'object' ? p.target : Number(String(p).split('/')[0].split(':').pop())));
   return [...fromPorts, ...(svc.expose ?? []).map((p) => Number(String(p).split('/')[0]))];
+}
+
+/** Services reachable as `name` on the default network: by service name or network alias. */
+function servicesNamed(doc: Compose, name: string): string[] {
+  return Object.entries(doc.services)
+    .filter(([n, svc]) => n === name || (!Array.isArray(svc.networks) && (svc.networks?.default?.aliases ?? []).includes(name)))
+    .map(([n]) => n);
 }
 
 function argv(value: string | string[] | undefined): string[] {
@@ -98,8 +108,10 @@ function checkTemporalAddress(doc: Compose): string[] {
   const problems: string[] = [];
   if (host !== TEMPORAL) problems.push(`${WORKER} connects to host "${host}", want the "${TEMPORAL}" service`);
   if (Number(port) !== FRONTEND_PORT) problems.push(`${WORKER} connects to port ${port}, want ${FRONTEND_PORT}`);
-  if (!doc.services[TEMPORAL] || !containerPorts(doc.services[TEMPORAL]).includes(FRONTEND_PORT)) {
-    problems.push(`service "${TEMPORAL}" does not publish or expose ${FRONTEND_PORT}`);
+  const frontends = servicesNamed(doc, TEMPORAL);
+  if (frontends.length === 0) problems.push(`no service is named or aliased "${TEMPORAL}"`);
+  for (const name of frontends) {
+    if (!containerPorts(doc.services[name]).includes(FRONTEND_PORT)) problems.push(`service "${name}" does not publish or expose ${FRONTEND_PORT}`);
   }
   return problems;
 }
@@ -211,7 +223,10 @@ describe('docker-compose.yml agrees with the code', () => {
     ['missing namespace', checkWorkerEnv, (d) => void delete env(d, WORKER).TEMPORAL_NAMESPACE, 'does not set TEMPORAL_NAMESPACE'],
     ['worker points at another host', checkTemporalAddress, (d) => void (env(d, WORKER).TEMPORAL_ADDRESS = 'temporal-server:7233'), 'host "temporal-server"'],
     ['worker points at another port', checkTemporalAddress, (d) => void (env(d, WORKER).TEMPORAL_ADDRESS = 'temporal:7234'), 'port 7234'],
-    ['temporal does not expose 7233', checkTemporalAddress, (d) => void (d.services[TEMPORAL].ports = ['7000:7000']), 'does not publish or expose 7233'],
+    ['a frontend node does not expose 7233', checkTemporalAddress, (d) => void (d.services['temporal-node2'].ports = ['7000:7000']), '"temporal-node2" does not publish or expose 7233'],
+    ['no service answers to the frontend name', checkTemporalAddress, (d) => {
+      for (const svc of Object.values(d.services)) delete svc.networks;
+    }, 'no service is named or aliased "temporal"'],
     ['UI points elsewhere', checkUi, (d) => void (env(d, UI).TEMPORAL_ADDRESS = 'localhost:7233'), 'TEMPORAL_ADDRESS=localhost:7233'],
     ['latest tag', checkPinnedImages, (d) => void (d.services[UI].image = 'temporalio/ui:latest'), 'temporalio/ui:latest is not pinned'],
     ['no tag', checkPinnedImages, (d) => void (d.services[UI].image = 'temporalio/ui'), 'temporalio/ui is not pinned'],

@@ -5,6 +5,7 @@ import { buildRegistry } from '../../activities/registry';
 import type { ActionDefinition } from '../../activities/define';
 import { createWorker } from '../../workers/worker';
 import { dataConverter } from '../../lib/codec';
+import type { ConnectionConfig } from '../../lib/connect';
 import { validateRunbookText } from '../../dsl/validate';
 import { resolveParams } from '../../dsl/params';
 import type { Runbook } from '../../dsl/schema';
@@ -39,11 +40,15 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function connectTestEnv(address = serverAddress()): Promise<TestEnv> {
-  const connection = await Connection.connect({ address });
-  const native = await NativeConnection.connect({ address });
+/** A server address, or connection settings as lib/connect.ts reads them (TLS, namespace). */
+export type TestServer = string | Pick<ConnectionConfig, 'address' | 'tls' | 'namespace'>;
+
+export async function connectTestEnv(server: TestServer = serverAddress()): Promise<TestEnv> {
+  const { address, tls, namespace = 'default' } = typeof server === 'string' ? { address: server } : server;
+  const connection = await Connection.connect({ address, tls });
+  const native = await NativeConnection.connect({ address, tls });
   // Same codec config as the test workers (lib/codec.ts, from env: none unless set, then the whole suite runs sealed).
-  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverter() });
+  const client = new Client({ connection, namespace, dataConverter: dataConverter() });
   return {
     client,
     connection,
@@ -72,8 +77,8 @@ export interface SuiteWorker {
   stop(): Promise<void>;
 }
 
-export async function startSuiteWorker(name: string, extraActions: ActionDefinition[] = []): Promise<SuiteWorker> {
-  const env = await connectTestEnv();
+export async function startSuiteWorker(name: string, extraActions: ActionDefinition[] = [], server?: TestServer): Promise<SuiteWorker> {
+  const env = await connectTestEnv(server);
   const queue = uniqueQueue(name);
   const worker = await startTestWorker(env, queue, extraActions);
   const running = worker.run();
