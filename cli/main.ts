@@ -12,7 +12,7 @@ import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
 import { maskParams, secretParamNames } from '../dsl/params';
 import { runbookJsonSchema } from '../dsl/schema';
-import { SEARCH_ATTRIBUTES, workflowUiLink } from '../lib/config';
+import { SEARCH_ATTRIBUTES, SiteConfigError, workerSites, workflowUiLink } from '../lib/config';
 import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
 import { ProgressPrinter, renderStatus } from '../client/progress';
 import { registerScheduleCommands } from './schedule';
@@ -378,9 +378,19 @@ export function buildProgram(): Command {
     .command('worker')
     .addOption(actionsOpt())
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port, all interfaces (or RUNWRIGHT_METRICS_ADDR=host:port; default: off)')
+    .option('--site <name...>', 'also run the actions of steps with this `site:` (repeatable, or RUNWRIGHT_SITES=a,b)')
+    .option('--sites-only', 'run only the actions of the --site sites: no workflows, no site-less steps')
     .description('run a worker for the configured Temporal server (Ctrl-C stops it gracefully)')
     .action(async (o) => {
-      await runWorkerProcess({ actionModules: o.actions ?? [], log: err, metricsPort: o.metricsPort });
+      let sites: string[];
+      try {
+        sites = workerSites(o.site);
+      } catch (e) {
+        if (e instanceof SiteConfigError) throw new CliError(e.message, EXIT.usage);
+        throw e;
+      }
+      if (o.sitesOnly && !sites.length) throw new CliError('--sites-only needs at least one --site (or RUNWRIGHT_SITES)', EXIT.usage);
+      await runWorkerProcess({ actionModules: o.actions ?? [], log: err, metricsPort: o.metricsPort, sites, sitesOnly: !!o.sitesOnly });
     });
 
   program

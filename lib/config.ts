@@ -4,6 +4,7 @@
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profile file).
  */
 import { DURATION_PATTERN } from '../dsl/duration';
+import { SITE_NAME_RE } from '../dsl/site';
 
 export const DEFAULT_TASK_QUEUE = 'runwright';
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
@@ -12,6 +13,8 @@ export const DEFAULT_UI_PORT = 8233;
 /** Environment variables Runwright itself reads (besides Temporal's own). */
 export const ENV = {
   taskQueue: 'RUNWRIGHT_TASK_QUEUE',
+  /** Sites this worker serves, comma-separated (`runwright worker --site`); see dsl/site.ts. */
+  sites: 'RUNWRIGHT_SITES',
   uiUrl: 'RUNWRIGHT_UI_URL',
   home: 'RUNWRIGHT_HOME',
   runbookPath: 'RUNWRIGHT_RUNBOOK_PATH',
@@ -67,6 +70,18 @@ export const SEARCH_ATTRIBUTES = {
   runbook: 'RunwrightRunbook',
   state: 'RunwrightState',
 } as const;
+
+/** A worker's site list is wrong (the CLI exits 2). */
+export class SiteConfigError extends Error {}
+
+/** Sites a worker serves: `--site` values, else RUNWRIGHT_SITES; each a DNS label. */
+export function workerSites(flags: string[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = flags?.length ? flags : (env[ENV.sites] ?? '').split(',');
+  const sites = [...new Set(raw.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))];
+  const bad = sites.filter((s) => !SITE_NAME_RE.test(s));
+  if (bad.length) throw new SiteConfigError(`site ${bad.map((b) => JSON.stringify(b)).join(', ')}: expected a site name (lowercase letters, digits and "-", as in cluster-b)${flags?.length ? '' : ` in ${ENV.sites}`}`);
+  return sites;
+}
 
 export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
   return env[ENV.taskQueue] || DEFAULT_TASK_QUEUE;

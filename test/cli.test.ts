@@ -199,3 +199,13 @@ test('embedded default: with nothing configured, run starts a dev server (SQLite
   expect(st.code).toBe(0);
   expect(JSON.parse(st.stdout)).toMatchObject({ execution: 'COMPLETED', status: { state: 'succeeded' } });
 }, 120_000);
+
+test('worker: a bad --site, or --sites-only without a site, is a usage error (exit 2, no stack)', async () => {
+  const bad = await cli(['worker', '--site', 'Cluster_B']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/site "Cluster_B": expected a site name/);
+  expect(bad.stderr).not.toMatch(/^\s+at /m);
+  const none = await cli(['worker', '--sites-only']);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/--sites-only needs at least one --site/);
+}, 60_000);

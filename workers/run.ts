@@ -1,15 +1,17 @@
 import { NativeConnection } from '@temporalio/worker';
 import { buildRegistry, loadActionModules } from '../activities/registry';
-import { shutdownGraceTime, taskQueue } from '../lib/config';
+import { shutdownGraceTime, taskQueue, workerSites } from '../lib/config';
+import { siteTaskQueue } from '../dsl/site';
 import { dataDir, loadConnectionConfig } from '../lib/connect';
-import { createWorker } from './worker';
+import { createWorkers, runWorkers } from './worker';
 import { CODEC_ENV, CodecConfigError, dataConverter, describeKeyring, loadKeyring } from '../lib/codec';
 import { installMetricsRuntime, metricsAddress, tracingFromEnv } from './telemetry';
 import { ALLOWED_SIGNERS_ENV, REQUIRE_SIGNED_ENV, identityMode } from '../lib/identity/authorize';
 
 /** Run a worker until SIGINT/SIGTERM, against the configured Temporal server. */
-export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void; metricsPort?: string }): Promise<void> {
+export async function runWorkerProcess(opts: { actionModules?: string[]; address?: string; namespace?: string; log?: (m: string) => void; metricsPort?: string; sites?: string[]; sitesOnly?: boolean }): Promise<void> {
   const cfg = loadConnectionConfig();
+  const sites = workerSites(opts.sites);
   // Prometheus endpoint (off unless asked): the runtime is installed before any connection.
   const metrics = metricsAddress(opts.metricsPort);
   if (metrics) installMetricsRuntime(metrics);
@@ -32,9 +34,9 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
   }
   const connection = await NativeConnection.connect({ address, tls: cfg.tls, apiKey: cfg.apiKey, metadata: cfg.metadata });
   const registry = buildRegistry(loadActionModules(opts.actionModules ?? []));
-  const worker = await createWorker({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring) });
+  const workers = await createWorkers({ connection, namespace, taskQueue: taskQueue(), registry, dataConverter: dataConverter(keyring), sites, runQueue: !opts.sitesOnly });
   if (metrics || tracing) (opts.log ?? console.log)(`runwright worker: ${metrics ? `metrics on http://${metrics}/metrics` : 'no metrics endpoint'}; ${tracing ? `traces over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'no traces'}`);
-  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, task queue "${taskQueue()}", namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
+  (opts.log ?? console.log)(`runwright worker: ${registry.size} actions, ${opts.sitesOnly ? '' : `task queue "${taskQueue()}"`}${sites.length ? `${opts.sitesOnly ? '' : ' and '}sites ${sites.map((x) => `${x} ("${siteTaskQueue(taskQueue(), x)}")`).join(', ')}` : ''}, namespace "${namespace}", server ${address}; ${describeKeyring(keyring)}; on SIGTERM running steps get ${shutdownGraceTime()} to finish`);
   const mode = identityMode();
   (opts.log ?? console.log)(
     mode.signed
@@ -42,7 +44,7 @@ export async function runWorkerProcess(opts: { actionModules?: string[]; address
       : `runwright worker: WARNING: local mode, identities are unverified claims; set ${ALLOWED_SIGNERS_ENV} (or ${REQUIRE_SIGNED_ENV}=1) on a shared worker (SECURITY.md)`,
   );
   try {
-    await worker.run();
+    await runWorkers(workers);
   } finally {
     await connection.close();
     await tracing?.shutdown();

@@ -9,6 +9,7 @@ import { activitiesFor, buildRegistry, type ActionRegistry } from '../activities
 import type { ActionDefinition } from '../activities/define';
 import { shutdownGraceTime, taskQueue as defaultTaskQueue } from '../lib/config';
 import { dataConverter } from '../lib/codec';
+import { siteTaskQueue } from '../dsl/site';
 import { activityMetrics, tracingFromEnv, type Tracing } from './telemetry';
 
 /**
@@ -34,6 +35,53 @@ export interface RunwrightWorkerOptions {
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime'>>;
   /** OpenTelemetry tracing (workers/telemetry.ts); default: from OTEL_EXPORTER_OTLP_ENDPOINT, else none. */
   tracing?: Tracing | null;
+}
+
+export interface SiteWorkerOptions extends RunwrightWorkerOptions {
+  /** Sites whose actions this process runs (dsl/site.ts): one activity-only worker each. */
+  sites?: string[];
+  /** Also serve the run queue (workflows and actions of steps without a site); default true. */
+  runQueue?: boolean;
+}
+
+/**
+ * The workers of one process: the run queue's (workflows and site-less actions) and one per site
+ * it serves. A site worker polls only `<queue>@<site>` and runs only actions, so a worker next to
+ * cluster B can take cluster B's steps and nothing else (`runwright worker --site b --sites-only`).
+ */
+export async function createWorkers(opts: SiteWorkerOptions): Promise<Worker[]> {
+  const registry = opts.registry ?? buildRegistry(opts.extraActions);
+  const converter = opts.dataConverter ?? dataConverter();
+  const tracing = opts.tracing === null ? undefined : (opts.tracing ?? tracingFromEnv());
+  const base = opts.taskQueue ?? defaultTaskQueue();
+  const workers: Worker[] = [];
+  if (opts.runQueue !== false) workers.push(await createWorker({ ...opts, registry, dataConverter: converter, tracing: tracing ?? null }));
+  for (const site of opts.sites ?? []) {
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace: opts.namespace ?? 'default',
+        taskQueue: siteTaskQueue(base, site),
+        activities: activitiesFor(registry),
+        interceptors: { activity: [...(tracing?.activityInterceptors ?? []), activityMetrics] },
+        dataConverter: converter,
+        shutdownGraceTime: shutdownGraceTime() as WorkerOptions['shutdownGraceTime'],
+        ...opts.tuning,
+      }),
+    );
+  }
+  if (!workers.length) throw new Error('a worker with --sites-only needs at least one --site');
+  return workers;
+}
+
+/** Run workers together; when one stops (or fails), the others are shut down too. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  const stopAll = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const results = await Promise.allSettled(workers.map((w) => w.run().finally(stopAll)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export async function createWorker(opts: RunwrightWorkerOptions): Promise<Worker> {
