@@ -6,6 +6,7 @@
  *
  * (a)/(b) a 100-step `core.noop` runbook vs bench/workflows/handwritten.ts calling `core.noop`
  *         100 times with the same activity options; one warm-up each, then 5 runs each, alternating.
+ *         Also the floor: the same 100 calls as local activities (informational, not a target).
  * (c)     500 concurrent 10-step noop runbooks on one fresh worker: time to finish all and the
  *         worker process's peak RSS (read from /proc, so the client is not counted).
  *
@@ -29,6 +30,7 @@ import { findTemporalCli, temporalCliVersion } from '../lib/temporal-cli';
 import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 
 const HANDWRITTEN_WORKFLOW = 'handwrittenNoops';
+const LOCAL_WORKFLOW = 'localActivityNoops';
 const REPO = path.resolve(__dirname, '..');
 
 const num = (name: string, dflt: number) => {
@@ -176,7 +178,7 @@ function runInput(rb: Runbook): RunInput {
   return { runbook: rb, params: values };
 }
 
-type Kind = 'interpreter' | 'handwritten';
+type Kind = 'interpreter' | 'handwritten' | 'local';
 
 interface HistoryStats {
   events: number;
@@ -244,7 +246,7 @@ async function runOnce(client: Client, taskQueue: string, kind: Kind, input: Run
   const h =
     kind === 'interpreter'
       ? await client.workflow.start(INTERPRETER_WORKFLOW, { taskQueue, workflowId, args: [input] })
-      : await client.workflow.start(HANDWRITTEN_WORKFLOW, { taskQueue, workflowId, args: [steps] });
+      : await client.workflow.start(kind === 'local' ? LOCAL_WORKFLOW : HANDWRITTEN_WORKFLOW, { taskQueue, workflowId, args: [steps] });
   await h.result();
   const wallMs = performance.now() - t0;
   const workerCpuMs = procCpuMs(workerPid) - cpu0;
@@ -339,11 +341,12 @@ async function main(): Promise<void> {
 
   const run = (kind: Kind) => runOnce(client, queueAB, kind, bigInput, CFG.steps, wAB.pid, server.pid);
   console.log(`(a)/(b) ${CFG.steps} sequential core.noop steps: warm-up...`);
-  const warm = { interpreter: await run('interpreter'), handwritten: await run('handwritten') };
-  const samples: Record<Kind, RunSample[]> = { interpreter: [], handwritten: [] };
+  const warm = { interpreter: await run('interpreter'), handwritten: await run('handwritten'), local: await run('local') };
+  const samples: Record<Kind, RunSample[]> = { interpreter: [], handwritten: [], local: [] };
   for (let i = 0; i < CFG.runs; i++) {
-    // Alternate which kind goes first in each pair (I H, H I, I H, ...) so drift hits both equally.
-    const order: Kind[] = i % 2 === 0 ? ['interpreter', 'handwritten'] : ['handwritten', 'interpreter'];
+    // Alternate which kind goes first in each pair (I H, H I, I H, ...) so drift hits both equally;
+    // the local-activity floor runs last, apart from the pair being compared.
+    const order: Kind[] = i % 2 === 0 ? ['interpreter', 'handwritten', 'local'] : ['handwritten', 'interpreter', 'local'];
     for (const kind of order) {
       const s = await run(kind);
       samples[kind].push(s);
@@ -352,6 +355,7 @@ async function main(): Promise<void> {
   }
   const interp = summarize(samples.interpreter);
   const hand = summarize(samples.handwritten);
+  const local = summarize(samples.local);
   const ratio = interp.medianWallMs / hand.medianWallMs;
   await wAB.stop();
 
@@ -460,11 +464,12 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`Sequential: ${CFG.steps} core.noop steps, median of ${CFG.runs} runs (after 1 warm-up each)`);
   console.log(`  ${'kind'.padEnd(12)}${pad('median ms', 10)}${pad('min', 8)}${pad('max', 8)}${pad('wkr cpu', 9)}${pad('WFT ms', 8)}${pad('WFTs', 6)}${pad('events', 8)}${pad('hist KiB', 10)}`);
-  for (const [k, s] of [['interpreter', interp], ['handwritten', hand]] as const)
+  for (const [k, s] of [['interpreter', interp], ['handwritten', hand], ['local floor', local]] as const)
     console.log(
       `  ${k.padEnd(12)}${pad(s.medianWallMs, 10)}${pad(s.minWallMs, 8)}${pad(s.maxWallMs, 8)}${pad(s.medianWorkerCpuMs, 9)}${pad(s.medianWftProcessingMs, 8)}${pad(s.workflowTasks, 6)}${pad(s.historyEvents, 8)}${pad(r1(s.historyBytes / 1024), 10)}`,
     );
   console.log(`  ratio interpreter/handwritten: ${verdict.ratio} (target <= ${TARGET.ratio}) ${verdict.ratioOk ? 'OK' : 'ABOVE TARGET'}`);
+  console.log(`  per step: interpreter ${r1(interp.medianWallMs / CFG.steps)} ms, handwritten ${r1(hand.medianWallMs / CFG.steps)} ms, local-activity floor ${r1(local.medianWallMs / CFG.steps)} ms (informational)`);
   console.log('');
   console.log(`Concurrent: ${CFG.concurrentRuns} ${CFG.concurrentKind} runs x ${CFG.concurrentSteps} core.noop steps, one worker`);
   console.log(`  all finished in ${(totalMs / 1000).toFixed(1)} s (${concurrent.runsPerSecond} runs/s, ${concurrent.activitiesPerSecond} activities/s); launching took ${(launchMs / 1000).toFixed(1)} s`);
@@ -496,9 +501,11 @@ async function main(): Promise<void> {
     sequential: {
       steps: CFG.steps,
       workerSettings: wAB.settings,
-      warmupWallMs: { interpreter: r1(warm.interpreter.wallMs), handwritten: r1(warm.handwritten.wallMs) },
+      warmupWallMs: { interpreter: r1(warm.interpreter.wallMs), handwritten: r1(warm.handwritten.wallMs), local: r1(warm.local.wallMs) },
       interpreter: interp,
       handwritten: hand,
+      /** Hand-written, with the calls as local activities: the floor a step could cost (informational). */
+      localActivityFloor: local,
       ratio: r3(ratio),
     },
     concurrent,

@@ -165,10 +165,21 @@ export function serverConfig(t: Topology, node: string, target: Target, paths: {
   };
 }
 
-/** Dynamic config: Updates (approvals) on, as on the dev server. */
+/**
+ * Dynamic config: Updates (approvals) on, as on the dev server; and per-step latency (issue 18,
+ * item 9). A sequential step waits twice for the history service's transfer-queue reader, which
+ * the server rate-limits to 20 polls/s per shard by default. The reader polls when it is told of
+ * new tasks (and once a minute otherwise), so the limit caps bursts, not idle load: 200/s lets a
+ * busy shard move its steps without queueing, at the cost of at most 200 range reads/s of
+ * `transfer_tasks` per busy shard on PostgreSQL. Eager execution hands a workflow's next activity
+ * straight back to the worker that completed the workflow task (no matching round trip); the
+ * activity still times out and retries through the server as usual.
+ */
 export const DYNAMIC_CONFIG = {
   'frontend.enableUpdateWorkflowExecution': [{ value: true }],
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted': [{ value: true }],
+  'history.transferProcessorMaxPollRPS': [{ value: 200 }],
+  'system.enableActivityEagerExecution': [{ value: true }],
 };
 
 export function renderServerConfig(t: Topology, node: string, target: Target, paths: { tlsDir: string; dynamicConfig: string }): string {
