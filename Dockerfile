@@ -2,7 +2,7 @@
 # Connection settings come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 # RUNWRIGHT_TASK_QUEUE, ...); see docker-compose.yml.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first so source edits don't invalidate the npm ci layer.
 COPY package.json package-lock.json ./
@@ -10,7 +10,7 @@ RUN npm ci
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # ca-certificates: TLS to Temporal Cloud / remote hosts from the worker's native (Rust) core.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \

@@ -157,8 +157,14 @@ test('@bufbuild/cel 0.6.1 (new runs, CLI, validator)', () => {
   expect(r.failedBySuite).toEqual({ fields: 11, macros2: 38, string: 1 });
 });
 
+// cel-js reads time zones through the runtime's Intl (ICU): on Node 24, four more timestamp cases
+// with a zone pass (getDayOfMonth/getFullYear/getSeconds) than on Node 20. So an expression of a
+// legacy run can evaluate differently on workers of different Node majors: upgrade Node only once
+// runs started before runwright-cel-bufbuild-v1 have ended (README, Running in production).
+const newerIcu = Number(process.versions.node.split('.')[0]) >= 24;
+
 test('@marcbachmann/cel-js 8.0.0 (runs started before runwright-cel-bufbuild-v1)', () => {
   const r = measure('cel-js');
-  expect(r.passed).toBe(912);
-  expect(r.failedBySuite).toEqual({ basic: 8, comparisons: 25, conversions: 42, fields: 19, integer_math: 12, lists: 5, logic: 5, macros: 2, macros2: 38, parse: 26, string: 1, timestamps: 25 });
+  expect(r.passed).toBe(newerIcu ? 916 : 912);
+  expect(r.failedBySuite).toEqual({ basic: 8, comparisons: 25, conversions: 42, fields: 19, integer_math: 12, lists: 5, logic: 5, macros: 2, macros2: 38, parse: 26, string: 1, timestamps: newerIcu ? 21 : 25 });
 });
