@@ -55,6 +55,16 @@ export function drillScenario(aa: ActiveActive): Scenario {
     async prepare() {
       await aa.reset();
       const p = aa.params();
+      // The drill skips itself when its steady-state probe (3 samples of each cloud's identity
+      // endpoint) fails: start only once every endpoint answers, so a skip is the run's doing.
+      for (const c of p.clusters as string[]) {
+        for (let i = 0; ; i++) {
+          const ok = await fetch(`${sim.url}/${c}/identity/v3`).then((r) => r.ok, () => false);
+          if (ok) break;
+          if (i >= 50) throw new Error(`dr-drill scenario: ${c}'s identity endpoint is not healthy after reset`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       return [
         {
           key: 'dr-drill#1',
@@ -76,6 +86,8 @@ export function drillScenario(aa: ActiveActive): Scenario {
             const hp = await readServer({ socket: aa.lb.socket, timeoutMs: 5000 }, 'app', 'cluster-b');
             return {
               verdict: r.verdict,
+              // Why a drill skipped itself (steady state not met, the guard), null when it ran.
+              skipped: r.skipped ?? null,
               restored: r.restored,
               failedBack: r.failedBack,
               steadyAfter: r.steadyAfter,
