@@ -26,6 +26,7 @@ import { resolveParams } from '../dsl/params';
 import type { Runbook } from '../dsl/schema';
 import { validateRunbookText } from '../dsl/validate';
 import { startDevServer, type DevServer } from '../lib/dev-server';
+import { loadConnectionConfig } from '../lib/connect';
 import { findTemporalCli, temporalCliVersion } from '../lib/temporal-cli';
 import { INTERPRETER_WORKFLOW, type RunInput } from '../workflows/definitions';
 
@@ -53,6 +54,8 @@ const CFG = {
 };
 /** No BENCH_* overrides (other than BENCH_OUT): the run is comparable with the committed results. */
 const isDefault = !Object.keys(process.env).some((k) => k.startsWith('BENCH_') && k !== 'BENCH_OUT');
+/** Runs on another server (BENCH_TEMPORAL=env) are saved beside the default ones, named for it. */
+const OTHER_SERVER = process.env.BENCH_TEMPORAL === 'env';
 const TARGET = { ratio: 1.15, peakRssBytes: 1024 ** 3 };
 const CHECK = process.argv.includes('--check');
 
@@ -314,7 +317,10 @@ async function main(): Promise<void> {
     console.warn(`warning: load average ${loadAtStart.join(' ')} on ${os.cpus().length} CPUs before starting; results will be noisy`);
   const cli = await findTemporalCli();
   let server: Pick<DevServer, 'address' | 'pid'>;
-  const external = process.env.BENCH_TEMPORAL_ADDRESS;
+  // BENCH_TEMPORAL=env: the server the TEMPORAL_* settings name, TLS included (e.g. after
+  // `eval "$(scripts/prodstack env)"`), to measure the production-shaped cluster.
+  const fromEnv = process.env.BENCH_TEMPORAL === 'env' ? loadConnectionConfig() : undefined;
+  const external = fromEnv?.address ?? process.env.BENCH_TEMPORAL_ADDRESS;
   if (external) {
     // For experiments only (e.g. a server started with other dynamic config): its CPU/RSS are not sampled.
     server = { address: external, pid: -1 };
@@ -328,7 +334,7 @@ async function main(): Promise<void> {
     console.log(`  server ${server.address} (pid ${server.pid})`);
   }
 
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address, tls: fromEnv?.tls });
   cleanups.push(() => connection.close());
   const client = new Client({ connection, namespace: 'default' });
 
@@ -488,7 +494,7 @@ async function main(): Promise<void> {
       node: process.version,
       temporalSdk: require('@temporalio/worker/package.json').version,
       temporalCli: temporalCliVersion(cli),
-      server: external ? `external ${external}` : 'temporal server start-dev (lib/dev-server.ts)',
+      server: fromEnv ? `TEMPORAL_* settings: ${external}${fromEnv.tls ? ' (TLS)' : ''}` : external ? `external ${external}` : 'temporal server start-dev (lib/dev-server.ts)',
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
       memTotalMiB: mib(os.totalmem()),
@@ -515,7 +521,9 @@ async function main(): Promise<void> {
   const day = startedAt.toISOString().slice(0, 10);
   const file = process.env.BENCH_OUT
     ? path.resolve(process.env.BENCH_OUT)
-    : isDefault
+    : OTHER_SERVER && Object.keys(process.env).every((k) => !k.startsWith('BENCH_') || k === 'BENCH_TEMPORAL')
+      ? path.join(__dirname, 'results', `engine-prodstack-${day}.json`)
+      : isDefault
       ? path.join(__dirname, 'results', `engine-${day}.json`)
       : path.join(os.tmpdir(), `runwright-engine-${day}-custom-${process.pid}.json`);
   mkdirSync(path.dirname(file), { recursive: true });

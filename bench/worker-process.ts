@@ -12,6 +12,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { activitiesFor, buildRegistry } from '../activities/registry';
 import { workflowBundle } from '../workers/bundle';
+import { loadConnectionConfig } from '../lib/connect';
 
 const send = (msg: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   const tuning = process.env.BENCH_WORKER_TUNING ? JSON.parse(process.env.BENCH_WORKER_TUNING) : {};
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address });
+  // TLS (a production-shaped server, BENCH_TEMPORAL=env): the standard TEMPORAL_TLS_* settings.
+  const tls = process.env.BENCH_TEMPORAL === 'env' ? loadConnectionConfig().tls : undefined;
+  const connection = await NativeConnection.connect({ address, tls });
   const worker = await Worker.create({
     connection,
     namespace: 'default',
