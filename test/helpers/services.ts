@@ -397,6 +397,29 @@ async function startPrometheus(group: ServiceGroup, targets: string[], routePref
   return { dir, url: base, port, stop: () => proc.stop() };
 }
 
+// ---------------------------------------------------------------- alertmanager (Debian prometheus-alertmanager)
+
+export interface Alertmanager {
+  dir: string;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
+
+/** A real Alertmanager on a free loopback port: temp config (one route to a receiver that sends nothing) and storage, clustering off. */
+async function startAlertmanager(group: ServiceGroup): Promise<Alertmanager> {
+  const dir = group.tempDir('alertmanager');
+  const port = await freePort();
+  writeFileSync(join(dir, 'alertmanager.yml'), ['route:', "  receiver: 'null'", '  group_wait: 1s', 'receivers:', "  - name: 'null'", ''].join('\n'));
+  const args = [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=${LOOPBACK}:${port}`, '--cluster.listen-address=', '--log.level=warn'];
+  const proc = group.track(new Proc('alertmanager', ALERTMANAGER_BIN, args, join(dir, 'alertmanager.log'), dir));
+  const url = `http://${LOOPBACK}:${port}`;
+  await waitUntil('alertmanager', async () => (await fetch(`${url}/-/ready`)).ok, 30_000, proc.deadReason);
+  return { dir, url, port, stop: () => proc.stop() };
+}
+
 // ---------------------------------------------------------------- the group
 
 export const CLUSTER_ADDRESSES: Record<string, string> = { 'cluster-a': '127.0.10.1', 'cluster-b': '127.0.10.2', 'cluster-c': '127.0.10.3' };
@@ -444,6 +467,10 @@ export class ServiceGroup {
 
   startPrometheus(targets: string[], routePrefix = '', opts: PrometheusOptions = {}): Promise<Prometheus> {
     return startPrometheus(this, targets, routePrefix, opts);
+  }
+
+  startAlertmanager(): Promise<Alertmanager> {
+    return startAlertmanager(this);
   }
 
   /** Stop everything started through this group, whatever state it is in; then remove temp dirs. */
