@@ -15,6 +15,7 @@ import { defineAction, type ActionContext, type ActionDefinition } from '../acti
 import silence from '../activities/quiet/alertmanager-silence';
 import unsilence from '../activities/quiet/alertmanager-unsilence';
 import maintenance from '../activities/quiet/zabbix-maintenance';
+import maintenanceEnd from '../activities/quiet/zabbix-maintenance-end';
 import { quietMarker } from '../activities/quiet/alertmanager-common';
 import { buildRegistry } from '../activities/registry';
 import { applyActionContracts } from '../dsl/contract';
@@ -303,7 +304,7 @@ steps:
 
   test('maintenance.end is idempotent; an unknown host fails the step without retrying; the dry run creates nothing', async () => {
     const zbx = await startZabbixStandIn();
-    const end = (await import('../activities/quiet/zabbix-maintenance-end')).default;
+    const end = maintenanceEnd;
     const input = maintenance.input.parse({ url: zbx.url, token: 'env:RW_TEST_ZBX_TOKEN', hosts: ['cmp-2'], duration: '1h' });
     const dry = await maintenance.dryRun!(input, ctxFor('z1'));
     expect(dry).toMatchObject({ changed: true });

@@ -429,6 +429,7 @@ export class ServiceGroup {
   private readonly dirs: string[] = [];
   private readonly clusters: Cluster[] = [];
   private readonly servers: http.Server[] = [];
+  private readonly stops: (() => void | Promise<void>)[] = [];
 
   tempDir(name: string): string {
     const d = mkdtempSync(join(tmpdir(), `rw-${name}-`));
@@ -469,6 +470,11 @@ export class ServiceGroup {
     return startPrometheus(this, targets, routePrefix, opts);
   }
 
+  /** Run on stop(), before the temp dirs are removed (daemons a helper started outside Proc). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.stops.push(fn);
+  }
+
   startAlertmanager(): Promise<Alertmanager> {
     return startAlertmanager(this);
   }
@@ -481,6 +487,7 @@ export class ServiceGroup {
       ...this.clusters.map((c) => c.stop().catch((e) => errors.push(e))),
       ...this.servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })),
     ]);
+    for (const fn of this.stops.splice(0)) await Promise.resolve().then(fn).catch((e) => errors.push(e));
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }
