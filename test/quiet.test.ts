@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { failureMessage, inputFor, runbookFrom, startRun, startSuiteWorker, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { ALERTMANAGER_BIN, ServiceGroup, type Alertmanager } from './helpers/services';
+import { missingZabbix, startZabbix } from './helpers/zabbix';
 import { defineAction, type ActionContext, type ActionDefinition } from '../activities/define';
 import silence from '../activities/quiet/alertmanager-silence';
 import unsilence from '../activities/quiet/alertmanager-unsilence';
@@ -175,7 +176,7 @@ steps:
     with: { url: "{{ params.alertmanagerUrl }}", matchers: [{ name: host, value: x }] }
 `)));
     const res: any = await h.result();
-    expect(res.outputs?.quiet).toBeUndefined();
+    expect(res.outputs?.quiet ?? null).toBeNull(); // a skipped step has no outputs
     expect((await amGet<any[]>('/api/v2/silences')).length).toBe(before);
   }, 60_000);
 
@@ -320,4 +321,61 @@ steps:
     const bad = maintenance.input.parse({ url: zbx.url, token: 'env:RW_TEST_ZBX_TOKEN', hosts: ['nope'] });
     await expect(maintenance.run(bad, ctxFor('z3'))).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/unknown host\(s\): nope/) });
   }, 30_000);
+});
+
+describe('zabbix.maintenance (real Zabbix 6.0: Debian frontend + PostgreSQL 15)', () => {
+  test('API token from a secret reference; a crash after the create makes no second maintenance; the real API shows the hosts and group; compensation deletes it', async () => {
+    const missing = missingZabbix();
+    if (missing.length) throw new Error(`missing ${missing.join(', ')}: apt-get install zabbix-server-pgsql zabbix-frontend-php php-pgsql postgresql (scripts/setup-test-env)`);
+    const zbx = await startZabbix(services);
+    const { groupids: [groupid] } = await zbx.admin<{ groupids: string[] }>('hostgroup.create', { name: 'RW computes' });
+    for (const host of ['cmp-1', 'cmp-2']) await zbx.admin('host.create', { host, groups: [{ groupid }] });
+    const { tokenids: [tokenid] } = await zbx.admin<{ tokenids: string[] }>('token.create', { name: 'runwright-test', userid: '1' });
+    const [{ token }] = await zbx.admin<{ token: string }[]>('token.generate', [tokenid]);
+    process.env.RW_TEST_ZBX_REAL_TOKEN = token;
+
+    const h = await startRun(env, queue, inputFor(rb('quiet-zabbix-real', `
+params:
+  zabbixUrl: { type: string, default: "" }
+steps:
+  - id: maint
+    when: "{{ params.zabbixUrl != '' }}"
+    action: test.maintenance-crash-once
+    retry: { maximumAttempts: 3, initialInterval: 100ms }
+    with:
+      url: "{{ params.zabbixUrl }}"
+      token: env:RW_TEST_ZBX_REAL_TOKEN
+      hosts: [cmp-1]
+      groups: [RW computes]
+      name: openstack upgrade
+      duration: 30m
+  - id: seen
+    action: core.assert
+    with: { that: "{{ !steps.maint.outputs.changed }}", message: "the retry should have found the maintenance" }
+  - id: hold
+    action: core.sleep
+    with: { ms: 1500 }
+  - id: work
+    action: core.assert
+    with: { that: false, message: the upgrade broke }
+`), { zabbixUrl: zbx.url }));
+    // While the run holds: exactly one maintenance with the step's marker, covering cmp-1 and the group.
+    const during = await eventually(() => zbx.admin<any[]>('maintenance.get', { output: 'extend', selectHosts: ['host'], selectGroups: ['name'], selectTimeperiods: 'extend' }), (ms) => ms.length > 0);
+    expect(during).toHaveLength(1);
+    expect(during[0].name).toMatch(/^openstack upgrade \[runwright:[0-9a-f]{16}\]$/);
+    expect(during[0].hosts.map((x: any) => x.host)).toEqual(['cmp-1']);
+    expect(during[0].groups.map((x: any) => x.name)).toEqual(['RW computes']);
+    expect(Number(during[0].active_till) - Number(during[0].active_since)).toBe(1800);
+    expect(await failureMessage(h.result())).toMatch(/the upgrade broke/);
+    expect(await zbx.admin<any[]>('maintenance.get', { output: ['maintenanceid'] })).toEqual([]);
+    const hist = JSON.stringify(await env.client.workflow.getHandle(h.workflowId).fetchHistory());
+    expect(hist).toContain('zabbix.maintenance.end');
+    expect(hist).not.toContain(token);
+    // The inverse again: nothing left to delete.
+    const id = during[0].maintenanceid;
+    expect(await maintenanceEnd.run(maintenanceEnd.input.parse({ url: zbx.url, token: 'env:RW_TEST_ZBX_REAL_TOKEN', id }), ctxFor('z'))).toMatchObject({ changed: false });
+    // A wrong token is refused by Zabbix and fails the step without retrying.
+    process.env.RW_TEST_ZBX_BAD_TOKEN = 'f'.repeat(64);
+    await expect(maintenance.run(maintenance.input.parse({ url: zbx.url, token: 'env:RW_TEST_ZBX_BAD_TOKEN', hosts: ['cmp-2'] }), ctxFor('z4'))).rejects.toMatchObject({ nonRetryable: true });
+  }, 180_000);
 });
