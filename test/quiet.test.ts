@@ -1,8 +1,8 @@
 /**
  * Quieting what a runbook disturbs, on real Temporal: alertmanager.silence against a real
  * Alertmanager (Debian prometheus-alertmanager on loopback), and zabbix.maintenance against a
- * local stand-in that follows the documented Zabbix 6.0 JSON-RPC API (no real Zabbix: see the
- * stand-in's comment). Proves: a retry after a crash creates no second silence/maintenance, a
+ * real Zabbix 6.0 API (Debian frontend + PostgreSQL 15, test/helpers/zabbix.ts) and, for the
+ * cases cheaper to check by its requests, a stand-in that follows the documented API. Proves: a retry after a crash creates no second silence/maintenance, a
  * firing alert that matches shows as silenced, compensation (a later step fails) undoes both,
  * the inverse is idempotent, dry runs change nothing, and the Zabbix token never reaches history.
  */
@@ -204,7 +204,7 @@ steps:
  * `auth` in the body (6.0 does not read a Bearer header), host.get/hostgroup.get with filter,
  * maintenance.get with search/maintenanceids/selectHosts/selectGroups, maintenance.create with
  * hosts/groups objects and timeperiods (names unique), maintenance.delete by ids (error if absent).
- * A real Zabbix (zabbix-server-pgsql + zabbix-frontend-php) was not set up: see the report.
+ * It records every request, so the tests can check what was sent (auth in the body, no header).
  */
 interface ZbxState { maintenances: Map<string, any>; calls: { method: string; body: any; headers: http.IncomingHttpHeaders }[]; seq: number }
 function startZabbixStandIn(): Promise<{ url: string; state: ZbxState }> {

@@ -4,7 +4,8 @@
  *   address (127.0.10.1, .2, .3), serving `/` (names itself), `/health` and `/metrics`;
  * - PowerDNS Authoritative (Debian pdns-server + pdns-backend-sqlite3) with its HTTP API;
  * - HAProxy (Debian haproxy) in front of the clusters, with its runtime API socket;
- * - Prometheus (Debian prometheus) scraping the clusters' /metrics every second.
+ * - Prometheus (Debian prometheus) scraping the clusters' /metrics every second;
+ * - Alertmanager (Debian prometheus-alertmanager), clustering off, with a receiver that sends nothing.
  * Everything started through one `ServiceGroup` is stopped by its `stop()` (call it in afterAll);
  * processes are also killed if the jest worker exits without it.
  */
