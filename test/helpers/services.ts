@@ -4,7 +4,8 @@
  *   address (127.0.10.1, .2, .3), serving `/` (names itself), `/health` and `/metrics`;
  * - PowerDNS Authoritative (Debian pdns-server + pdns-backend-sqlite3) with its HTTP API;
  * - HAProxy (Debian haproxy) in front of the clusters, with its runtime API socket;
- * - Prometheus (Debian prometheus) scraping the clusters' /metrics every second.
+ * - Prometheus (Debian prometheus) scraping the clusters' /metrics every second;
+ * - Alertmanager (Debian prometheus-alertmanager), clustering off, with a receiver that sends nothing.
  * Everything started through one `ServiceGroup` is stopped by its `stop()` (call it in afterAll);
  * processes are also killed if the jest worker exits without it.
  */
@@ -397,6 +398,29 @@ async function startPrometheus(group: ServiceGroup, targets: string[], routePref
   return { dir, url: base, port, stop: () => proc.stop() };
 }
 
+// ---------------------------------------------------------------- alertmanager (Debian prometheus-alertmanager)
+
+export interface Alertmanager {
+  dir: string;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
+
+/** A real Alertmanager on a free loopback port: temp config (one route to a receiver that sends nothing) and storage, clustering off. */
+async function startAlertmanager(group: ServiceGroup): Promise<Alertmanager> {
+  const dir = group.tempDir('alertmanager');
+  const port = await freePort();
+  writeFileSync(join(dir, 'alertmanager.yml'), ['route:', "  receiver: 'null'", '  group_wait: 1s', 'receivers:', "  - name: 'null'", ''].join('\n'));
+  const args = [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=${LOOPBACK}:${port}`, '--cluster.listen-address=', '--log.level=warn'];
+  const proc = group.track(new Proc('alertmanager', ALERTMANAGER_BIN, args, join(dir, 'alertmanager.log'), dir));
+  const url = `http://${LOOPBACK}:${port}`;
+  await waitUntil('alertmanager', async () => (await fetch(`${url}/-/ready`)).ok, 30_000, proc.deadReason);
+  return { dir, url, port, stop: () => proc.stop() };
+}
+
 // ---------------------------------------------------------------- the group
 
 export const CLUSTER_ADDRESSES: Record<string, string> = { 'cluster-a': '127.0.10.1', 'cluster-b': '127.0.10.2', 'cluster-c': '127.0.10.3' };
@@ -406,6 +430,7 @@ export class ServiceGroup {
   private readonly dirs: string[] = [];
   private readonly clusters: Cluster[] = [];
   private readonly servers: http.Server[] = [];
+  private readonly stops: (() => void | Promise<void>)[] = [];
 
   tempDir(name: string): string {
     const d = mkdtempSync(join(tmpdir(), `rw-${name}-`));
@@ -446,6 +471,15 @@ export class ServiceGroup {
     return startPrometheus(this, targets, routePrefix, opts);
   }
 
+  /** Run on stop(), before the temp dirs are removed (daemons a helper started outside Proc). */
+  onStop(fn: () => void | Promise<void>): void {
+    this.stops.push(fn);
+  }
+
+  startAlertmanager(): Promise<Alertmanager> {
+    return startAlertmanager(this);
+  }
+
   /** Stop everything started through this group, whatever state it is in; then remove temp dirs. */
   async stop(): Promise<void> {
     const errors: unknown[] = [];
@@ -454,6 +488,7 @@ export class ServiceGroup {
       ...this.clusters.map((c) => c.stop().catch((e) => errors.push(e))),
       ...this.servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })),
     ]);
+    for (const fn of this.stops.splice(0)) await Promise.resolve().then(fn).catch((e) => errors.push(e));
     for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }
