@@ -120,8 +120,10 @@ test("the worker's endpoint serves the SDK's metrics and Runwright's", async () 
 test('Prometheus scrapes runbook metrics with the right labels and values (replays of the runs counted nothing)', async () => {
   const sel = `taskQueue="${queue}",runbook="${RUNBOOK}"`;
   const byResult = await waitFor(async () => {
+    // All three result series exist from the first run's start (at 0): wait for a scrape taken
+    // after the last run ended, i.e. one that counts three finished runs.
     const r = await promQuery(`runwright_runs_finished_total{${sel}}`);
-    return r.length === 3 && r;
+    return r.length === 3 && r.reduce((n, x) => n + Number(x.value[1]), 0) === 3 && r;
   }, 'runs finished in Prometheus', 30_000);
   // Every result's series exists from a run's start (at 0), so a first failure counts as an increase.
   expect(Object.fromEntries(byResult.map((s) => [s.metric.result, Number(s.value[1])]))).toEqual({ succeeded: 2, failed: 1, cancelled: 0 });
