@@ -87,7 +87,25 @@ function killOnExit(child: ChildProcess): void {
   });
 }
 
+/** Attempts at starting the server before giving up (see startDevServer). */
+const START_ATTEMPTS = 3;
+
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  // The CLI picks its internal ports (history, matching, metrics) itself, between choosing and
+  // binding them another process can take one, and the server then exits at once. That is a race
+  // of the machine, not a fault of the caller's: start again (a new port unless one was asked for).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (!(e instanceof EarlyExit) || attempt >= START_ATTEMPTS) throw e;
+    }
+  }
+}
+
+class EarlyExit extends Error {}
+
+async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const ip = opts.ip ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(ip));
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', 'default', '--log-level', 'warn'];
@@ -100,13 +118,20 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   for (const name of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=Keyword`);
   for (const [k, v] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
-  let out: number | 'ignore' = 'ignore';
+  // Without a log file, stderr is kept (its tail only) so that a failed start says why. Not for a
+  // detached server: it outlives this process, and Go dies writing to a pipe nobody reads.
+  let out: number | 'pipe' | 'ignore' = opts.detached ? 'ignore' : 'pipe';
   if (opts.logFile) {
     mkdirSync(dirname(opts.logFile), { recursive: true });
     out = openSync(opts.logFile, 'a');
   }
-  const child = spawn(opts.cli, args, { stdio: ['ignore', out, out], detached: opts.detached ?? false });
+  const child = spawn(opts.cli, args, { stdio: ['ignore', typeof out === 'number' ? out : 'ignore', out], detached: opts.detached ?? false });
   if (typeof out === 'number') closeSync(out);
+  let errTail = '';
+  if (child.stderr) {
+    child.stderr.on('data', (b: Buffer) => (errTail = (errTail + b.toString('utf8')).slice(-2000)));
+    (child.stderr as unknown as { unref?: () => void }).unref?.(); // never what keeps this process up
+  }
   if (opts.detached) child.unref();
   else killOnExit(child);
   let exited: number | null = null;
@@ -115,7 +140,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const address = `${ip}:${port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
-    if (exited !== null) throw new Error(`temporal server start-dev exited with code ${exited}${opts.logFile ? ` (see ${opts.logFile})` : ''}`);
+    if (exited !== null) {
+      const why = opts.logFile ? ` (see ${opts.logFile})` : errTail.trim() ? `: ${errTail.trim().split('\n').slice(-5).join('\n')}` : '';
+      throw new EarlyExit(`temporal server start-dev exited with code ${exited}${why}`);
+    }
     if (await isListening(ip, port)) {
       try {
         const conn = await Connection.connect({ address, connectTimeout: 2000 });
@@ -136,6 +164,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // Once up, stop reading: a long-lived server must not fill a pipe nobody drains.
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
 
   return {
     address,
