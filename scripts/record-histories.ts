@@ -3,8 +3,7 @@
  * test: `npx tsx scripts/record-histories.ts`. Re-record only on purpose: a change that breaks
  * replay of the committed histories is a change that breaks runs in flight.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -14,6 +13,7 @@ import { loadRunbookFile } from '../client/runbooks';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
 import { createWorker } from '../workers/worker';
+import { writeRecordedHistory } from '../test/helpers/record-history';
 import { dataConverter } from '../lib/codec';
 import { INTERPRETER_WORKFLOW, decideUpdate, statusQuery } from '../workflows/definitions';
 
@@ -54,8 +54,7 @@ async function main(): Promise<void> {
         for (const p of st?.pendingApprovals ?? [])
           await h.executeUpdate(decideUpdate, { args: [{ decision: 'approve', user: 'recorder-approver', step: p.step, reason: 'recording', source: 'cli' }] }).catch(() => undefined);
       }
-      const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '-w', id, '--output', 'json'], { maxBuffer: 64 << 20 });
-      writeFileSync(join(OUT, `${basename(file, '.yaml')}.json`), JSON.stringify({ workflowId: id, ...JSON.parse(String(json)) }, null, 1));
+      writeRecordedHistory(cli, server.address, id, join(OUT, `${basename(file, '.yaml')}.json`));
       console.log(`recorded ${id}: ${state}`);
     }
   } finally {

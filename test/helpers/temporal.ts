@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { buildRegistry } from '../../activities/registry';
 import type { ActionDefinition } from '../../activities/define';
 import { createWorker } from '../../workers/worker';
+import { writeRecordedHistory } from './record-history';
 import { dataConverter } from '../../lib/codec';
 import type { ConnectionConfig } from '../../lib/connect';
 import { validateRunbookText } from '../../dsl/validate';
@@ -118,12 +119,8 @@ export async function startRun(env: TestEnv, taskQueue: string, input: RunInput,
  */
 export async function maybeRecordHistory(env: TestEnv, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const { execFileSync } = await import('node:child_process');
-  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const cli = process.env.RUNWRIGHT_TEST_TEMPORAL_CLI!;
-  const json = execFileSync(cli, ['workflow', 'show', '--address', serverAddress(), '-w', workflowId, '--output', 'json'], { maxBuffer: 64 << 20 });
-  writeFileSync(join(__dirname, '..', 'histories', `${name}.json`), JSON.stringify({ workflowId, ...JSON.parse(String(json)) }, null, 1));
+  writeRecordedHistory(process.env.RUNWRIGHT_TEST_TEMPORAL_CLI!, serverAddress(), workflowId, join(__dirname, '..', 'histories', `${name}.json`));
 }
 
 /** A shipped runbook (runbooks/<name>.yaml, with its child runbooks) and params, as `runwright run` would start it. */
