@@ -276,8 +276,11 @@ export function StateBadge({ state }) {
 export function ErrorBox({ error, title }) {
   if (!error) return null;
   const details = error.details ?? [];
+  const msg = String(error.message ?? error);
+  // "Refused: refused: …" says it twice.
+  const lead = title && !msg.toLowerCase().startsWith(title.toLowerCase()) ? title : null;
   return html`<div class="error-box" role="alert">
-    ${title ? html`<strong>${title}: </strong>` : null}${error.message ?? String(error)}
+    ${lead ? html`<strong>${lead}: </strong>` : null}${msg}
     ${details.length ? html`<ul>${details.map((d) => html`<li>${d}</li>`)}</ul>` : null}
   </div>`;
 }
