@@ -1,5 +1,5 @@
 // Shared pieces of the console: the html tag, the API client, live polling, routes, formatting.
-import { h, Component } from 'preact';
+import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 
@@ -163,18 +163,6 @@ export function useNow(live, ms = 1000) {
   return now;
 }
 
-/** Renders its child function again only when a prop changes (shallow): big lists stay cheap. */
-export class Pure extends Component {
-  shouldComponentUpdate(next) {
-    for (const k in next) if (next[k] !== this.props[k]) return true;
-    for (const k in this.props) if (!(k in next)) return true;
-    return false;
-  }
-  render() {
-    return this.props.render(this.props);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Routes: #/runs, #/runs/<id>, #/drills/<id>, #/schedules, #/catalog, #/catalog/<name>
 
@@ -221,6 +209,14 @@ export function fmtTime(iso, { short = false } = {}) {
   const now = new Date();
   if (short && d.toDateString() === now.toDateString()) return time;
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+}
+
+/** A time for people (local), with the exact UTC instant on hover and for machines. */
+export function Time({ iso, short = false }) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return html`<time datetime=${d.toISOString()} title=${`${d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')} (UTC)`}>${fmtTime(iso, { short })}</time>`;
 }
 
 export function fmtMs(ms) {

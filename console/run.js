@@ -1,6 +1,6 @@
 // The run page: header, approval cards, step tree, error, compensations, host recaps, audit.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { html, api, enc, usePoll, useNow, StateBadge, ErrorBox, StaleNote, Loading, ApiError, fmtTime, fmtMs, duration, relative, shortHash, fmtValue, drillHref, runbookHref } from './lib.js';
+import { html, api, enc, usePoll, useNow, StateBadge, ErrorBox, StaleNote, Loading, ApiError, Time, fmtTime, fmtMs, duration, relative, shortHash, fmtValue, drillHref, runbookHref } from './lib.js';
 import { StepTree } from './steps.js';
 
 const HOW = {
@@ -87,8 +87,8 @@ export function ApprovalCard({ runId, pa, status, me, now, onDone }) {
     <dl class="facts">
       <dt>Approvals</dt><dd><strong>${approvals.length} of ${pa.required}</strong>${approvals.length ? ` (${approvals.map((d) => d.user).join(', ')})` : ''}</dd>
       <dt>Who may decide</dt><dd>${who}${pa.approvers?.length && pa.eligible?.length ? html` <span class="muted">(${pa.approvers.join(', ')})</span>` : null}</dd>
-      <dt>Requested</dt><dd>${fmtTime(pa.requestedAt)} <span class="muted">(${relative(pa.requestedAt, now)})</span></dd>
-      <dt>Deadline</dt><dd>${pa.deadline ? html`${fmtTime(pa.deadline)} <span class="muted">(${relative(pa.deadline, now)}${pa.onTimeout ? `, then ${pa.onTimeout}` : ''})</span>` : 'none'}</dd>
+      <dt>Requested</dt><dd><${Time} iso=${pa.requestedAt} /> <span class="muted">(${relative(pa.requestedAt, now)})</span></dd>
+      <dt>Deadline</dt><dd>${pa.deadline ? html`<${Time} iso=${pa.deadline} /> <span class="muted">(${relative(pa.deadline, now)}${pa.onTimeout ? `, then ${pa.onTimeout}` : ''})</span>` : 'none'}</dd>
       <dt>Plan hash</dt><dd><code title=${reviewed.hash ?? ''}>${shortHash(reviewed.hash)}</code></dd>
     </dl>
     ${notEligible ? html`<p class="warn-box">You (${me.user}) are not among the approvers of this gate.</p>` : null}
@@ -305,8 +305,8 @@ export function RunPage({ id, me }) {
       <dl class="facts">
         <dt>Runbook</dt><dd>${st?.runbook ? html`<a href=${runbookHref(st.runbook)}>${st.runbook}</a>` : '—'}</dd>
         <dt>Started by</dt><dd>${st?.identity ? html`<strong>${st.identity.user}</strong> <span class="muted">— ${identityText(st.identity)}</span>` : data.startedBy ?? '—'}</dd>
-        <dt>Started</dt><dd>${fmtTime(started)}</dd>
-        <dt>${ended ? 'Ended' : 'Running for'}</dt><dd>${ended ? html`${fmtTime(ended)} <span class="muted">(took ${fmtMs(duration(started, ended))})</span>` : fmtMs(duration(started, null, now))}</dd>
+        <dt>Started</dt><dd><${Time} iso=${started} /></dd>
+        <dt>${ended ? 'Ended' : 'Running for'}</dt><dd>${ended ? html`<${Time} iso=${ended} /> <span class="muted">(took ${fmtMs(duration(started, ended))})</span>` : fmtMs(duration(started, null, now))}</dd>
         ${st?.cancelledBy ? html`<dt>Cancelled by</dt><dd><strong>${st.cancelledBy.user}</strong> at ${fmtTime(st.cancelledBy.at)}${st.cancelledBy.reason ? ` — “${st.cancelledBy.reason}”` : ''}</dd>` : null}
         ${data.link ? html`<dt>Temporal</dt><dd><a href=${data.link} target="_blank" rel="noopener noreferrer">Open in the Temporal UI</a></dd>` : null}
         ${drill ? html`<dt>Drill</dt><dd><a href=${drillHref(data.workflowId)}>Drill report</a></dd>` : null}

@@ -1,6 +1,6 @@
 // The runs list: filters kept in the address (#/runs?runbook=…&state=…&startedBy=…), live.
 import { useEffect, useState } from 'preact/hooks';
-import { html, usePoll, useNow, StateBadge, ErrorBox, StaleNote, Loading, fmtTime, fmtMs, duration, runHref, runbookHref, plural } from './lib.js';
+import { html, usePoll, useNow, StateBadge, ErrorBox, StaleNote, Loading, Time, fmtMs, duration, runHref, runbookHref, plural } from './lib.js';
 
 export const RUN_STATES = ['running', 'waiting-approval', 'compensating', 'succeeded', 'failed', 'cancelled'];
 const EXEC_STATES = ['Running', 'Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut'];
@@ -24,6 +24,7 @@ export function RunsPage({ query }) {
   const fq = filterQuery(query);
   const qs = fq.toString();
   const { data, error, at } = usePoll(`/runs${qs ? `?${qs}` : ''}`, { keep: true });
+  const books = usePoll('/runbooks', { interval: 0 }).data?.runbooks ?? [];
   const [form, setForm] = useState(() => Object.fromEntries(FILTERS.map((k) => [k, fq.get(k) ?? ''])));
   useEffect(() => setForm(Object.fromEntries(FILTERS.map((k) => [k, fq.get(k) ?? '']))), [qs]);
   const runs = data?.runs ?? [];
@@ -41,7 +42,8 @@ export function RunsPage({ query }) {
     <form class="filters" onSubmit=${(e) => { e.preventDefault(); go(form); }} role="search" aria-label="Filter runs">
       <div class="field">
         <label for="f-runbook">Runbook</label>
-        <input id="f-runbook" type="text" value=${form.runbook} onInput=${set('runbook')} placeholder="any" autocomplete="off" />
+        <input id="f-runbook" type="text" value=${form.runbook} onInput=${set('runbook')} placeholder="any" autocomplete="off" list="runbook-names" />
+        <datalist id="runbook-names">${books.map((b) => html`<option value=${b.name} />`)}</datalist>
       </div>
       <div class="field">
         <label for="f-state">State</label>
@@ -76,7 +78,7 @@ export function RunsPage({ query }) {
                     <td>${r.runbook ? html`<a href=${runbookHref(r.runbook)} class="quiet-link">${r.runbook}</a>` : '—'}</td>
                     <td><${StateBadge} state=${rowState(r)} /></td>
                     <td>${r.startedBy ?? '—'}</td>
-                    <td class="time">${fmtTime(r.startTime)}</td>
+                    <td class="time"><${Time} iso=${r.startTime} /></td>
                     <td class="num">${fmtMs(duration(r.startTime, r.closeTime, now))}</td>
                   </tr>`,
                 )}

@@ -1,6 +1,6 @@
 // The step tree of a run: flat steps with dotted paths, foreach items collapsed and paged.
 import { useMemo, useState } from 'preact/hooks';
-import { html, StateBadge, LazyJson, fmtTime, fmtMs, duration, plural } from './lib.js';
+import { html, StateBadge, LazyJson, Time, fmtMs, duration, plural } from './lib.js';
 
 /** Item rows of a foreach shown at first, and added per "show more". */
 export const ITEM_PAGE = 50;
@@ -76,7 +76,7 @@ function StepRow({ node, now }) {
     </td>
     <td><${StateBadge} state=${s.state} /></td>
     <td class="num">${s.attempts ?? ''}</td>
-    <td class="time">${s.startedAt ? fmtTime(s.startedAt, { short: true }) : ''}</td>
+    <td class="time">${s.startedAt ? html`<${Time} iso=${s.startedAt} short />` : ''}</td>
     <td class="num">${ms === null ? '' : fmtMs(ms)}</td>
     <td class="detail">
       ${s.progress ? html`<div class="progress-text"><span class="muted">progress:</span> ${s.progress}</div>` : null}
