@@ -1,6 +1,6 @@
 /**
  * The layers of ARCHITECTURE.md, enforced (`npm run lint:deps`, part of `npm test`).
- * Bottom to top: dsl → lib → workflows → activities → workers → client → integrations → cli.
+ * Bottom to top: dsl → lib → workflows → activities → workers → client → integrations, api → cli.
  * A layer imports only layers below it; `import type` is free where noted (types cost nothing
  * at run time and keep one source of truth for shapes shared across a boundary).
  */
@@ -18,7 +18,7 @@ const layer = (name, mayNotImport, extra = {}) => ({
  * import it; the language may use its types.
  */
 const CONTRACT = '^workflows/definitions\\.ts$';
-const ABOVE_LIB = ['workflows', 'activities', 'workers', 'client', 'integrations', 'cli', 'sim'];
+const ABOVE_LIB = ['workflows', 'activities', 'workers', 'client', 'integrations', 'api', 'cli', 'sim'];
 
 module.exports = {
   forbidden: [
@@ -34,7 +34,7 @@ module.exports = {
     // lib may name shapes defined above it (type-only), never run their code.
     layer('lib', ABOVE_LIB, { dependencyTypesNot: ['type-only'] }),
     // Workflow code is bundled and deterministic: besides the language, only types from lib.
-    layer('workflows', ['activities', 'workers', 'client', 'integrations', 'cli', 'sim']),
+    layer('workflows', ['activities', 'workers', 'client', 'integrations', 'api', 'cli', 'sim']),
     {
       name: 'workflows-use-lib-types-only',
       severity: 'error',
@@ -42,13 +42,15 @@ module.exports = {
       from: { path: '^workflows/' },
       to: { path: '^lib/', dependencyTypesNot: ['type-only'] },
     },
-    layer('activities', ['workers', 'client', 'integrations', 'cli', 'sim']),
+    layer('activities', ['workers', 'client', 'integrations', 'api', 'cli', 'sim']),
     layer('activities', ['workflows'], { dependencyTypesNot: ['type-only'], pathNot: CONTRACT }),
-    layer('workers', ['client', 'integrations', 'cli', 'sim']),
-    layer('client', ['workers', 'integrations', 'cli', 'sim']),
-    layer('integrations', ['cli', 'sim']),
+    layer('workers', ['client', 'integrations', 'api', 'cli', 'sim']),
+    layer('client', ['workers', 'integrations', 'api', 'cli', 'sim']),
+    layer('integrations', ['api', 'cli', 'sim']),
+    // The console's HTTP API: a client of the run like the CLI and Slack, beside them.
+    layer('api', ['workers', 'integrations', 'cli', 'sim']),
     // The stand-ins are separate programs: they share nothing with the product.
-    layer('sim', ['dsl', 'lib', 'workflows', 'activities', 'workers', 'client', 'integrations', 'cli']),
+    layer('sim', ['dsl', 'lib', 'workflows', 'activities', 'workers', 'client', 'integrations', 'api', 'cli']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -20,5 +20,8 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The console's pages (served as they are) and the shipped runbooks (its catalog).
+COPY console ./console
+COPY runbooks ./runbooks
 USER node
 CMD ["node", "dist/workers/main.js"]

@@ -6,11 +6,9 @@ import { userInfo } from 'node:os';
 import { parseDocument } from 'yaml';
 import { buildRegistry, loadActionModules, type ActionRegistry } from '../activities/registry';
 import { formatDiagnostic, type Diagnostic } from '../dsl/diagnostics';
-import { resolveParams } from '../dsl/params';
-import { runDefaults } from '../lib/config';
-import { runSecretProblems } from '../lib/secrets';
 import type { RunInput } from '../workflows/definitions';
-import { displayPath, loadRunbookFile, type LoadedRunbook } from '../client/runbooks';
+import { runInputFor } from '../client/runs';
+import { checkRunParams, displayPath, loadRunbookFile, type LoadedRunbook } from '../client/runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 
 export const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -86,18 +84,11 @@ export function prepareRun(
   const r = loadRunbookFile(file, registry);
   if (!r.loaded) failDiagnostics(r.diagnostics);
   const p = collectParams(o.params, o.set);
-  const { values, errors } = resolveParams(r.loaded.runbook, p.values, { coerce: p.coerce });
+  const { values, errors } = checkRunParams(r.loaded.runbook, p.values, p.coerce);
   if (errors.length) throw new CliError(errors.map((e) => `${displayPath(file)}: error: ${e.message}`).join('\n'), EXIT.usage);
-  // Secrets are granted by the worker's secrets policy, never chosen by a run's params: refuse
-  // before anything starts (the worker checks again, with the destination, when it resolves).
-  const secretProblems = runSecretProblems(r.loaded.runbook, values);
-  if (secretProblems.length) throw new CliError(secretProblems.map((m) => `${displayPath(file)}: error: ${m}`).join('\n'), EXIT.usage);
   return { registry, loaded: r.loaded, params: values };
 }
 
 export function runInput(loaded: LoadedRunbook, params: Record<string, unknown>, startedBy: string, searchAttributes: boolean): RunInput {
-  const input: RunInput = { runbook: loaded.runbook, params, children: loaded.children, startedBy, searchAttributes };
-  const defaults = runDefaults();
-  if (defaults) input.defaults = defaults;
-  return input;
+  return runInputFor(loaded, params, startedBy, searchAttributes);
 }

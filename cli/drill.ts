@@ -3,12 +3,11 @@
  * `drill.report` step, read from the run's history (so it works for failed runs and with no
  * worker), else from the reports folder the worker wrote (report.json).
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultReportsDir, reportPaths } from '../activities/drill/report-files';
-import { fetchRunTree, reportFromHistory } from '../activities/drill/report-history';
+import { reportFromFolder, reportFromRun, ReportFileError } from '../client/drill-report';
 import type { DrillReport } from '../activities/drill/report-render';
 import { out, err, withSession } from './common';
 import { CliError, EXIT } from './session';
@@ -24,32 +23,19 @@ interface Found {
 
 async function fromHistory(id: string): Promise<{ found?: Found; known: boolean; unreachable?: CliError }> {
   try {
-    return await withSession({}, async (s) => {
-      let runs;
-      try {
-        runs = await fetchRunTree(s.client, id);
-      } catch (e) {
-        if (e instanceof WorkflowNotFoundError || /not found/i.test(String((e as Error)?.message))) return { known: false };
-        throw e;
-      }
-      for (const r of runs) {
-        const report = reportFromHistory(r.events);
-        if (report && typeof report === 'object') return { known: true, found: { report: report as Report, from: `history of ${r.workflowId}` } };
-      }
-      return { known: true };
-    });
+    return await withSession({}, (s) => reportFromRun(s.client, id));
   } catch (e) {
     if (e instanceof CliError && e.exitCode === EXIT.unreachable) return { known: false, unreachable: e };
     throw e;
   }
 }
 
-function fromFolder(dir: string, id: string, paths: { json: string }): Found | undefined {
-  if (!existsSync(paths.json)) return undefined;
+function fromFolder(dir: string, id: string): Found | undefined {
   try {
-    return { report: JSON.parse(readFileSync(paths.json, 'utf8')) as Report, from: paths.json };
+    return reportFromFolder(dir, id);
   } catch (e) {
-    throw new CliError(`${paths.json}: not a readable report (${(e as Error).message}); reports folder ${dir}, run ${id}`, EXIT.usage);
+    if (e instanceof ReportFileError) throw new CliError(e.message, EXIT.usage);
+    throw e;
   }
 }
 
@@ -68,7 +54,7 @@ export function registerDrillCommands(program: Command): void {
       const dir = o.reportsDir ? resolve(o.reportsDir) : defaultReportsDir();
       const paths = reportPaths(dir, id);
       const h = await fromHistory(id);
-      const found = h.found ?? fromFolder(dir, id, paths);
+      const found = h.found ?? fromFolder(dir, id);
       if (!found) {
         if (h.unreachable) throw new CliError(`${h.unreachable.message}\n(no report for "${id}" in ${dir} either)`, EXIT.unreachable);
         const what = h.known ? `run "${id}" has no drill report (no completed drill.report step)` : `no run with id "${id}"`;

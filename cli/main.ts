@@ -6,15 +6,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { z } from 'zod';
 import { buildRegistry, loadActionModules } from '../activities/registry';
 import { formatPlan, planRunbook } from '../dsl/plan';
 import { maskParams, secretParamNames } from '../dsl/params';
 import { runbookJsonSchema } from '../dsl/schema';
-import { SEARCH_ATTRIBUTES, SiteConfigError, workerSites, workflowUiLink } from '../lib/config';
-import { INTERPRETER_WORKFLOW, statusQuery, type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
+import { SiteConfigError, workerSites, runLink } from '../lib/config';
+import { type RunInput, type RunResult, type RunStatus } from '../workflows/definitions';
 import { ProgressPrinter, renderStatus } from '../client/progress';
+import { fetchStatus as fetchRunStatus, listRuns, newRunId, RunExistsError, RunQueryError, startRun, type RunRow } from '../client/runs';
 import { registerScheduleCommands } from './schedule';
 import { registerApprovalCommands } from './approval';
 import { registerCancelCommand } from './cancel';
@@ -27,8 +27,9 @@ import { displayPath, expandPaths, loadRunbookFile } from '../client/runbooks';
 import { CliError, EXIT, openSession, type Session } from './session';
 import { runWorkerProcess } from '../workers/run';
 import { printHostRecaps } from '../activities/host/recap';
-import { CodecConfigError, codecsOf, decodePayload, decodeSealedIn, describeKeyring, failureText, SealedPayloadError } from '../lib/codec';
+import { CodecConfigError, codecsOf, decodeSealedIn, describeKeyring, SealedPayloadError } from '../lib/codec';
 import { registerCodecCommands } from './codec';
+import { registerConsoleCommand } from './console';
 
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -54,47 +55,15 @@ async function serverAnswers(s: Session): Promise<boolean> {
   }
 }
 
-/** Query status, falling back to describe() when no worker can answer (closed run, no worker). */
+/** The status query with heartbeat progress (client/runs.ts); a sealed answer is a usage error. */
 async function fetchStatus(s: Session, h: WorkflowHandle, onError?: (e: unknown) => void): Promise<RunStatus | undefined> {
-  let st: RunStatus;
   try {
-    st = await s.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
+    return await fetchRunStatus(s.client, h, onError);
   } catch (e) {
     // The answer came, but sealed with a key this process lacks: say so, not "no worker".
     if (e instanceof SealedPayloadError) throw new CliError(`codec: ${e.message}`, EXIT.usage);
-    onError?.(e);
-    return undefined;
+    throw e;
   }
-  // Running actions report progress through heartbeats, which the server keeps (not history):
-  // merge their attempt and latest progress into the steps (activity id = step path).
-  if (st.steps.some((x) => x.state === 'running')) {
-    try {
-      const d = await h.describe();
-      for (const pa of d.raw.pendingActivities ?? []) {
-        const step = st.steps.find((x) => x.path === pa.activityId);
-        if (!step) continue;
-        if (pa.attempt) step.attempts = pa.attempt;
-        const details = pa.heartbeatDetails?.payloads?.[0];
-        if (details) step.progress = summarize(defaultPayloadConverter.fromPayload(await decodePayload(codecsOf(s.client), details)));
-        if (pa.lastFailure?.message) step.error = `last attempt: ${await failureText(pa.lastFailure as never, codecsOf(s.client))}`;
-      }
-    } catch {
-      /* progress is best effort */
-    }
-  }
-  return st;
-}
-
-function summarize(v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.slice(0, 120);
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.progress === 'string') return o.progress.slice(0, 120);
-    if (typeof o.message === 'string') return o.message.slice(0, 120);
-    return JSON.stringify(v).slice(0, 120);
-  }
-  return String(v);
 }
 
 async function handleFor(s: Session, id: string): Promise<WorkflowHandle> {
@@ -238,22 +207,16 @@ export function buildProgram(): Command {
       }
       const code = await withSession({ worker: o.detach ? 'never' : 'if-embedded', extraActions: [...registry.values()].filter((a) => !buildRegistry().has(a.name)) }, async (s) => {
         if (o.detach && s.embedded) throw new CliError('--detach needs a Temporal server that keeps running: start one with `runwright dev` (or set TEMPORAL_ADDRESS)', EXIT.usage);
-        const id = o.id ?? `${runbook.metadata.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+        const id = o.id ?? newRunId(runbook.metadata.name);
         const input: RunInput = await signStart(runInput(loaded, values, currentUser(o.as), s.searchAttributes), id, signingKey(o.key));
         let h: WorkflowHandle;
         try {
-          h = await s.client.workflow.start(INTERPRETER_WORKFLOW, {
-            taskQueue: s.taskQueue,
-            workflowId: id,
-            args: [input],
-            memo: { runbook: runbook.metadata.name, startedBy: input.startedBy, file: displayPath(file) },
-            ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [runbook.metadata.name], [SEARCH_ATTRIBUTES.state]: ['running'] } } : {}),
-          });
-        } catch (e: any) {
-          if (e?.name === 'WorkflowExecutionAlreadyStartedError') throw new CliError(`a run with id "${id}" already exists`, EXIT.usage);
+          h = await startRun(s, input, id, { file: displayPath(file) });
+        } catch (e) {
+          if (e instanceof RunExistsError) throw new CliError(e.message, EXIT.usage);
           throw e;
         }
-        const link = workflowUiLink(s.namespace, h.workflowId);
+        const link = runLink(s.namespace, h.workflowId);
         if (!o.json) {
           out(`started ${runbook.metadata.name} as ${h.workflowId}`);
           out(s.embedded ? `(embedded server; for the web UI run \`runwright dev\`)` : link);
@@ -293,27 +256,16 @@ export function buildProgram(): Command {
     .description('list runbook runs')
     .action(async (o) => {
       await withSession({}, async (s) => {
-        const q = [`WorkflowType = "${INTERPRETER_WORKFLOW}"`];
-        if (o.runbook) q.push(s.searchAttributes ? `${SEARCH_ATTRIBUTES.runbook} = "${o.runbook.replace(/"/g, '')}"` : `WorkflowId STARTS_WITH "${o.runbook.replace(/"/g, '')}-"`);
-        if (o.state) {
-          const st = String(o.state).replace(/"/g, '');
-          // Runwright's own states (waiting-approval, compensating) live in a search attribute.
-          if (/^[a-z-]+$/.test(st)) {
-            if (!s.searchAttributes) throw new CliError(`--state ${st} needs the ${SEARCH_ATTRIBUTES.state} search attribute on the server (runwright dev registers it)`, EXIT.usage);
-            q.push(`${SEARCH_ATTRIBUTES.state} = "${st}"`);
-            // A terminated or timed-out run keeps the last state it set ("waiting-approval"):
-            // the in-flight states only count while the run is still running.
-            if (['running', 'waiting-approval', 'compensating'].includes(st)) q.push('ExecutionStatus = "Running"');
-          } else q.push(`ExecutionStatus = "${st}"`);
+        let rows: RunRow[];
+        try {
+          rows = await listRuns(s.client, { runbook: o.runbook, state: o.state, limit: Number(o.limit) }, s.searchAttributes);
+        } catch (e) {
+          if (e instanceof RunQueryError) throw new CliError(`--state: ${e.message}`, EXIT.usage);
+          throw e;
         }
-        const rows: Record<string, unknown>[] = [];
-        for await (const w of s.client.workflow.list({ query: q.join(' AND ') })) {
-          rows.push({ workflowId: w.workflowId, runbook: (w.memo?.runbook as string) ?? '', status: w.status.name, startTime: w.startTime.toISOString(), closeTime: w.closeTime?.toISOString() });
-          if (rows.length >= Number(o.limit)) break;
-        }
-        if (o.json) return out(JSON.stringify(rows, null, 2));
+        if (o.json) return out(JSON.stringify(rows.map((r) => ({ workflowId: r.workflowId, runbook: r.runbook, status: r.execution, state: r.state, startedBy: r.startedBy, startTime: r.startTime, closeTime: r.closeTime })), null, 2));
         if (!rows.length) return out('no runs');
-        for (const r of rows) out(`${String(r.workflowId).padEnd(48)} ${String(r.runbook).padEnd(24)} ${String(r.status).padEnd(11)} ${r.startTime}`);
+        for (const r of rows) out(`${r.workflowId.padEnd(48)} ${r.runbook.padEnd(24)} ${r.execution.padEnd(11)} ${r.startTime}`);
       });
     });
 
@@ -349,6 +301,7 @@ export function buildProgram(): Command {
   registerSlackCommands(program);
   registerDrillCommands(program);
   registerCodecCommands(program);
+  registerConsoleCommand(program, packageVersion());
 
   program
     .command('schema')
@@ -444,7 +397,7 @@ export async function main(argv = process.argv): Promise<number> {
   });
   // The in-process worker logs only warnings; progress is the CLI's job.
   // Only long-running commands let the SDK turn SIGINT/SIGTERM into a graceful worker shutdown.
-  const longRunning = ['worker', 'dev'].includes(argv[2]);
+  const longRunning = ['worker', 'dev'].includes(argv[2]) || (argv[2] === 'console' && argv[3] !== 'token');
   Runtime.install({ logger: new DefaultLogger('WARN'), ...(longRunning ? {} : { shutdownSignals: [] }) });
   const program = buildProgram();
   try {

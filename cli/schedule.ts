@@ -7,6 +7,7 @@
  * `--freeze`) get the freeze calendar's windows as `skip` calendars, so Temporal itself starts
  * nothing during a freeze; `schedule freeze sync` re-applies an edited calendar to them.
  */
+import { viewOf, type ScheduleView } from '../client/schedules';
 import type { Command } from 'commander';
 import {
   ScheduleAlreadyRunning,
@@ -233,39 +234,6 @@ async function scheduleHandle(s: Session, id: string): Promise<{ handle: Schedul
     if (e instanceof ScheduleNotFoundError) throw new CliError(`no schedule with id "${id}"`, EXIT.usage);
     throw e;
   }
-}
-
-interface ScheduleView {
-  scheduleId: string;
-  runbook: string;
-  file?: string;
-  cron?: string;
-  paused: boolean;
-  note?: string;
-  nextRuns: string[];
-  lastRun?: string;
-  /** The schedule follows the change-freeze calendar. */
-  freezeManaged: boolean;
-  /** Freeze windows in its skip calendars, and the one in force now. */
-  freezeWindows: FreezeWindow[];
-  inFreeze: FreezeWindow | null;
-}
-
-function viewOf(id: string, d: ScheduleDescription, now: Date): ScheduleView {
-  const windows = windowsFromSkip(d.spec.skip);
-  return {
-    scheduleId: id,
-    runbook: (d.memo?.runbook as string) ?? '',
-    file: d.memo?.file as string | undefined,
-    cron: d.memo?.cron as string | undefined,
-    paused: d.state.paused,
-    note: d.state.note,
-    nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
-    lastRun: d.info.recentActions.at(-1)?.takenAt?.toISOString(),
-    freezeManaged: d.memo?.freeze === true,
-    freezeWindows: windows,
-    inFreeze: activeFreeze({ windows }, now),
-  };
 }
 
 /** Temporal still computes the times of a paused schedule; nothing starts until it is unpaused. */

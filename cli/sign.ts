@@ -7,13 +7,12 @@
  */
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
 import { loadApprovers } from '../lib/approvers';
 import { paramsHash, startHash, verbOf } from '../lib/identity/authorize';
 import { loadAccessPolicy, policyRefusal } from '../lib/identity/policy';
 import { newClaim, type Proof, type RequestAction, type RequestClaim } from '../lib/identity/request';
 import { signClaim } from '../lib/identity/ssh';
-import { statusQuery, type RunInput, type RunStatus } from '../workflows/definitions';
+import type { RunInput } from '../workflows/definitions';
 import { CliError, EXIT } from './session';
 
 export const SIGNING_KEY_ENV = 'RUNWRIGHT_SIGNING_KEY';
@@ -54,29 +53,5 @@ export async function signStart(input: RunInput, workflowId: string, key: string
   return proof ? { ...input, proof } : input;
 }
 
-export interface RunFacts {
-  runbook: string;
-  labels?: Record<string, string>;
-  status?: RunStatus;
-}
-
-/** What a decision must bind: the runbook (memo, or the status query) and, from the status query, the pending plans. */
-export async function runFacts(client: Client, workflowId: string): Promise<RunFacts | undefined> {
-  const h = client.workflow.getHandle(workflowId);
-  let status: RunStatus | undefined;
-  try {
-    status = await client.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
-  } catch {
-    /* no worker: the memo still names the runbook */
-  }
-  let memoRunbook: string | undefined;
-  try {
-    memoRunbook = (await h.describe()).memo?.runbook as string | undefined;
-  } catch {
-    return undefined;
-  }
-  const runbook = status?.runbook ?? memoRunbook;
-  return runbook ? { runbook, status } : undefined;
-}
-
+export { runFacts, type RunFacts } from '../client/runs';
 export { paramsHash };

@@ -13,6 +13,8 @@ import type { Runbook, Step } from '../dsl/schema';
 import { validateRunbookText } from '../dsl/validate';
 import { eachStep } from '../dsl/walk';
 import { ENV } from '../lib/config';
+import { resolveParams } from '../dsl/params';
+import { runSecretProblems } from '../lib/secrets';
 
 export interface LoadedRunbook {
   file: string;
@@ -116,4 +118,51 @@ export function loadRunbookFile(file: string, registry: ActionRegistry): { loade
   const info = (name: string) => registry.get(name);
   for (const name of Object.keys(children)) children[name] = applyActionContracts(children[name], info);
   return { loaded: { file, runbook: applyActionContracts(runbook, info), children }, diagnostics };
+}
+
+/**
+ * Params of a run request, checked as `runwright run` checks them: declared types, defaults,
+ * required params, and no secret a run may not pick (lib/secrets.ts). `coerce`: names whose
+ * values are strings to convert (from `--set k=v` or a form field).
+ */
+export function checkRunParams(
+  runbook: Runbook,
+  provided: Record<string, unknown>,
+  coerce: Set<string> = new Set(),
+): { values: Record<string, unknown>; errors: { param?: string; message: string }[] } {
+  const { values, errors } = resolveParams(runbook, provided, { coerce });
+  if (errors.length) return { values, errors };
+  // Secrets are granted by the worker's secrets policy, never chosen by a run's params: refuse
+  // before anything starts (the worker checks again, with the destination, when it resolves).
+  return { values, errors: runSecretProblems(runbook, values).map((message) => ({ message })) };
+}
+
+export interface CatalogEntry {
+  name: string;
+  description?: string;
+  labels?: Record<string, string>;
+  file: string;
+  loaded: LoadedRunbook;
+}
+
+/**
+ * Every valid runbook in these folders (and files), by metadata.name; the first of a name wins.
+ * Invalid files are returned as diagnostics, not thrown: one broken file hides nothing else.
+ */
+export function loadCatalog(paths: string[], registry: ActionRegistry): { entries: CatalogEntry[]; diagnostics: Diagnostic[] } {
+  const { files, diagnostics } = expandPaths(paths);
+  const entries: CatalogEntry[] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    const r = loadRunbookFile(f, registry);
+    if (!r.loaded) {
+      diagnostics.push(...r.diagnostics);
+      continue;
+    }
+    const md = r.loaded.runbook.metadata;
+    if (seen.has(md.name)) continue;
+    seen.add(md.name);
+    entries.push({ name: md.name, description: md.description, labels: md.labels, file: displayPath(f), loaded: r.loaded });
+  }
+  return { entries: entries.sort((a, b) => a.name.localeCompare(b.name)), diagnostics };
 }

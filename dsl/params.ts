@@ -150,3 +150,31 @@ export function maskText(text: string, params: Record<string, unknown> | Record<
 export function paramHistory(params: Record<string, unknown>, changes: readonly { changed: Record<string, { from: unknown }> }[] = []): Record<string, unknown>[] {
   return [params, ...changes.map((c) => Object.fromEntries(Object.entries(c.changed).map(([k, d]) => [k, d.from])))];
 }
+
+/**
+ * The JSON Schema of a runbook's params (for forms and the API): each ParamSpec is already in
+ * JSON Schema's terms; `secret` becomes writeOnly + format "password", `required` the list.
+ */
+export function paramsJsonSchema(specs: Record<string, ParamSpec> | undefined): {
+  type: 'object';
+  properties: Record<string, Record<string, unknown>>;
+  required: string[];
+  additionalProperties: false;
+} {
+  const properties: Record<string, Record<string, unknown>> = {};
+  const required: string[] = [];
+  for (const [name, p] of Object.entries(specs ?? {})) {
+    const s: Record<string, unknown> = { type: p.type };
+    if (p.description) s.description = p.description;
+    if (p.default !== undefined) s.default = p.default;
+    if (p.enum) s.enum = p.enum;
+    if (p.minimum !== undefined) s.minimum = p.minimum;
+    if (p.maximum !== undefined) s.maximum = p.maximum;
+    if (p.pattern) s.pattern = p.pattern;
+    if (p.items) s.items = { type: p.items.type };
+    if (p.secret) Object.assign(s, { writeOnly: true, format: 'password' });
+    properties[name] = s;
+    if (p.default === undefined && p.required !== false) required.push(name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}

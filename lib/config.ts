@@ -16,6 +16,7 @@ export const ENV = {
   /** Sites this worker serves, comma-separated (`runwright worker --site`); see dsl/site.ts. */
   sites: 'RUNWRIGHT_SITES',
   uiUrl: 'RUNWRIGHT_UI_URL',
+  consoleUrl: 'RUNWRIGHT_CONSOLE_URL',
   home: 'RUNWRIGHT_HOME',
   runbookPath: 'RUNWRIGHT_RUNBOOK_PATH',
   temporalCli: 'TEMPORAL_CLI',
@@ -93,6 +94,12 @@ export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
 
 export function workflowUiLink(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
   return `${uiBaseUrl(env)}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Where a run is shown to people (CLI output, Slack cards): the console's run page when RUNWRIGHT_CONSOLE_URL is set, else Temporal's UI. */
+export function runLink(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env[ENV.consoleUrl]?.trim().replace(/\/+$/, '');
+  return base ? `${base}/#/runs/${encodeURIComponent(workflowId)}` : workflowUiLink(namespace, workflowId, env);
 }
 
 export function embeddedPort(env: NodeJS.ProcessEnv = process.env): number {

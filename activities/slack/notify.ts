@@ -8,7 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WebClient } from '@slack/web-api';
-import { workflowUiLink } from '../../lib/config';
+import { runLink } from '../../lib/config';
 import { loadApprovers, slackIdFor } from '../../lib/approvers';
 import { PERMANENT_SLACK_ERRORS, SlackConfigError, slackClient, slackConfigFromEnv, slackErrorCode } from '../../lib/slack';
 import { approvalBlocks, approvalText, type ApprovalCard } from '../../lib/slack-blocks';
@@ -25,7 +25,7 @@ function fail(method: string, e: unknown): never {
 
 function withLink(card: ApprovalCard): ApprovalCard {
   const info = Context.current().info;
-  return { ...card, link: card.link ?? workflowUiLink(info.workflowNamespace ?? 'default', card.workflowId) };
+  return { ...card, link: card.link ?? runLink(info.workflowNamespace ?? 'default', card.workflowId) };
 }
 
 function mentionsFor(card: ApprovalCard): string[] | undefined {

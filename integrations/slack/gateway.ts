@@ -32,7 +32,7 @@ import { startHash } from '../../lib/identity/authorize';
 import { loadAccessPolicy, policyRefusal } from '../../lib/identity/policy';
 import { newClaim, type Proof, type RequestClaim } from '../../lib/identity/request';
 import { signClaim } from '../../lib/identity/ssh';
-import { runDefaults, workflowUiLink, ENV } from '../../lib/config';
+import { runDefaults, runLink, ENV } from '../../lib/config';
 import { slackClient, type SlackConfig } from '../../lib/slack';
 import { ACTION_APPROVE, ACTION_REJECT, REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, esc, parseButtonValue, rejectModal, type ButtonValue } from '../../lib/slack-blocks';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -501,7 +501,7 @@ export class SlackGateway {
       await this.web.chat.update({ channel, ts: posted.ts!, text: `:x: <@${slackUser}> could not start *${esc(name)}*: ${esc(String(e?.message ?? e))}` });
       return;
     }
-    const link = workflowUiLink(this.o.namespace, id);
+    const link = runLink(this.o.namespace, id);
     await this.web.chat.update({ channel, ts: posted.ts!, text: `<@${slackUser}> started *${esc(name)}* as <${link}|${esc(id)}> (${esc(Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') || 'no params')})` });
   }
 }

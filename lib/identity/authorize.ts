@@ -129,8 +129,10 @@ async function verifyProof(input: AuthorizeInput, proof: Proof, allowedSigners: 
   if (typeof claim.nonce !== 'string' || claim.nonce.length < 16) return 'the signed request has no nonce';
   const base = { user: claim.user, key, nonce: claim.nonce, signedAt: claim.at };
   if (proof.principal === claim.user && !claim.via) return { ...base, method: claim.schedule !== undefined ? 'schedule' : 'ssh' };
-  // Signed by someone else: only a trusted gateway, vouching for a Slack user the approvers file maps to this identity.
+  // Signed by someone else: only a trusted gateway, vouching for a console user it authenticated, or
+  // for a Slack user the approvers file maps to this identity.
   const gateways = [...(policy?.gateways ?? []), ...(env[TRUSTED_GATEWAYS_ENV]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [])];
+  if (claim.via === 'console' && gateways.includes(proof.principal)) return { ...base, method: 'console', via: proof.principal };
   if (claim.via !== 'slack' || !gateways.includes(proof.principal))
     return `${proof.principal} signed a request for ${claim.user}; only ${claim.user}'s own key${gateways.length ? ` or a trusted gateway (${gateways.join(', ')})` : ''} may`;
   const mapped = claim.slackUser ? identityForSlackUser(cfg(), claim.slackUser) : undefined;

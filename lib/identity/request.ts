@@ -32,8 +32,8 @@ export interface RequestClaim {
   /** ISO time of signing; checked against a freshness window (not for schedules). */
   at: string;
   nonce: string;
-  /** Set by the Slack gateway: the identity came from this Slack user id, mapped through the approvers file. */
-  via?: 'slack';
+  /** Set by a gateway: slack: the identity came from this Slack user id, mapped through the approvers file; console: the console authenticated the user (its tokens file). */
+  via?: 'slack' | 'console';
   slackUser?: string;
   /** A schedule's start: the schedule id; every run the schedule starts acts as its creator. */
   schedule?: string;
@@ -52,8 +52,8 @@ export interface Proof {
 /** How an identity was established, as recorded in the run's status and history. */
 export interface AuthRecord {
   user: string;
-  /** ssh: signed by the user's key · slack: vouched for by a trusted gateway · claim: unsigned (local mode) · parent: started by the parent run · schedule: the schedule creator's signature. */
-  method: 'ssh' | 'slack' | 'claim' | 'parent' | 'schedule';
+  /** ssh: signed by the user's key · slack / console: vouched for by a trusted gateway · claim: unsigned (local mode) · parent: started by the parent run · schedule: the schedule creator's signature. */
+  method: 'ssh' | 'slack' | 'console' | 'claim' | 'parent' | 'schedule';
   /** Key fingerprint (SHA256:…) that verified, when signed. */
   key?: string;
   /** Gateway principal that vouched (Slack). */
