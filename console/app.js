@@ -1,7 +1,7 @@
 // Runwright console: a hash-routed single page over the HTTP API (/api/v1), live by polling.
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { html, api, token, useRoute, ErrorBox } from './lib.js';
+import { html, api, useRoute } from './lib.js';
 import { RunsPage } from './runs.js';
 import { RunPage } from './run.js';
 import { DrillPage } from './drill.js';
@@ -13,18 +13,6 @@ const NAV = [
   ['schedules', '#/schedules', 'Schedules'],
   ['catalog', '#/catalog', 'Runbooks'],
 ];
-
-function TokenForm({ onDone, error }) {
-  const [value, setValue] = useState('');
-  return html`<form class="token-form" onSubmit=${(e) => { e.preventDefault(); token.set(value.trim()); onDone(); }}>
-    <h1>Sign in</h1>
-    <p>This console needs an API token.</p>
-    <${ErrorBox} error=${error} />
-    <label for="token">Token</label>
-    <input id="token" type="password" autocomplete="off" value=${value} onInput=${(e) => setValue(e.currentTarget.value)} />
-    <button type="submit" class="primary">Sign in</button>
-  </form>`;
-}
 
 function Page({ route, me }) {
   switch (route.page) {
@@ -69,7 +57,11 @@ function App() {
     main.current?.focus({ preventScroll: false });
     scrollTo(0, 0);
   }, [route.page, route.id]);
-  const needsToken = meError?.status === 401;
+  const signing = { 'own-key': 'requests signed with your key', gateway: 'signed by the console for you', none: 'unsigned requests' }[me?.signing] ?? '';
+  async function signOut() {
+    await api('/logout', { method: 'POST', body: {} }).catch(() => undefined);
+    location.assign('/login');
+  }
   return html`<a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); main.current?.focus(); }}>Skip to content</a>
     <header class="top">
       <nav aria-label="Main">
@@ -79,12 +71,16 @@ function App() {
         </ul>
       </nav>
       <div class="me">
-        ${me ? html`Signed in as <strong>${me.user}</strong> <span class="muted">(${me.mode === 'token' ? 'token' : 'local'}${me.gateway ? ', via gateway' : ''})</span>` : meError && !needsToken ? html`<span class="bad">not signed in: ${meError.message}</span>` : null}
-        ${me?.mode === 'token' && token.get() ? html` <button type="button" class="small" onClick=${() => { token.set(''); setMe(null); setAttempt((a) => a + 1); }}>Sign out</button>` : null}
+        ${me
+          ? html`<span title=${signing}>${me.mode === 'token' ? 'Signed in as' : 'Acting as'} <strong>${me.user}</strong> <span class="muted">(${me.mode === 'token' ? 'token' : 'local mode'}${signing ? `, ${signing}` : ''})</span></span>`
+          : meError
+            ? html`<span class="bad">${meError.message}</span> <button type="button" class="small" onClick=${() => setAttempt((a) => a + 1)}>Retry</button>`
+            : null}
+        ${me?.mode === 'token' ? html` <button type="button" class="small" onClick=${signOut}>Sign out</button>` : null}
       </div>
     </header>
     <main id="main" ref=${main} tabindex="-1">
-      ${needsToken ? html`<${TokenForm} error=${token.get() ? meError : null} onDone=${() => setAttempt((a) => a + 1)} />` : html`<${Page} route=${route} me=${me} />`}
+      <${Page} route=${route} me=${me} />
     </main>`;
 }
 

@@ -9,6 +9,10 @@ export function CatalogPage() {
     ${error ? html`<${ErrorBox} error=${error} />` : null}
     ${!data && !error ? html`<${Loading} what="Loading runbooks" />` : null}
     ${data && !list.length ? html`<p class="muted">No runbooks found in the console's runbook folders.</p>` : null}
+    ${data?.problems?.length
+      ? html`<div class="warn-box" role="status"><strong>${data.problems.length === 1 ? 'One runbook file does not validate' : `${data.problems.length} runbook files do not validate`}</strong> (left out of the catalog):
+          <ul>${data.problems.map((p) => html`<li><code>${p}</code></li>`)}</ul></div>`
+      : null}
     ${list.length
       ? html`<div class="table-wrap"><table class="catalog">
           <thead><tr><th scope="col">Runbook</th><th scope="col">Description</th><th scope="col">Labels</th><th scope="col">File</th></tr></thead>
@@ -50,7 +54,7 @@ export function fieldsOf(schema, secretParams = []) {
     else if (type === 'integer' || type === 'number') widget = 'number';
     else if (type === 'array') widget = !itemType || ['string', 'integer', 'number', 'boolean'].includes(itemType) ? 'list' : 'json';
     else if (type === 'object') widget = 'json';
-    const secret = secretParams.includes(name) || p.secret === true || p.writeOnly === true || p['x-secret'] === true;
+    const secret = secretParams.includes(name) || p.writeOnly === true || p.format === 'password';
     return { name, p, type, itemType, options, widget, secret, required: required.has(name) && p.default === undefined, hasDefault: p.default !== undefined };
   });
 }

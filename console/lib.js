@@ -7,27 +7,6 @@ export const html = htm.bind(h);
 export const API = '/api/v1';
 export const POLL_MS = 1000;
 
-const TOKEN_KEY = 'runwright.token';
-
-/** The bearer token of a console in token mode (kept for this tab only). */
-export const token = {
-  get: () => {
-    try {
-      return sessionStorage.getItem(TOKEN_KEY) || '';
-    } catch {
-      return '';
-    }
-  },
-  set: (t) => {
-    try {
-      if (t) sessionStorage.setItem(TOKEN_KEY, t);
-      else sessionStorage.removeItem(TOKEN_KEY);
-    } catch {
-      /* storage disabled: the token lives as long as the page */
-    }
-  },
-};
-
 /** An API error: `{ error: { message, details? } }`, or for decisions `{ status, message }`. */
 export class ApiError extends Error {
   constructor(message, status, details = [], body = null) {
@@ -58,9 +37,12 @@ function errorFrom(res, text) {
 function headers(json) {
   const h = { accept: 'application/json' };
   if (json) h['content-type'] = 'application/json';
-  const t = token.get();
-  if (t) h.authorization = `Bearer ${t}`;
   return h;
+}
+
+/** Token mode: the sign-in cookie is missing or no longer valid: sign in again (the server's page). */
+function signInAgain(status) {
+  if (status === 401 && location.pathname !== '/login') location.assign('/login');
 }
 
 /** One API call; resolves to the parsed JSON body, rejects with an ApiError. */
@@ -74,7 +56,10 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     cache: 'no-store',
   });
   const text = await res.text();
-  if (!res.ok) throw errorFrom(res, text);
+  if (!res.ok) {
+    signInAgain(res.status);
+    throw errorFrom(res, text);
+  }
   return parse(text);
 }
 
@@ -117,7 +102,10 @@ export function usePoll(path, { interval = POLL_MS, keep = false } = {}) {
         const res = await fetch(API + path, { headers: headers(false), signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store' });
         const text = await res.text();
         if (stopped) return;
-        if (!res.ok) throw errorFrom(res, text);
+        if (!res.ok) {
+          signInAgain(res.status);
+          throw errorFrom(res, text);
+        }
         if (text !== last) {
           last = text;
           setState({ data: parse(text), error: undefined, at: Date.now() });

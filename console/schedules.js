@@ -9,6 +9,11 @@ function ScheduleActions({ s, onDone }) {
   const [note, setNote] = useState('');
   const nid = `note-${s.id.replace(/[^\w-]/g, '_')}`;
   async function act(what) {
+    if (what === 'pause' && !note.trim()) {
+      setError({ message: 'Pausing needs a reason: it becomes the schedule\'s note.' });
+      document.getElementById(nid)?.focus();
+      return;
+    }
     setBusy(what);
     setError(null);
     setMsg(null);
@@ -28,7 +33,7 @@ function ScheduleActions({ s, onDone }) {
     ${s.paused
       ? html`<button type="button" disabled=${!!busy} onClick=${() => act('unpause')}>Unpause</button>`
       : html`<label for=${nid} class="sr-only">Reason for pausing ${s.id}</label>
-          <input id=${nid} type="text" placeholder="reason for pausing" value=${note} onInput=${(e) => setNote(e.currentTarget.value)} />
+          <input id=${nid} type="text" placeholder="reason (required)" value=${note} onInput=${(e) => setNote(e.currentTarget.value)} />
           <button type="button" disabled=${!!busy} onClick=${() => act('pause')}>Pause</button>`}
     <button type="button" disabled=${!!busy} onClick=${() => act('trigger')}>Trigger now</button>
     <span aria-live="polite">${msg ? html`<span class="ok-text">${msg}</span>` : null}</span>
@@ -42,10 +47,13 @@ export function SchedulesPage() {
   const now = useNow(true, 5000);
   const list = sched.data?.schedules ?? [];
   const windows = freeze.data?.windows ?? [];
-  const active = windows.filter((w) => Date.parse(w.start) <= now && now <= Date.parse(w.end));
+  const startOf = (w) => Date.parse(w.startsAt ?? w.start);
+  const endOf = (w) => Date.parse(w.endsAt ?? w.end);
+  const isOn = (w) => (typeof w.active === 'boolean' ? w.active : startOf(w) <= now && now <= endOf(w));
+  const active = windows.filter(isOn);
   return html`<h1>Schedules</h1>
     ${active.length
-      ? html`<p class="warn-box" role="status">Change freeze now: ${active.map((w) => `${w.name}${w.reason ? ` (${w.reason})` : ''} until ${fmtTime(w.end)}`).join('; ')}. Drill schedules skip their runs.</p>`
+      ? html`<p class="warn-box" role="status">Change freeze now: ${active.map((w) => `${w.name}${w.reason ? ` (${w.reason})` : ''} until ${fmtTime(w.endsAt ?? w.end)}`).join('; ')}. Drill schedules skip their runs.</p>`
       : null}
     <${StaleNote} error=${sched.data ? sched.error : null} at=${sched.at} />
     ${!sched.data && sched.error ? html`<${ErrorBox} error=${sched.error} />` : null}
@@ -60,7 +68,8 @@ export function SchedulesPage() {
                 <th scope="row">${s.id}</th>
                 <td>${s.runbook ? html`<a href=${runbookHref(s.runbook)}>${s.runbook}</a>` : '—'}</td>
                 <td>${(s.cron ?? []).map((c) => html`<code class="block">${c}</code>`)}</td>
-                <td><${StateBadge} state=${s.paused ? 'paused' : 'active'} />${s.note ? html`<div class="note">${s.note}</div>` : null}</td>
+                <td><${StateBadge} state=${s.paused ? 'paused' : 'active'} />${s.note ? html`<div class="note">${s.note}</div>` : null}
+                  ${s.inFreeze ? html`<div class="note"><strong>in freeze ${s.inFreeze.name}</strong> until ${fmtTime(s.inFreeze.endsAt)}${s.inFreeze.reason ? ` (${s.inFreeze.reason})` : ''}</div>` : null}</td>
                 <td><ul class="plain">${(s.nextRuns ?? []).slice(0, 3).map((t) => html`<li>${fmtTime(t)} <span class="muted">(${relative(t, now)})</span></li>`)}</ul></td>
                 <td><ul class="plain">${(s.recentRuns ?? []).slice(-3).reverse().map((r) => html`<li><a href=${runHref(r.workflowId)}>${fmtTime(r.startedAt)}</a></li>`)}</ul></td>
                 <td><${ScheduleActions} s=${s} onDone=${sched.refresh} /></td>
@@ -78,9 +87,10 @@ export function SchedulesPage() {
             ? html`<div class="table-wrap"><table>
                 <thead><tr><th scope="col">Window</th><th scope="col">Start</th><th scope="col">End</th><th scope="col">Reason</th><th scope="col">Now</th></tr></thead>
                 <tbody>${windows.map((w) => {
-                  const on = Date.parse(w.start) <= now && now <= Date.parse(w.end);
-                  const past = Date.parse(w.end) < now;
-                  return html`<tr class=${on ? 'bad-row' : ''}><th scope="row">${w.name}</th><td>${fmtTime(w.start)}</td><td>${fmtTime(w.end)}</td><td>${w.reason ?? ''}</td>
+                  const on = isOn(w);
+                  const past = endOf(w) < now;
+                  return html`<tr class=${on ? 'bad-row' : ''}><th scope="row">${w.name}</th>
+                    <td><span title=${w.start}>${fmtTime(w.startsAt ?? w.start)}</span></td><td><span title=${w.end}>${fmtTime(w.endsAt ?? w.end)}</span></td><td>${w.reason ?? ''}</td>
                     <td><${StateBadge} state=${on ? 'frozen' : past ? 'over' : 'upcoming'} /></td></tr>`;
                 })}</tbody>
               </table></div>`

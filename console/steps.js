@@ -7,6 +7,9 @@ export const ITEM_PAGE = 50;
 
 const ITEM_PARENT = /^(.*)\[(\d+)\]$/;
 
+/** Indentation by path depth, as a style object (set through the CSSOM: the page's CSP allows no inline style attributes). */
+const indent = (depth) => ({ paddingLeft: `calc(0.5rem + ${depth * 1.25}rem)` });
+
 /**
  * Steps (flat, in order, `path` like "deploy", "each[3].check", "outer[1].inner[0].x") as a tree:
  * foreach entries get their items' steps as `itemRows` (with the item index); other nested paths
@@ -71,7 +74,7 @@ function StepRow({ node, now }) {
   const label = node.item !== undefined ? html`<span class="item-no">[${node.item}]</span> ${s.id}` : s.id;
   const showOutputs = s.outputs !== undefined && s.outputs !== null;
   return html`<tr class=${`step st-row-${s.state}`} data-path=${s.path}>
-    <td class="step-name" style=${`padding-left: calc(0.5rem + ${node.depth * 1.25}rem)`}>
+    <td class="step-name" style=${indent(node.depth)}>
       <span class="path" title=${s.path}>${label}</span> <span class="kind">${s.kind}</span>
     </td>
     <td><${StateBadge} state=${s.state} /></td>
@@ -112,7 +115,7 @@ function ItemRows({ node, now }) {
   const visible = shown.slice(0, limit);
   const hidden = matching - visible.length;
   const id = `filter-${node.step.path.replace(/[^\w-]/g, '_')}`;
-  const pad = `padding-left: calc(0.5rem + ${(node.depth + 1) * 1.25}rem)`;
+  const pad = indent(node.depth + 1);
   const states = ORDER.filter((s) => counts[s]).concat(Object.keys(counts).filter((s) => !ORDER.includes(s)));
   return html`<tr class="items-bar">
       <td colspan="6" style=${pad}>
