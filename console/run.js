@@ -281,7 +281,9 @@ function hasDrillReport(steps) {
 
 export function RunPage({ id, me }) {
   const { data, error, at, refresh } = usePoll(`/runs/${enc(id)}`);
-  const running = data?.execution === 'RUNNING';
+  // The status says a run has ended a moment before Temporal closes it: no Cancel button then.
+  const ended = ['succeeded', 'failed', 'cancelled'].includes(data?.status?.state);
+  const running = data?.execution === 'RUNNING' && !ended;
   const now = useNow(running);
   const st = data?.status;
   const state = st?.state ?? data?.execution?.toLowerCase();
@@ -294,7 +296,7 @@ export function RunPage({ id, me }) {
     return html`<h1>Run ${id}</h1><${Loading} what="Loading the run" />`;
   }
   const started = st?.startedAt;
-  const ended = st?.endedAt;
+  const endedAt = st?.endedAt;
   return html`<article class="run">
     <header class="run-head">
       <h1>Run <span class="run-id">${data.workflowId}</span></h1>
@@ -306,7 +308,7 @@ export function RunPage({ id, me }) {
         <dt>Runbook</dt><dd>${st?.runbook ? html`<a href=${runbookHref(st.runbook)}>${st.runbook}</a>` : '—'}</dd>
         <dt>Started by</dt><dd>${st?.identity ? html`<strong>${st.identity.user}</strong> <span class="muted">— ${identityText(st.identity)}</span>` : data.startedBy ?? '—'}</dd>
         <dt>Started</dt><dd><${Time} iso=${started} /></dd>
-        <dt>${ended ? 'Ended' : 'Running for'}</dt><dd>${ended ? html`<${Time} iso=${ended} /> <span class="muted">(took ${fmtMs(duration(started, ended))})</span>` : fmtMs(duration(started, null, now))}</dd>
+        <dt>${endedAt ? 'Ended' : 'Running for'}</dt><dd>${endedAt ? html`<${Time} iso=${endedAt} /> <span class="muted">(took ${fmtMs(duration(started, endedAt))})</span>` : fmtMs(duration(started, null, now))}</dd>
         ${st?.cancelledBy ? html`<dt>Cancelled by</dt><dd><strong>${st.cancelledBy.user}</strong> at ${fmtTime(st.cancelledBy.at)}${st.cancelledBy.reason ? ` — “${st.cancelledBy.reason}”` : ''}</dd>` : null}
         ${data.link ? html`<dt>Temporal</dt><dd><a href=${data.link} target="_blank" rel="noopener noreferrer">Open in the Temporal UI</a></dd>` : null}
         ${drill ? html`<dt>Drill</dt><dd><a href=${drillHref(data.workflowId)}>Drill report</a></dd>` : null}

@@ -14,11 +14,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { buildRegistry } from '../activities/registry';
 import { ConsoleAuth } from '../api/auth';
 import { startConsoleServer, type ConsoleServer } from '../api/server';
 import { SEARCH_ATTRIBUTES } from '../lib/config';
-import { statusQuery, type RunStatus } from '../workflows/definitions';
+import { INTERPRETER_WORKFLOW, statusQuery, type RunStatus } from '../workflows/definitions';
 import { launchBrowser, longTasks, OUTPUT_DIR, type TestBrowser } from './helpers/browser';
 import { startSuiteWorker, type SuiteWorker } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
@@ -133,6 +134,7 @@ let me: { user: string; mode: string; signing: string };
 const USER = 'oncall-olga';
 const started: string[] = [];
 const savedReports = process.env.RUNWRIGHT_REPORTS_DIR;
+const savedFreeze = process.env.RUNWRIGHT_FREEZE_FILE;
 
 /** The console's API from the test itself (Node's fetch). */
 async function call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -207,6 +209,8 @@ afterAll(async () => {
       await suite?.stop();
       if (savedReports === undefined) delete process.env.RUNWRIGHT_REPORTS_DIR;
       else process.env.RUNWRIGHT_REPORTS_DIR = savedReports;
+      if (savedFreeze === undefined) delete process.env.RUNWRIGHT_FREEZE_FILE;
+      else process.env.RUNWRIGHT_FREEZE_FILE = savedFreeze;
       rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -294,6 +298,8 @@ test('catalog → plan → start; waits for approval; a changed plan refuses the
   expect(st.decisions[0]).toMatchObject({ decision: 'approve', user: me.user, reason: 'prod window open', planHash: second.planHash });
   expect(st.steps.find((s) => s.id === 'deploy')?.outputs).toMatchObject({ message: 'deploying v7 to prod' });
   await p.locator('#audit-h').waitFor();
+  expect(await p.getByRole('button', { name: 'Cancel…' }).count()).toBe(0);
+  expect(await p.locator('section.approval').count()).toBe(0);
   await tb!.screenshot('run-finished');
   expectNoProblems();
 }, 60_000);
@@ -348,6 +354,57 @@ test('a drill report renders: verdict, RTO, timeline and the chart image', async
   expect(await img.evaluate((e: any) => e.naturalWidth)).toBeGreaterThan(300);
   await tb!.screenshot('drill-report');
   expectNoProblems();
+}, 40_000);
+
+test('schedules: next runs, pause (a reason is required) and unpause, trigger; the active change freeze', async () => {
+  const p = page();
+  const day = 86_400_000;
+  const freeze = join(dir, 'freeze.yaml');
+  writeFileSync(
+    freeze,
+    `freezes:\n  - name: incident-4711\n    start: ${new Date(Date.now() - day).toISOString()}\n    end: ${new Date(Date.now() + day).toISOString()}\n    reason: database migration\n  - name: year-end\n    start: 2099-12-20\n    end: 2100-01-03\n`,
+  );
+  process.env.RUNWRIGHT_FREEZE_FILE = freeze;
+  const id = `console-sched-${Date.now().toString(36)}`;
+  const h = await suite!.env.client.schedule.create({
+    scheduleId: id,
+    spec: { cronExpressions: ['0 3 * * *'] },
+    action: { type: 'startWorkflow', workflowType: INTERPRETER_WORKFLOW, taskQueue: suite!.queue, args: [{ runbook: { apiVersion: 'runwright/v1', kind: 'Runbook', metadata: { name: 'console-fail' }, spec: { steps: [{ id: 'a', action: 'core.noop' }] } }, params: {}, startedBy: USER }] },
+    memo: { runbook: 'console-fail', cron: '0 3 * * *' },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+  });
+  try {
+    await p.goto(`${server!.url}/#/schedules`);
+    const row = p.locator('table.schedules tbody tr', { has: p.getByRole('rowheader', { name: id }) });
+    await row.waitFor();
+    expect(await row.locator('.badge').textContent()).toBe('active');
+    expect(await row.locator('code').first().textContent()).toBe('0 3 * * *');
+    expect(await row.locator('td').nth(3).textContent()).toMatch(/03:00:00|\d\d:00:00/);
+    // The freeze calendar: the active window is announced, the future one listed.
+    expect(await p.locator('p.warn-box').textContent()).toMatch(/Change freeze now: incident-4711 \(database migration\)/);
+    expect(await p.locator('#freeze-h + p + .table-wrap tbody tr').count()).toBe(2);
+
+    // Pause needs a reason: said on the page, nothing sent.
+    await row.getByRole('button', { name: 'Pause' }).click();
+    expect(await row.locator('.error-box').textContent()).toMatch(/needs a reason/);
+    await row.getByLabel(`Reason for pausing ${id}`).fill('maintenance');
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await row.locator('.badge', { hasText: /^paused$/ }).waitFor();
+    expect(await row.locator('.note').first().textContent()).toBe(`maintenance (by ${USER} via console)`);
+    await tb!.screenshot('schedules');
+    await row.getByRole('button', { name: 'Unpause' }).click();
+    await row.locator('.badge', { hasText: /^active$/ }).waitFor();
+    await row.getByRole('button', { name: 'Trigger now' }).click();
+    await row.getByText(/^triggered /).waitFor();
+    // The triggered run appears among the recent runs, a link to its page.
+    const recent = row.locator('td').nth(4).getByRole('link');
+    await recent.first().waitFor({ timeout: 20_000 });
+    started.push(...(await h.describe()).info.recentActions.map((a) => a.action.workflow.workflowId));
+    expectNoProblems();
+  } finally {
+    await h.delete().catch(() => undefined);
+    delete process.env.RUNWRIGHT_FREEZE_FILE;
+  }
 }, 40_000);
 
 test(`the run page of a ${ITEMS.toLocaleString('en-US')}-item foreach renders quickly and stays live`, async () => {
