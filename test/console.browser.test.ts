@@ -320,6 +320,33 @@ test('a failing run shows its error and the compensations that ran; the runs lis
   expect(await comps.locator('.badge').allTextContents()).toEqual(['done', 'done']);
   await tb!.screenshot('run-failed-compensations');
 
+  // Live updates poll every second, and not while the tab is hidden.
+  const polls: number[] = [];
+  const onRequest = (r: { url(): string }) => {
+    if (r.url().endsWith(`/api/v1/runs/${encodeURIComponent(id)}`)) polls.push(Date.now());
+  };
+  p.on('request', onRequest);
+  try {
+    await p.waitForTimeout(2500);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    const setHidden = (hidden: boolean) =>
+      p.evaluate((h) => {
+        const d = (globalThis as any).document;
+        Object.defineProperty(d, 'hidden', { configurable: true, get: () => h });
+        Object.defineProperty(d, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+        d.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await p.waitForTimeout(1200); // a poll already in flight may still land
+    const whileHidden = polls.length;
+    await p.waitForTimeout(3000);
+    expect(polls.length).toBe(whileHidden);
+    await setHidden(false);
+    await waitFor(() => polls.length > whileHidden, 'a poll as soon as the tab is shown again', 2000);
+  } finally {
+    p.off('request', onRequest);
+  }
+
   // The list: every run of this test; the state filter keeps only the failed one.
   await p.goto(`${server!.url}/#/runs`);
   const rows = p.locator('table.runs tbody tr');
