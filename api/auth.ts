@@ -12,12 +12,13 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { ENV } from '../lib/config';
 import { readYamlConfig } from '../lib/config-file';
 import { newClaim, type Proof, type RequestClaim } from '../lib/identity/request';
 import { signClaim } from '../lib/identity/ssh';
 
-export const TOKENS_ENV = 'RUNWRIGHT_CONSOLE_TOKENS';
-export const GATEWAY_PRINCIPAL_ENV = 'RUNWRIGHT_GATEWAY_PRINCIPAL';
+export const TOKENS_ENV = ENV.consoleTokens;
+export const GATEWAY_PRINCIPAL_ENV = ENV.gatewayPrincipal;
 export const COOKIE = 'runwright_token';
 
 export const TokensFileSchema = z.strictObject({

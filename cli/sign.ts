@@ -8,6 +8,7 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { loadApprovers } from '../lib/approvers';
+import { ENV } from '../lib/config';
 import { paramsHash, startHash, verbOf } from '../lib/identity/authorize';
 import { loadAccessPolicy, policyRefusal } from '../lib/identity/policy';
 import { newClaim, type Proof, type RequestAction, type RequestClaim } from '../lib/identity/request';
@@ -15,7 +16,7 @@ import { signClaim } from '../lib/identity/ssh';
 import type { RunInput } from '../workflows/definitions';
 import { CliError, EXIT } from './session';
 
-export const SIGNING_KEY_ENV = 'RUNWRIGHT_SIGNING_KEY';
+export const SIGNING_KEY_ENV = ENV.signingKey;
 export const KEY_OPTION: [string, string] = ['--key <file>', `SSH key to sign the request with (private key, or .pub of an ssh-agent key; default ${SIGNING_KEY_ENV})`];
 
 export function signingKey(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -17,6 +17,12 @@ export const ENV = {
   sites: 'RUNWRIGHT_SITES',
   uiUrl: 'RUNWRIGHT_UI_URL',
   consoleUrl: 'RUNWRIGHT_CONSOLE_URL',
+  /** The console's users and token hashes (api/auth.ts). */
+  consoleTokens: 'RUNWRIGHT_CONSOLE_TOKENS',
+  /** SSH key a client (CLI, console) signs requests with (lib/identity). */
+  signingKey: 'RUNWRIGHT_SIGNING_KEY',
+  /** Principal a gateway (Slack, console) signs as, in the workers' allowed_signers. */
+  gatewayPrincipal: 'RUNWRIGHT_GATEWAY_PRINCIPAL',
   home: 'RUNWRIGHT_HOME',
   runbookPath: 'RUNWRIGHT_RUNBOOK_PATH',
   temporalCli: 'TEMPORAL_CLI',

@@ -102,6 +102,27 @@ function checkWorkerEnv(doc: Compose): string[] {
   return problems;
 }
 
+const CONSOLE = 'runwright-console';
+
+/** The console service: a client of the worker's queue, reachable from outside only with token sign-in. */
+function checkConsole(doc: Compose): string[] {
+  const svc = service(doc, CONSOLE);
+  const env = envOf(svc);
+  const problems: string[] = [];
+  const ours = new Set<string>(Object.values(ENV));
+  for (const name of Object.keys(env)) if (!ours.has(name) && !envconfigReads(name)) problems.push(`${CONSOLE} sets ${name}, which neither lib/config.ts ENV nor @temporalio/envconfig reads`);
+  const cmd = Array.isArray(svc.command) ? svc.command : String(svc.command ?? '').split(/\s+/);
+  if (!cmd.includes('console')) problems.push(`${CONSOLE} does not run \`runwright console\``);
+  const host = cmd[cmd.indexOf('--host') + 1];
+  if (cmd.includes('--host') && !/^127\.|^localhost$/.test(host) && !env[ENV.consoleTokens]) problems.push(`${CONSOLE} listens on ${host} without ${ENV.consoleTokens} (local mode refuses that)`);
+  const port = Number(cmd[cmd.indexOf('--port') + 1]);
+  if (!containerPorts(svc).includes(port)) problems.push(`${CONSOLE} listens on ${port} but does not publish it`);
+  const worker = envOf(service(doc, WORKER));
+  for (const name of [ENV.taskQueue, 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', ENV.reportsDir])
+    if (env[name] !== worker[name]) problems.push(`${CONSOLE} ${name}=${env[name]}, the worker has ${worker[name]}`);
+  return problems;
+}
+
 function checkTemporalAddress(doc: Compose): string[] {
   const address = workerConnection(doc).address ?? '';
   const [host, port] = address.split(':');
@@ -206,6 +227,7 @@ describe('docker-compose.yml agrees with the code', () => {
     ['images are pinned', checkPinnedImages],
     ['every depends_on target exists', checkDependsOn],
     ['registered search attributes match SEARCH_ATTRIBUTES', checkSearchAttributes],
+    ['the console is a token-signed client of the worker\'s queue', checkConsole],
   ];
   it.each(checks)('%s', (_name, check) => {
     expect(check(compose)).toEqual([]);
@@ -244,6 +266,10 @@ describe('docker-compose.yml agrees with the code', () => {
       const cmd = d.services[ADMIN].command as string[];
       cmd[cmd.indexOf('--namespace') + 1] = 'other';
     }, 'namespace other'],
+    ['console without tokens on all interfaces', checkConsole, (d) => void delete env(d, CONSOLE)[ENV.consoleTokens], 'without RUNWRIGHT_CONSOLE_TOKENS'],
+    ['console on another queue', checkConsole, (d) => void (env(d, CONSOLE)[ENV.taskQueue] = 'other'), 'RUNWRIGHT_TASK_QUEUE=other'],
+    ['console port not published', checkConsole, (d) => void (d.services[CONSOLE].ports = []), 'does not publish it'],
+    ['console env misspelled', checkConsole, (d) => void (env(d, CONSOLE).RUNWRIGHT_CONSOLE_TOKEN = 'x'), 'sets RUNWRIGHT_CONSOLE_TOKEN'],
   ];
   it.each(broken)('reports %s', (_name, check, edit, message) => {
     expect(check(mutated(edit)).join('\n')).toContain(message);

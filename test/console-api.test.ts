@@ -137,7 +137,7 @@ test('plan preview renders the params into the steps, secrets masked', async () 
   expect(r.body.text).toContain('count 3');
 });
 
-test('start, wait for the approval, approve on the plan reviewed: recorded as console, with the caller address', async () => {
+test('start, wait for the approval, approve on the plan reviewed (not the starter): recorded as console, with the caller address', async () => {
   const started = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 2 } } });
   expect(started.status).toBe(201);
   const id = started.body.workflowId as string;
@@ -148,20 +148,33 @@ test('start, wait for the approval, approve on the plan reviewed: recorded as co
     await waitFor(async () => (await api('/api/v1/runs?state=waiting-approval&runbook=gated')).body.runs?.some((x: any) => x.workflowId === id), 'the run listed as waiting-approval', 20_000);
   }
   // Wrong plan: refused, and the refusal is in the run's status.
-  const stale = await api(`/api/v1/runs/${id}/approve`, { method: 'POST', json: { planHash: 'f'.repeat(64) } });
+  // The starter may not approve their own run (the gate's default), from the console as anywhere.
+  const self = await api(`/api/v1/runs/${id}/approve`, { method: 'POST', json: { planHash: pending.planHash } });
+  expect(self.status).toBe(409);
+  expect(self.body.error.message).toMatch(/alice started this run/);
+  const bob = await startServer({ auth: new ConsoleAuth({ localUser: 'bob' }) });
+  try {
+    await approveAsBob(bob.url, id, pending);
+  } finally {
+    await bob.close();
+  }
+}, 60_000);
+
+async function approveAsBob(base: string, id: string, pending: { planHash?: string }): Promise<void> {
+  const stale = await api(`/api/v1/runs/${id}/approve`, { base, method: 'POST', json: { planHash: 'f'.repeat(64) } });
   expect(stale.status).toBe(409);
   expect(stale.body.error.message).toMatch(/plan/);
-  const noReason = await api(`/api/v1/runs/${id}/reject`, { method: 'POST', json: {} });
+  const noReason = await api(`/api/v1/runs/${id}/reject`, { base, method: 'POST', json: {} });
   expect(noReason.status).toBe(400);
-  const ok = await api(`/api/v1/runs/${id}/approve`, { method: 'POST', json: { planHash: pending.planHash, reason: 'looks right' } });
+  const ok = await api(`/api/v1/runs/${id}/approve`, { base, method: 'POST', json: { planHash: pending.planHash, reason: 'looks right' } });
   expect(ok.status).toBe(200);
   expect(ok.body).toMatchObject({ status: 'accepted' });
-  expect(ok.body.message).toMatch(/approved gate of .* as alice/);
+  expect(ok.body.message).toMatch(/approved gate of .* as bob/);
   await t.env.client.workflow.getHandle(id).result();
   const st = await t.env.client.workflow.getHandle(id).query(statusQuery);
   const d = st.decisions.find((x) => x.decision === 'approve')!;
-  expect(d).toMatchObject({ user: 'alice', source: 'console', reason: 'looks right' });
-  expect(d.actor).toMatch(/^console:alice@(::ffff:)?127\.0\.0\.1$/);
+  expect(d).toMatchObject({ user: 'bob', source: 'console', reason: 'looks right' });
+  expect(d.actor).toMatch(/^console:bob@(::ffff:)?127\.0\.0\.1$/);
   const view = await api(`/api/v1/runs/${id}`);
   expect(view.body.execution).toBe('COMPLETED');
   expect(view.body.status.steps.map((s: any) => `${s.path}:${s.state}`)).toEqual(['before:succeeded', 'gate:succeeded', 'after:succeeded']);
@@ -170,10 +183,10 @@ test('start, wait for the approval, approve on the plan reviewed: recorded as co
   const hist = await api(`/api/v1/runs/${id}/history`);
   expect(hist.body.events[0].type).toBe('WORKFLOW_EXECUTION_STARTED');
   expect(hist.body.events.some((e: any) => /update decide/.test(e.detail))).toBe(true);
-  const again = await api(`/api/v1/runs/${id}/approve`, { method: 'POST', json: {} });
+  const again = await api(`/api/v1/runs/${id}/approve`, { base, method: 'POST', json: {} });
   expect(again.status).toBe(409);
   expect(again.body.error.message).toMatch(/already ended/);
-}, 60_000);
+}
 
 test('cancel: authorized by the run, recorded with who and why; a second cancel is refused', async () => {
   const started = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'slow', params: {} } });
