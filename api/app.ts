@@ -276,7 +276,14 @@ export const ROUTES: Route[] = [
       const id = r.param('id');
       const h = await runOr404(r.deps, id);
       const [desc, status] = await Promise.all([h.describe(), fetchStatus(r.deps.client, h)]);
-      const view: z.infer<typeof S.RunView> = { workflowId: id, execution: desc.status.name, status: (status as unknown as Record<string, unknown>) ?? null };
+      const memo = desc.memo ?? {};
+      const view: z.infer<typeof S.RunView> = {
+        workflowId: id,
+        execution: desc.status.name,
+        runbook: typeof memo.runbook === 'string' ? memo.runbook : undefined,
+        startedBy: typeof memo.startedBy === 'string' ? memo.startedBy : undefined,
+        status: (status as unknown as Record<string, unknown>) ?? null,
+      };
       const link = r.deps.uiLink?.(id);
       if (link) view.link = link;
       if (desc.status.name !== 'RUNNING') {

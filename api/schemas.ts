@@ -43,6 +43,8 @@ export const RunView = z.object({
   workflowId: z.string(),
   execution: z.string(),
   link: z.string().optional().describe('The run in Temporal\'s web UI.'),
+  runbook: z.string().optional(),
+  startedBy: z.string().optional().describe('From the run\'s memo (known even when no worker answers).'),
   status: z.record(z.string(), z.unknown()).nullable().describe('The run\'s status query (RunStatus): steps, approvals, decisions, compensations; null when no worker answered.'),
   hostRecaps: z.array(HostRecap).optional(),
 });

@@ -176,7 +176,7 @@ async function approveAsBob(base: string, id: string, pending: { planHash?: stri
   expect(d).toMatchObject({ user: 'bob', source: 'console', reason: 'looks right' });
   expect(d.actor).toMatch(/^console:bob@(::ffff:)?127\.0\.0\.1$/);
   const view = await api(`/api/v1/runs/${id}`);
-  expect(view.body.execution).toBe('COMPLETED');
+  expect(view.body).toMatchObject({ execution: 'COMPLETED', runbook: 'gated', startedBy: 'alice' });
   expect(view.body.status.steps.map((s: any) => `${s.path}:${s.state}`)).toEqual(['before:succeeded', 'gate:succeeded', 'after:succeeded']);
   const memo = (await t.env.client.workflow.getHandle(id).describe()).memo;
   expect(memo).toMatchObject({ startedBy: 'alice', via: 'console' });
