@@ -231,7 +231,8 @@ function jinjaParsing(): void {
 
 function makeEnv(): nunjucks.Environment {
   pythonOutput();
-  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+  // trim_blocks as Ansible sets it: the newline after a block tag is dropped.
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true });
   env.addGlobal('True', true).addGlobal('False', false).addGlobal('None', null);
   env.addGlobal('range', (a: number, b?: number, step = 1) => {
     const [from, to] = b === undefined ? [0, a] : [a, b];

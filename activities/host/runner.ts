@@ -321,7 +321,28 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   const playBecomeUser = o.play.become_user ?? cv.becomeUser ?? 'root';
 
   const T = templatingOf(o.play);
-  const scope = (extra: Vars = {}): Vars => ({ ...vars, vars, ...registered, facts: facts ?? null, ...(facts && o.play.templating === 'jinja2' ? ansibleFacts(facts) : {}), inventory_hostname: name, ...extra });
+  // Jinja2 plays: vars may be templates over other vars, facts and registered results, rendered
+  // when used, as Ansible does (a few passes let one var build on another).
+  const templated = o.play.templating === 'jinja2' ? Object.entries(vars).filter(([, v]) => JSON.stringify(v)?.includes('{{')) : [];
+  const renderedVars = (base: Vars): Vars => {
+    if (!templated.length) return vars;
+    const out: Vars = { ...base };
+    for (let pass = 0; pass < 4; pass++) {
+      for (const [k, raw] of templated) {
+        try {
+          out[k] = T.render(raw, out);
+        } catch {
+          /* depends on something not there yet: left as written; a task using it reports the error */
+        }
+      }
+    }
+    return Object.fromEntries(Object.keys(vars).map((k) => [k, out[k]]));
+  };
+  const scope = (extra: Vars = {}): Vars => {
+    const head: Vars = { ...registered, facts: facts ?? null, ...(facts && o.play.templating === 'jinja2' ? ansibleFacts(facts) : {}), inventory_hostname: name };
+    const v = renderedVars({ ...vars, ...head });
+    return { ...v, vars: v, ...head, ...extra };
+  };
 
   const gatherFacts = async (): Promise<Facts> => {
     if (facts) return facts;
