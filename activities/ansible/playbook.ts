@@ -145,7 +145,7 @@ export function ansibleEnv(input: PlaybookInputT, base: NodeJS.ProcessEnv = proc
 const failInput = (msg: string) => ApplicationFailure.nonRetryable(`ansible.playbook: ${msg}`, 'AnsiblePlaybookInput');
 
 const NOT_INSTALLED = (cmd: string) =>
-  `${cmd} is not installed on this worker (not found on PATH=${process.env.PATH ?? ''}): install Ansible (Debian/Ubuntu: apt-get install ansible; RHEL: dnf install ansible-core; pip: pip install ansible-core, and ansible-galaxy collection install ansible.posix), or set ${ANSIBLE_PLAYBOOK_ENV} to its path`;
+  `${cmd} is not installed on this worker (not found${cmd.includes('/') ? '' : ' on its PATH'}): install Ansible (Debian/Ubuntu: apt-get install ansible; RHEL: dnf install ansible-core; pip: pip install ansible-core, and ansible-galaxy collection install ansible.posix), or set ${ANSIBLE_PLAYBOOK_ENV} to its path`;
 
 /** Why ansible-playbook stopped without results, from its stderr. */
 function explainError(stderr: string, what: string): string {

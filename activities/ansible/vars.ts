@@ -83,7 +83,8 @@ function quote(s: string): string {
     else if (ch === '\\') out += '\\\\';
     else if (c === 0x0a) out += '\\n';
     else if (c === 0x09) out += '\\t';
-    else if ((c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) || c >= 0x10000) out += ch;
+    // YAML line breaks (U+2028/2029) inside quotes would be folded: escaped, like controls.
+    else if ((c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff && c !== 0x2028 && c !== 0x2029) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) || c >= 0x10000) out += ch;
     else out += `\\u${c.toString(16).padStart(4, '0')}`;
   }
   return `${out}"`;
