@@ -16,7 +16,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, startSuiteWorker, uniqueQueue, type SuiteWorker, type TestEnv } from './helpers/temporal';
+import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, startSuiteWorker, startTestWorker, uniqueQueue, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
 import { fetchStatus } from '../client/runs';
 import { formatRecap } from '../activities/host/recap';
@@ -350,6 +350,38 @@ test('cancelling the run kills the ansible-playbook process group and the remote
   expect(leftovers()).toEqual([]);
 }, 180_000);
 
+test('worker shutdown: the process group is killed, the attempt fails retryably and the step runs again on another worker', async () => {
+  resetSlow();
+  const playbook = join(realpathSync(project), 'slow.yml');
+  const q = uniqueQueue('ansibleshutdown');
+  const first = await startTestWorker(env, q); // shutdownGraceTime 1s
+  const firstRun = first.run();
+  const run = await startRun(env, q, inputFor(slowRunbook('ansible-shutdown')));
+  await waitForRemoteSleep();
+  onHosts('echo 2 > /var/tmp/pb-sleep');
+  first.shutdown();
+  await firstRun;
+  // Stopped worker, no ansible-playbook left behind, and the remote command ended with it.
+  expect(ansibleGroups(playbook).size).toBe(0);
+  expect(onHosts('ps -eo args').filter((ps) => /sleep 120/.test(ps))).toEqual([]);
+  const second = await startTestWorker(env, q);
+  const secondRun = second.run();
+  try {
+    const out = (await run.result()).outputs.slow as PlaybookOutputs;
+    expect(out.killedPrevious).toBeUndefined(); // nothing was left to kill
+    expect(onHosts('cat /var/tmp/pb-crash.log /var/tmp/pb-crash.final')).toEqual(['start\nstart\nend\nok\n', 'start\nstart\nend\nok\n']);
+    const hist = await run.fetchHistory();
+    const failed = (hist.events ?? []).map((e) => e.activityTaskFailedEventAttributes).filter(Boolean);
+    expect(failed).toEqual([]); // a retryable failure is not in history, only the attempt count
+    expect((hist.events ?? []).some((e) => Number(e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1)).toBe(true);
+    expect((await run.describe()).status.name).toBe('COMPLETED');
+  } finally {
+    second.shutdown();
+    await secondRun;
+  }
+  expect(leftovers()).toEqual([]);
+}, 180_000);
+
 test('worker SIGKILLed mid-play: the retry kills the orphaned ansible-playbook before starting again; never two at once', async () => {
   resetSlow();
   const playbook = join(realpathSync(project), 'slow.yml');
@@ -382,7 +414,8 @@ test('worker SIGKILLed mid-play: the retry kills the orphaned ansible-playbook b
     const res = await run.result();
     const out = res.outputs.slow as PlaybookOutputs;
     expect(out.killedPrevious).toEqual([{ pid: orphan, attempt: 1, started: expect.any(String), killed: true }]);
-    expect(out.recap).toMatchObject({ h1: { changed: 3, failed: 0 }, h2: { changed: 3, failed: 0 } });
+    // `first` was done by the orphan; `slow` and `final` by the retry.
+    expect(out.recap).toMatchObject({ h1: { ok: 3, changed: 2, failed: 0 }, h2: { ok: 3, changed: 2, failed: 0 } });
     // The orphan was killed before the retry started: its remote command never ended.
     expect(onHosts('cat /var/tmp/pb-crash.log /var/tmp/pb-crash.final')).toEqual(['start\nstart\nend\nok\n', 'start\nstart\nend\nok\n']);
     expect(onHosts('ps -eo args').filter((ps) => /sleep 120/.test(ps))).toEqual([]);
