@@ -136,9 +136,11 @@ describe('pure parts', () => {
     ev.event({ _event: 'v2_runner_on_ok', task: { name: 'copy motd', id: 't2' }, hosts: { h1: { changed: true, action: 'copy' } } });
     ev.event({ _event: 'v2_runner_on_ok', task: { name: 'copy motd', id: 't2' }, hosts: { h2: { changed: false, action: 'copy' } } });
     expect(ev.progress().progress).toBe('TASK [copy motd] h1 changed, h2 ok · 3/7 tasks');
+    ev.event({ _event: 'v2_playbook_on_task_start', task: { name: 'restart', id: 't2b' } });
+    expect(ev.progress().progress).toBe('TASK [restart] · 4/7 tasks · copy motd: h1 changed, h2 ok');
     ev.event({ _event: 'v2_playbook_on_task_start', task: { name: 'big', id: 't3' } });
     for (let i = 0; i < 40; i++) ev.event({ _event: i % 10 ? 'v2_runner_on_ok' : 'v2_runner_on_failed', task: { name: 'big', id: 't3' }, hosts: { [`web${i}`]: { changed: i % 4 === 1, msg: 'boom' } } });
-    expect(ev.progress().progress).toBe('TASK [big] 4 failed (web0, web10, web20, …), 10 changed (web1, web5, web9, …), 26 ok · 4/7 tasks');
+    expect(ev.progress().progress).toBe('TASK [big] 4 failed (web0, web10, web20, …), 10 changed (web1, web5, web9, …), 26 ok · 5/7 tasks');
     expect(
       parseListing('\nplaybook: s.yml\n\n  play #1 (web): one\tTAGS: []\n    pattern: [\'web\']\n    hosts (2):\n      h2\n      h1\n\n    tasks:\n      a\tTAGS: []\n      b\tTAGS: []\n\n  play #2 (h1): two\tTAGS: []\n    pattern: [\'h1\']\n    hosts (1):\n      h1\n\n    tasks:\n      c\tTAGS: []\n'),
     ).toMatchObject({ hosts: ['h2', 'h1'], tasks: 3 });
@@ -229,7 +231,8 @@ test('a runbook mixing host.play and ansible.playbook: check mode, a real run wi
   const runMs = Date.now() - t1;
   const out = res.outputs.ansible as PlaybookOutputs;
   // Heartbeats named tasks and hosts as they went ("TASK [copy motd] h1 changed, h2 changed · 1/6 tasks").
-  const perHost = [...progress].filter((p) => /^TASK \[[^\]]+\] (h[12] (ok|changed|skipped)(, )?)+ · \d\/6 tasks/.test(p));
+  // e.g. "TASK [db config] h1 changed, h2 changed · 3/6 tasks", "TASK [folders] · 5/6 tasks · say the secret: h1 ok, h2 ok"
+  const perHost = [...progress].filter((p) => /^TASK \[[^\]]+\] .*h[12] (ok|changed|skipped).* \d\/6 tasks|^TASK \[[^\]]+\] · \d\/6 tasks · [^:]+: (h[12] (ok|changed|skipped)(, )?)+$/.test(p));
   expect({ perHost: perHost.length > 0, progress: [...progress] }).toMatchObject({ perHost: true });
   expect(out.recap).toEqual({
     h1: { ok: 7, changed: 5, failed: 0, skipped: 0, unreachable: 0, ignored: 0, rescued: 0, status: 'changed' },

@@ -132,6 +132,22 @@ const RESULT_EVENTS: Record<string, Outcome | 'okish'> = {
   v2_runner_on_unreachable: 'unreachable',
 };
 
+/** "h1 changed, h2 ok" when it fits in `room`, else how many of each, naming a few that changed or failed. */
+function hostsLine(statuses: Map<string, Outcome>, room: number): string {
+  const st = [...statuses];
+  const long = st.map(([h, o]) => `${h} ${o}`).join(', ');
+  if (long.length <= room) return long;
+  const by = new Map<Outcome, string[]>();
+  for (const [h, o] of st) by.set(o, [...(by.get(o) ?? []), h]);
+  return (['failed', 'unreachable', 'changed', 'ok', 'skipped'] as Outcome[])
+    .filter((o) => by.has(o))
+    .map((o) => {
+      const hs = by.get(o)!;
+      return o === 'ok' || o === 'skipped' ? `${hs.length} ${o}` : `${hs.length} ${o} (${hs.slice(0, 3).join(', ')}${hs.length > 3 ? ', …' : ''})`;
+    })
+    .join(', ');
+}
+
 /** Accumulates one ansible-playbook run's events. Feed it lines; read progress and results. */
 export class PlaybookEvents {
   readonly plays: string[] = [];
@@ -147,6 +163,8 @@ export class PlaybookEvents {
   private readonly seenTasks = new Set<string>();
   private readonly handlerIds = new Set<string>();
   private current?: { id: string; name: string; handler: boolean; statuses: Map<string, Outcome> };
+  /** The last task that had results, shown until the current one has some. */
+  private previous?: { name: string; statuses: Map<string, Outcome> };
 
   /** One line of the callback's output. */
   line(text: string): void {
@@ -200,6 +218,7 @@ export class PlaybookEvents {
       if (handler) this.handlers++;
       else if (name !== 'Gathering Facts') this.tasks++;
     }
+    if (this.current?.statuses.size) this.previous = { name: this.current.name, statuses: this.current.statuses };
     this.current = { id, name, handler, statuses: new Map() };
   }
 
@@ -267,22 +286,12 @@ export class PlaybookEvents {
     if (!this.current) text = this.plays.length ? `PLAY [${this.plays[this.plays.length - 1]}] starting · ${count}` : 'starting ansible-playbook';
     else {
       const head = `${this.current.handler ? 'RUNNING HANDLER' : 'TASK'} [${cut(this.current.name, 50)}]`;
-      const st = [...this.current.statuses];
-      const long = st.map(([h, o]) => `${h} ${o}`).join(', ');
-      if (!st.length) text = `${head} · ${count}`;
-      else if (head.length + long.length + count.length + 4 <= 120) text = `${head} ${long} · ${count}`;
-      else {
-        // Many hosts: how many of each, naming a few that changed or failed.
-        const by = new Map<Outcome, string[]>();
-        for (const [h, o] of st) by.set(o, [...(by.get(o) ?? []), h]);
-        const parts = (['failed', 'unreachable', 'changed', 'ok', 'skipped'] as Outcome[])
-          .filter((o) => by.has(o))
-          .map((o) => {
-            const hs = by.get(o)!;
-            return o === 'ok' || o === 'skipped' ? `${hs.length} ${o}` : `${hs.length} ${o} (${hs.slice(0, 3).join(', ')}${hs.length > 3 ? ', …' : ''})`;
-          });
-        text = `${head} ${parts.join(', ')} · ${count}`;
-      }
+      if (this.current.statuses.size) text = `${head} ${hostsLine(this.current.statuses, 120 - head.length - count.length - 4)} · ${count}`;
+      else if (this.previous) {
+        // Until the current task has results: how the hosts did on the one before.
+        const prev = `${cut(this.previous.name, 30)}: `;
+        text = `${head} · ${count} · ${prev}${hostsLine(this.previous.statuses, 120 - head.length - count.length - prev.length - 6)}`;
+      } else text = `${head} · ${count}`;
     }
     return {
       progress: text,
