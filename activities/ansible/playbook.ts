@@ -25,7 +25,7 @@ import { loadSecretsPolicy, resolveSecret, SecretRef } from '../../lib/secrets';
 import { summarize, type PlayOutputs } from '../host/play';
 import { PlaybookEvents, parseListing, type AnsibleCounts, type AnsibleHostResult } from './events';
 import { ANSIBLE_PLAYBOOK_ENV, fileInRoot, PathError, playbookRoot, shown, stateDir } from './paths';
-import { newRunDir, runGroup, SpawnError, sweepRuns, tail, takeOver, type GroupRun, type TakeOver } from './process';
+import { acquireLock, newRunDir, releaseLock, runGroup, SpawnError, sweep, tail, takeOver, type GroupRun, type TakeOver } from './process';
 import { InlineInventory, inventoryProblems, unsafeYaml, varsProblems } from './vars';
 
 const Names = z.union([z.string(), z.array(z.string().min(1))]);
@@ -247,10 +247,11 @@ async function runPlaybook(i: PlaybookInputT, ctx: ActionContext): Promise<Playb
   }
   const name = shown(root, playbook);
   const state = stateDir();
-  sweepRuns(state);
+  sweep(state);
   // Whatever a crashed attempt of this step left running is killed before anything starts.
   const killedPrevious = await takeOver(state, ctx.idempotencyKey, ctx.log);
   const runDir = newRunDir(state, ctx.attempt);
+  const lock = acquireLock(state, ctx.idempotencyKey, ctx.attempt, runDir);
   try {
     let prepared: ReturnType<typeof prepare>;
     try {
@@ -268,7 +269,7 @@ async function runPlaybook(i: PlaybookInputT, ctx: ActionContext): Promise<Playb
       lastBeat = Date.now();
       ctx.heartbeat({ ...events.progress(), playbook: name, attempt: ctx.attempt });
     };
-    const common = { cmd, cwd: root.dir, env, state, key: ctx.idempotencyKey, attempt: ctx.attempt, runDir, signal: ctx.signal, log: ctx.log };
+    const common = { cmd, cwd: root.dir, env, lock, runDir, signal: ctx.signal, log: ctx.log };
     const spawnFailed = (e: unknown): never => {
       if (e instanceof SpawnError && (e.code === 'ENOENT' || e.code === 'EACCES')) throw failInput(NOT_INSTALLED(cmd));
       throw e;
@@ -346,6 +347,7 @@ async function runPlaybook(i: PlaybookInputT, ctx: ActionContext): Promise<Playb
       throw ApplicationFailure.create({ message: explainError(stderr, `ansible-playbook ${name} exited ${run.code}`), type: 'AnsiblePlaybookError', nonRetryable: true, details: [outputs] });
     return outputs;
   } finally {
+    releaseLock(lock);
     rmSync(runDir, { recursive: true, force: true });
   }
 }

@@ -164,27 +164,77 @@ export async function takeOver(state: string, key: string, log: (m: string) => v
   return found;
 }
 
-/** Remove run folders left by attempts whose process is gone (crashes), older than a minute. */
-export function sweepRuns(state: string): void {
-  const runs = join(state, 'runs');
-  let names: string[] = [];
-  try {
-    names = readdirSync(runs);
-  } catch {
-    return;
+/**
+ * Clean up after crashes that no retry came for: run folders no lock names (older than ten
+ * minutes), and locks a day old whose process is gone (with their run folders). A lock whose
+ * group still runs is left alone: its step's retry (or an operator) decides.
+ */
+export function sweep(state: string): void {
+  const named = new Set<string>();
+  const locks = join(state, 'locks');
+  for (const n of safeList(locks)) {
+    const path = join(locks, n);
+    const rec = readLock(path);
+    try {
+      if (!rec) {
+        if (Date.now() - statSync(path).mtimeMs > 600_000) rmSync(path, { force: true });
+        continue;
+      }
+      const alive = !!rec.pid && (procStartTime(rec.pid) === rec.startTime || (procStartTime(rec.pid) === undefined && groupAlive(rec.pid)));
+      if (!alive && Date.now() - statSync(path).mtimeMs > 86_400_000) {
+        removeRunDir(state, rec.runDir);
+        rmSync(path, { force: true });
+        continue;
+      }
+    } catch {
+      continue;
+    }
+    named.add(rec.runDir);
   }
-  for (const n of names) {
+  const runs = join(state, 'runs');
+  for (const n of safeList(runs)) {
     const dir = join(runs, n);
     try {
-      if (Date.now() - statSync(dir).mtimeMs < 60_000) continue;
-      const owner = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as { pid?: number; startTime?: string };
-      if (owner.pid && procStartTime(owner.pid) === owner.startTime) continue;
-      if (owner.pid && groupAlive(owner.pid)) continue;
+      if (named.has(dir) || Date.now() - statSync(dir).mtimeMs < 600_000) continue;
     } catch {
-      /* no owner file: a crash before the spawn; old enough to go */
+      continue;
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** This attempt's hold on the step: written before anything runs, released at its end. */
+export interface StepLock {
+  path: string;
+  rec: LockRecord;
+}
+
+/** Take the step's lock for this attempt (call takeOver first); runGroup records each process in it. */
+export function acquireLock(state: string, key: string, attempt: number, runDir: string): StepLock {
+  const rec: LockRecord = { token: runDir.split(sep).pop()!, attempt, key, runDir, started: new Date().toISOString() };
+  const lock = { path: lockFile(state, key), rec };
+  writeLock(lock.path, rec);
+  return lock;
+}
+
+function recordInLock(lock: StepLock, pid: number | undefined, startTime: string | undefined): void {
+  // Only while it is still ours: a later attempt (this worker was cut off) may have taken over.
+  if (readLock(lock.path)?.token !== lock.rec.token) return;
+  lock.rec = { ...lock.rec, pid, startTime };
+  writeLock(lock.path, lock.rec);
+}
+
+/** Release the lock if it is still ours. */
+export function releaseLock(lock: StepLock): void {
+  if (readLock(lock.path)?.token === lock.rec.token) rmSync(lock.path, { force: true });
 }
 
 /** Follows a file that another process appends lines to. */
@@ -268,10 +318,8 @@ export interface RunGroupOptions {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  state: string;
-  /** The step's idempotency key: one lock per step. */
-  key: string;
-  attempt: number;
+  /** The step's lock (acquireLock): names the running group, for a retry after a crash. */
+  lock: StepLock;
   runDir: string;
   signal: AbortSignal;
   timeoutMs?: number;
@@ -296,14 +344,10 @@ export class SpawnError extends Error {
 /**
  * Run the command as its own process group, stdout/stderr to <runDir>/<name>.stdout and
  * .stderr, lines of stdout handed over as they come. The step's lock names the group while it
- * runs (call takeOver first). Kills the group on abort or timeout, and waits until it is gone.
+ * runs. Kills the group on abort or timeout, and waits until it is gone.
  */
 export async function runGroup(o: RunGroupOptions, name: string): Promise<GroupRun> {
-  const token = o.runDir.split(sep).pop()!;
-  const lockPath = lockFile(o.state, o.key);
-  const started = new Date().toISOString();
-  const base: LockRecord = { token, attempt: o.attempt, key: o.key, runDir: o.runDir, started };
-  writeLock(lockPath, base);
+  const token = o.lock.rec.token;
   const outPath = join(o.runDir, `${name}.stdout`);
   const errPath = join(o.runDir, `${name}.stderr`);
   const out = openSync(outPath, 'wx', 0o600);
@@ -319,14 +363,9 @@ export async function runGroup(o: RunGroupOptions, name: string): Promise<GroupR
     child.once('spawn', resolve);
     exited.catch(() => resolve());
   });
-  if (!child.pid) {
-    rmSync(lockPath, { force: true });
-    await exited; // throws the spawn error
-  }
+  if (!child.pid) await exited; // throws the spawn error
   const pid = child.pid!;
-  const startTime = procStartTime(pid);
-  writeFileSync(join(o.runDir, 'owner.json'), JSON.stringify({ pid, startTime }), { mode: 0o600 });
-  writeLock(lockPath, { ...base, pid, startTime });
+  recordInLock(o.lock, pid, procStartTime(pid));
 
   const follower = new LineFollower(outPath, o.onLine, o.onOversized);
   let killedFor: GroupRun['killedFor'];
@@ -359,8 +398,6 @@ export async function runGroup(o: RunGroupOptions, name: string): Promise<GroupR
     o.signal.removeEventListener('abort', onAbort);
     if (timer) clearTimeout(timer);
     if (killing) await killing.catch(() => undefined);
-    // Release the lock only if it is still ours (a later attempt may have taken it over).
-    if (readLock(lockPath)?.token === token) rmSync(lockPath, { force: true });
   }
 }
 
