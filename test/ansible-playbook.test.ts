@@ -14,7 +14,8 @@
  *   its own, and two never run at once.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectTestEnv, failureMessage, inputFor, runbookFrom, serverAddress, singleUserWorkerEnv, startRun, startSuiteWorker, startTestWorker, uniqueQueue, type SuiteWorker, type TestEnv } from './helpers/temporal';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
@@ -24,6 +25,7 @@ import type { PlayOutputs } from '../activities/host/play';
 import ansiblePlaybook, { type PlaybookOutputs } from '../activities/ansible/playbook';
 import { PlaybookEvents, parseListing } from '../activities/ansible/events';
 import { unsafeYaml, varProblem } from '../activities/ansible/vars';
+import { LineFollower, lockFile, takeOver } from '../activities/ansible/process';
 import type { ActionContext } from '../activities/define';
 
 const root = resolve(__dirname, '..');
@@ -174,6 +176,40 @@ print(json.dumps({"value": v, "unsafe": unsafe(v)}))`;
     expect(out.value).toEqual(value);
   });
 
+  test('an event line too large to read whole: its head still counts for the host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-pb-follow-'));
+    const file = join(dir, 'run.stdout');
+    const ev = new PlaybookEvents();
+    const follower = new LineFollower(file, (l) => ev.line(l), (h) => ev.oversized(h));
+    writeFileSync(file, `${JSON.stringify({ _event: 'v2_playbook_on_task_start', task: { name: 'dump', id: 't1' } })}\n{"_event":"v2_runner_on_ok","_timestamp":"x","hosts":{"h1":{"stdout":"`);
+    await follower.poll();
+    appendFileSync(file, `${'A'.repeat(9 * 1024 * 1024)}"}},"task":{"id":"t1","name":"dump"}}\n`);
+    await follower.poll();
+    appendFileSync(file, `${JSON.stringify({ _event: 'v2_playbook_on_stats', stats: { h1: { ok: 1, changed: 0, failures: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 } } })}\n`);
+    await follower.poll(true);
+    expect(ev.dropped).toBe(1);
+    expect(ev.results().h1).toMatchObject({ status: 'ok', counts: { ok: 1 }, tasks: [{ task: 'dump', status: 'ok' }] });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a lock that never got to name its process: the run marker finds the group, and the retry kills it', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'rw-pb-state-'));
+    const runDir = join(state, 'runs', 'crashed-1');
+    mkdirSync(runDir, { recursive: true });
+    mkdirSync(join(state, 'locks'));
+    const p = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, RUNWRIGHT_ANSIBLE_RUN: 'crashed-1' } });
+    await new Promise((r) => p.once('spawn', r));
+    // As a worker that died right after spawning leaves it: the lock names the run, not the pid.
+    writeFileSync(lockFile(state, 'wf:step'), JSON.stringify({ token: 'crashed-1', attempt: 1, key: 'wf:step', runDir, started: 'earlier' }));
+    const logs: string[] = [];
+    const found = await takeOver(state, 'wf:step', (m) => logs.push(m));
+    expect(found).toEqual([{ pid: p.pid, attempt: 1, started: 'earlier', killed: true }]);
+    expect(p.signalCode ?? (await new Promise((r) => p.once('exit', (_c, sig) => r(sig))))).toBe('SIGTERM');
+    expect(existsSync(runDir) || existsSync(lockFile(state, 'wf:step'))).toBe(false);
+    expect(logs[0]).toMatch(/^attempt 1's ansible-playbook \(process group \d+, started earlier\) is still running: killing it before starting again$/);
+    rmSync(state, { recursive: true, force: true });
+  });
+
   test('variables that would change how Ansible connects or runs on the worker are refused', () => {
     expect(varProblem('ansible_ssh_common_args', '-o ProxyCommand=sh', 'extraVars')).toMatch(/^extraVars: ansible_ssh_common_args is refused: it changes how Ansible connects/);
     expect(varProblem('ansible_connection', 'local', 'extraVars')).toMatch(/refused/);
@@ -265,7 +301,7 @@ test('a runbook mixing host.play and ansible.playbook: check mode, a real run wi
   console.log(`ansible-mixed: check ${checkMs} ms, run ${runMs} ms; progress seen: ${[...progress].slice(0, 8).join(' | ')}`);
 }, 300_000);
 
-test('a failed host fails the step with the failing task and its message; maxFailPercentage lets it pass', async () => {
+test('a failed host fails the step with the failing task and its message; maxFailPercentage lets it pass; the own timeout kills the group', async () => {
   const rb = (max: number) =>
     runbookFrom(`apiVersion: runwright/v1
 kind: Runbook
@@ -277,10 +313,25 @@ spec:
       with: { playbook: fail.yml, inventory: inventory-key.ini, maxFailPercentage: ${max}, ssh: { knownHostsFile: "${th.knownHosts}" } }
       retry: { maximumAttempts: 1 }
 `);
-  const [strict, tolerant] = await Promise.all([startRun(env, queue, inputFor(rb(0))), startRun(env, queue, inputFor(rb(50)))]);
+  // And the step's own timeout: slow.yml sleeps 120s on its second task.
+  const slow = runbookFrom(`apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: ansible-timeout }
+spec:
+  steps:
+    - id: pb
+      action: ansible.playbook
+      with: { playbook: slow.yml, inventory: inventory-key.ini, timeout: 12s, ssh: { knownHostsFile: "${th.knownHosts}" } }
+      retry: { maximumAttempts: 1 }
+`);
+  onHosts('rm -f /var/tmp/pb-crash.* /var/tmp/pb-slow.done /var/tmp/pb-sleep');
+  const [strict, tolerant, timed] = await Promise.all([startRun(env, queue, inputFor(rb(0))), startRun(env, queue, inputFor(rb(50))), startRun(env, queue, inputFor(slow))]);
   expect(await failureMessage(strict.result())).toBe('ansible-playbook fail.yml: 1 of 2 host(s) failed: h2: TASK [check the disk]: non-zero return code (rc 3): disk full on h2');
   const out = (await tolerant.result()).outputs.pb as PlaybookOutputs;
   expect(out).toMatchObject({ failed: ['h2'], rc: 2, recap: { h1: { ok: 2, status: 'ok' }, h2: { failed: 1, status: 'failed' } } });
+  expect(await failureMessage(timed.result())).toMatch(/^ansible-playbook slow\.yml: timed out after 12s and was killed \(last: TASK \[slow\] .*· 2\/3 tasks/);
+  expect(ansibleGroups(join(realpathSync(project), 'slow.yml')).size).toBe(0);
+  expect(onHosts('ps -eo args').filter((ps) => /sleep 120/.test(ps))).toEqual([]);
 }, 180_000);
 
 test('bad input: clear errors before anything runs', async () => {
