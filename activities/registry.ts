@@ -20,8 +20,9 @@ import { FAULT_ACTIONS } from './fault';
 import { QUIET_ACTIONS } from './quiet';
 import { DRILL_GUARD } from './drill/guard';
 import drillReport from './drill/report';
+import ansiblePlaybook from './ansible/playbook';
 
-export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, coreAssert, notifySlack, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, ...FAULT_ACTIONS, ...QUIET_ACTIONS, DRILL_GUARD, drillReport];
+export const BUILTIN_ACTIONS: readonly ActionDefinition[] = [coreLog, coreSleep, coreNoop, coreAssert, notifySlack, httpRequest, ...HOST_ACTIONS, ...TRAFFIC_ACTIONS, ...PROBE_ACTIONS, ...CAPI_ACTIONS, ...OPENSTACK_ACTIONS, ...FAULT_ACTIONS, ...QUIET_ACTIONS, DRILL_GUARD, drillReport, ansiblePlaybook as ActionDefinition];
 
 export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
 
