@@ -30,7 +30,8 @@ export async function collectPlayOutputs(h: HistoryHandle, handleFor: (id: strin
   const out: PlayOutputs[] = [];
   for (const e of hist.events ?? []) {
     const sch = e.activityTaskScheduledEventAttributes;
-    if (sch?.activityType?.name === 'host.play') scheduled.add(String(e.eventId));
+    // ansible.playbook reports in the same shape (activities/ansible/).
+    if (sch?.activityType?.name === 'host.play' || sch?.activityType?.name === 'ansible.playbook') scheduled.add(String(e.eventId));
     const done = e.activityTaskCompletedEventAttributes;
     if (done && scheduled.has(String(done.scheduledEventId))) {
       const r = decode(done.result?.payloads?.[0]);
@@ -66,7 +67,11 @@ export function formatRecap(plays: PlayOutputs[], opts: { color?: boolean } = {}
       }
       if (r.status === 'failed' || r.status === 'unreachable') lines.push(c('31', `${r.status === 'unreachable' ? 'UNREACHABLE' : 'FAILED'}: ${h}: ${r.msg ?? ''}`));
     }
-    for (const [h, r] of Object.entries(p.recap)) hosts.set(h, r);
+    // A host several plays touched: counts add up, as in one ansible-playbook run of several plays.
+    for (const [h, r] of Object.entries(p.recap)) {
+      const prev = hosts.get(h);
+      hosts.set(h, prev ? { ...r, ok: prev.ok + r.ok, changed: prev.changed + r.changed, unreachable: prev.unreachable + r.unreachable, failed: prev.failed + r.failed, skipped: prev.skipped + r.skipped, ignored: prev.ignored + r.ignored } : r);
+    }
   }
   const width = Math.max(...[...hosts.keys()].map((h) => h.length), 4) + 2;
   lines.push('', `PLAY RECAP${check ? ' (check mode: nothing was changed)' : ''} ${'*'.repeat(50)}`);
