@@ -105,7 +105,7 @@ export default defineModule({
         backup: z.boolean().default(false),
       })
       .refine((a) => (a.content === undefined) !== (a.src === undefined), 'give exactly one of content or src')
-      .refine((a) => !a.remote_src || a.src === undefined || a.src.startsWith('/'), 'remote_src: src must be an absolute path on the host'),
+      .refine((a) => !a.remote_src || (a.src !== undefined && a.src.startsWith('/')), 'remote_src needs src, an absolute path on the host'),
   ),
   async run(a, ctx) {
     let dest = a.dest;
