@@ -6,8 +6,13 @@ import { z } from 'zod';
 import { commandTemplateProblem, describeSlot, shellProblems } from './shell-values';
 import type { HostModule } from './module';
 import { HOST_MODULES } from './modules';
-import { freeFormArgs, normalizeArgs, spellingOf, USE_ANSIBLE, type ArgIssue } from './ansible-args';
+import { convert, freeFormArgs, normalizeArgs, spellingOf, USE_ANSIBLE, type ArgIssue } from './ansible-args';
 
+/** A boolean keyword, also in Ansible's spelling (`yes`, `no`, `on`, `off`, …: strings in YAML 1.2). */
+const Bool = z.preprocess((v) => {
+  const c = typeof v === 'string' ? convert('bool', v) : undefined;
+  return c && 'value' in c ? c.value : v;
+}, z.boolean());
 const Cond = z.union([z.string().min(1), z.boolean(), z.array(z.union([z.string().min(1), z.boolean()])).min(1)]);
 const Names = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => ([] as string[]).concat(v));
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
@@ -38,16 +43,16 @@ const TaskBase = z.object({
   register: Ident.optional(),
   notify: Names.optional(),
   listen: Names.optional(),
-  become: z.boolean().optional(),
+  become: Bool.optional(),
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
   changed_when: Cond.optional(),
   failed_when: Cond.optional(),
-  ignore_errors: z.boolean().optional(),
+  ignore_errors: Bool.optional(),
   loop: z.union([z.array(z.unknown()), z.string()]).optional(),
   loop_var: Ident.optional(),
-  check_mode: z.boolean().optional(),
-  diff: z.boolean().optional(),
-  no_log: z.boolean().optional(),
+  check_mode: Bool.optional(),
+  diff: Bool.optional(),
+  no_log: Bool.optional(),
   tags: z.unknown().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
 });
@@ -167,9 +172,9 @@ export const PlaySchema = z.strictObject({
   serial: Serial.optional(),
   max_fail_percentage: z.number().min(0).max(100).optional(),
   forks: z.number().int().min(1).max(1000).optional(),
-  become: z.boolean().optional(),
+  become: Bool.optional(),
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
-  gather_facts: z.boolean().default(true),
+  gather_facts: Bool.default(true),
   vars: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),
