@@ -24,7 +24,8 @@ import type { RequestAction } from '../lib/identity/request';
 import { cancelUpdate, type RunStatus } from '../workflows/definitions';
 import { describeOutcome, decisionTimeoutMs, sendDecision, sendSetParams } from '../client/decide';
 import { reportFromFolder, reportFromRun, ReportFileError } from '../client/drill-report';
-import { checkRunParams, loadCatalog, type CatalogEntry } from '../client/runbooks';
+import { checkRunParams, expandPaths, loadCatalog, type CatalogEntry } from '../client/runbooks';
+import { statSync } from 'node:fs';
 import { existingRun, fetchStatus, listRuns, newRunId, RunExistsError, runFacts, runInputFor, RunQueryError, startRun } from '../client/runs';
 import { viewOf } from '../client/schedules';
 import type { ConsoleAuth } from './auth';
@@ -96,12 +97,23 @@ function checkPolicy(action: RequestAction, runbook: string, labels: Record<stri
   if (refusal) throw new ApiError(403, `refused: ${refusal}`);
 }
 
-// The catalog is validated once and re-read at most every few seconds (files edited while the console runs).
-const CATALOG_TTL_MS = 3000;
-let catalogCache: { at: number; key: string; value: ReturnType<typeof loadCatalog> } | undefined;
+// The catalog is validated once and again only when a file in it changes (added, edited, removed).
+let catalogCache: { key: string; value: ReturnType<typeof loadCatalog> } | undefined;
+function catalogKey(paths: string[]): string {
+  const { files } = expandPaths(paths);
+  return JSON.stringify(
+    files.map((f) => {
+      try {
+        return [f, statSync(f).mtimeMs];
+      } catch {
+        return [f, 0];
+      }
+    }),
+  );
+}
 function catalog(d: ApiDeps): ReturnType<typeof loadCatalog> {
-  const key = d.runbookPaths.join('\0');
-  if (!catalogCache || catalogCache.key !== key || Date.now() - catalogCache.at > CATALOG_TTL_MS) catalogCache = { at: Date.now(), key, value: loadCatalog(d.runbookPaths, d.registry) };
+  const key = catalogKey(d.runbookPaths);
+  if (catalogCache?.key !== key) catalogCache = { key, value: loadCatalog(d.runbookPaths, d.registry) };
   return catalogCache.value;
 }
 
@@ -242,7 +254,7 @@ export const ROUTES: Route[] = [
       const proof = await r.deps.auth.proof({ action: 'start', workflowId: id, runbook: md.name, hash: startHash(input), user: r.user });
       if (proof) input = { ...input, proof };
       try {
-        await startRun(r.deps, input, id, { file: e.file, via: 'console', actor: r.actor });
+        await startRun(r.deps, input, id, { file: e.file, via: 'console', actor: r.actor }, b.id !== undefined);
       } catch (err) {
         if (err instanceof RunExistsError) throw new ApiError(409, err.message);
         throw err;
@@ -348,7 +360,7 @@ export const ROUTES: Route[] = [
       checkPolicy('set-params', facts.runbook, facts.labels, r.user);
       const proof = await r.deps.auth.proof({ action: 'set-params', workflowId: id, runbook: facts.runbook, hash: paramsHash(b.params), user: r.user });
       try {
-        const res = await sendSetParams(r.deps.client, id, { user: r.user, params: b.params, source: 'console', reason: b.reason, coerce: true, proof });
+        const res = await sendSetParams(r.deps.client, id, { user: r.user, params: b.params, source: 'console', actor: r.actor, reason: b.reason, coerce: true, proof });
         return { message: `changed ${res.changed.join(', ')} of ${id}; the plan was re-rendered and approvals of the previous plan no longer count` };
       } catch (e) {
         if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw new ApiError(503, 'no worker answered; params were not changed');
@@ -450,20 +462,25 @@ export const ROUTES: Route[] = [
         const id = r.param('id');
         const reason = (r.body as z.infer<typeof S.ScheduleAction>).reason?.trim();
         const { handle, desc } = await scheduleOr404(r.deps, id);
-        const runbook = (desc.memo?.runbook as string) ?? id;
-        checkPolicy(verb === 'pause' ? 'cancel' : 'start', runbook, undefined, r.user);
+        // The runbook the schedule starts, with its labels (the policy's `labels:` rules apply).
+        const started = (desc.action as { args?: unknown[] }).args?.[0] as { runbook?: { metadata?: { name?: string; labels?: Record<string, string> } } } | undefined;
+        const runbook = started?.runbook?.metadata?.name ?? (desc.memo?.runbook as string) ?? id;
+        checkPolicy(verb === 'pause' ? 'cancel' : 'start', runbook, started?.runbook?.metadata?.labels, r.user);
+        // The schedule's note is its audit trail: who did what, from where.
+        const by = `by ${r.user} via console from ${r.actor.split('@').pop()} at ${new Date().toISOString()}`;
         if (verb === 'pause') {
           if (!reason) throw new ApiError(400, 'pause needs a reason (the note shown with the schedule)');
-          await handle.pause(`${reason} (by ${r.user} via console)`);
+          await handle.pause(`${reason} (${by})`);
           return { message: `paused ${id}` };
         }
         if (verb === 'unpause') {
           if (!desc.state.paused) throw new ApiError(409, `schedule "${id}" is not paused`);
-          await handle.unpause(`${reason ?? 'unpaused'} (by ${r.user} via console)`);
+          await handle.unpause(`${reason ?? 'unpaused'} (${by})`);
           return { message: `unpaused ${id}` };
         }
         // trigger() without a policy means ALLOW_ALL: pass the schedule's own.
         await handle.trigger(desc.policies.overlap);
+        await handle.update((prev) => ({ ...prev, state: { ...prev.state, note: `triggered ${by}${prev.state.note ? `; before: ${prev.state.note}` : ''}`.slice(0, 1000) } })).catch(() => undefined);
         return { message: `triggered ${id} (overlap ${desc.policies.overlap}, the schedule's policy)` };
       },
     }),
@@ -515,7 +532,8 @@ function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof WorkflowNotFoundError) return new ApiError(404, rootMessage(e));
   if (e instanceof SealedPayloadError) return new ApiError(500, `codec: ${e.message}`);
-  if (/UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED/.test(String((e as Error)?.message))) return new ApiError(503, `cannot reach Temporal: ${String((e as Error).message).split('\n')[0]}`);
+  for (let c: any = e, i = 0; c && i < 8; c = c.cause, i++)
+    if (c?.code === 14 || c?.code === 4 || /UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Deadline exceeded/.test(String(c?.message))) return new ApiError(503, `cannot reach Temporal: ${String(c.message).split('\n')[0]}`);
   return new ApiError(500, `internal error: ${rootMessage(e)}`);
 }
 

@@ -27,6 +27,8 @@ const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', mj
 
 export interface ConsoleServerOptions extends ApiDeps {
   port?: number;
+  /** The URL users reach the console at (behind a proxy): its host is accepted, https makes the cookie Secure. */
+  publicUrl?: string;
   /** Default 127.0.0.1. Local mode (no tokens) refuses anything but loopback. */
   host?: string;
   version?: string;
@@ -45,8 +47,8 @@ export class ConsoleConfigError extends Error {
 const isLoopback = (h: string) => h === 'localhost' || h === '::1' || /^127\./.test(h);
 
 function vendorFile(name: string): string | undefined {
+  if (!Object.hasOwn(VENDOR, name)) return undefined;
   const rel = VENDOR[name];
-  if (!rel) return undefined;
   for (const base of [join(ROOT, 'node_modules'), join(process.cwd(), 'node_modules')]) {
     const p = join(base, rel);
     if (existsSync(p)) return p;
@@ -71,18 +73,36 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     throw new ConsoleConfigError(`--host ${host}: without a tokens file (RUNWRIGHT_CONSOLE_TOKENS) the console acts as you, so it listens on loopback only; make tokens with \`runwright console token USER\``);
   type Env = { Bindings: HttpBindings; Variables: { user?: string; remote: string } };
   const app = new Hono<Env>();
-  const secure = false;
+  const publicUrl = o.publicUrl ? new URL(o.publicUrl) : undefined;
+  const secure = publicUrl?.protocol === 'https:';
+
+  app.onError((e, c) => {
+    o.log?.(`runwright console: ${c.req.method} ${c.req.path}: ${(e as Error)?.stack ?? e}`);
+    return c.json({ error: { message: `internal error: ${(e as Error)?.message ?? e}` } }, 500);
+  });
 
   app.use('*', async (c, next) => {
+    // DNS rebinding: a hostile page whose name now points at 127.0.0.1 would be "same origin".
+    // Only the names this console is reached by are accepted: loopback names in local mode
+    // (which has no sign-in), plus the public URL's host when one is given.
+    const hostHeader = c.req.header('host') ?? '';
+    const hostName = hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (o.auth.mode === 'local' && !isLoopback(hostName) && hostName !== publicUrl?.hostname)
+      return c.json({ error: { message: `refused: Host "${hostHeader}" is not this console's address (local mode answers loopback names only)` } }, 403);
     c.set('remote', c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
     c.set('user', o.auth.identify({ authorization: c.req.header('authorization'), cookie: c.req.header('cookie') }));
     // Cross-site requests must not act with the browser's cookie: state changes need JSON
     // (a form or an image cannot send it) and, when the browser names an origin, this one.
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.path !== '/login') {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       const origin = c.req.header('origin');
-      const hostHeader = c.req.header('host');
-      if (origin && hostHeader && new URL(origin).host !== hostHeader) return c.json({ error: { message: `cross-origin request from ${origin} refused` } }, 403);
-      if (!/^application\/json\b/i.test(c.req.header('content-type') ?? '')) return c.json({ error: { message: 'send the request body as application/json' } }, 415);
+      let originHost: string | undefined;
+      try {
+        originHost = origin ? new URL(origin).host : undefined;
+      } catch {
+        originHost = '(opaque)';
+      }
+      if (origin && originHost !== hostHeader && originHost !== publicUrl?.host) return c.json({ error: { message: `cross-origin request from ${origin} refused` } }, 403);
+      if (c.req.path !== '/login' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) return c.json({ error: { message: 'send the request body as application/json' } }, 415);
     }
     await next();
     c.header('x-content-type-options', 'nosniff');

@@ -89,7 +89,7 @@ export function registerApprovalCommands(program: Command): void {
         if (key && !facts) throw new CliError(`refused: cannot tell which runbook ${id} runs (no such run?)`, EXIT.usage);
         const proof = key && facts ? await proofFor({ action: 'set-params', workflowId: id, runbook: facts.runbook, hash: paramsHash(params), user }, key) : undefined;
         try {
-          const r = await sendSetParams(s.client, id, { user, params, source: 'cli', reason: o.reason, coerce: true, proof });
+          const r = await sendSetParams(s.client, id, { user, params, source: 'cli', actor: cliActor(), reason: o.reason, coerce: true, proof });
           out(`changed ${r.changed.join(', ')} of ${id}; the plan was re-rendered and approvals of the previous plan no longer count`);
         } catch (e) {
           if (e instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${rootMessage(e)}`, EXIT.usage);

@@ -20,13 +20,15 @@ export function registerConsoleCommand(program: Command, version: string): void 
     .option('--host <host>', 'address to listen on (other than loopback only with a tokens file)', '127.0.0.1')
     .option('--runbooks <path...>', `runbook folders or files for the catalog (default: ./runbooks and ${ENV.runbookPath})`)
     .option('--tokens <file>', `users and token hashes (default ${TOKENS_ENV}); without one the console acts as you, on loopback only`)
+    .option('--public-url <url>', 'the URL users reach the console at (behind a proxy); https makes the sign-in cookie Secure')
     .option('--as <user>', 'local mode: who the console acts as (default RUNWRIGHT_USER or the OS user)')
     .option('--reports-dir <dir>', 'where drill reports are written (default RUNWRIGHT_REPORTS_DIR or ./.runwright/reports)')
     .option(...KEY_OPTION)
     .description('serve the web console and its HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) until Ctrl-C')
     .action(async (o) => {
       const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port}: expected a port number (0-65535)`, EXIT.usage);
+      if (!/^\d+$/.test(String(o.port)) || port > 65535) throw new CliError(`--port ${o.port}: expected a port number (0-65535)`, EXIT.usage);
+      if (o.publicUrl && !/^https?:\/\/[^/]+/.test(o.publicUrl)) throw new CliError(`--public-url ${o.publicUrl}: expected http(s)://host[:port]`, EXIT.usage);
       const tokensFile = o.tokens ?? process.env[TOKENS_ENV];
       let auth: ConsoleAuth;
       try {
@@ -54,6 +56,7 @@ export function registerConsoleCommand(program: Command, version: string): void 
           uiLink: (id) => `${s.uiUrl}/namespaces/${encodeURIComponent(s.namespace)}/workflows/${encodeURIComponent(id)}`,
           port,
           host: o.host,
+          publicUrl: o.publicUrl,
           version,
           log: err,
         });
@@ -67,6 +70,8 @@ export function registerConsoleCommand(program: Command, version: string): void 
       process.env[ENV.consoleUrl] ??= server.url;
       // The URL on stdout (scripts and tests read it); the rest on stderr.
       out(`console ${server.url}`);
+      if (auth.mode === 'token' && !o.publicUrl?.startsWith('https:') && !/^(127\.|localhost$|::1$)/.test(o.host))
+        err('runwright console: warning: tokens travel in clear over plain HTTP; put the console behind TLS and pass --public-url https://…');
       err(`runwright console: ${auth.mode === 'local' ? `acting as ${currentUser(o.as)} (local mode)` : `token sign-in (${tokensFile})`}; Temporal ${s.embedded ? 'embedded' : 'server'}, UI ${s.uiUrl}, task queue "${s.taskQueue}". Ctrl-C to stop.`);
       await new Promise<void>((ok) => {
         process.once('SIGINT', ok);

@@ -211,7 +211,7 @@ export function buildProgram(): Command {
         const input: RunInput = await signStart(runInput(loaded, values, currentUser(o.as), s.searchAttributes), id, signingKey(o.key));
         let h: WorkflowHandle;
         try {
-          h = await startRun(s, input, id, { file: displayPath(file) });
+          h = await startRun(s, input, id, { file: displayPath(file) }, o.id !== undefined);
         } catch (e) {
           if (e instanceof RunExistsError) throw new CliError(e.message, EXIT.usage);
           throw e;

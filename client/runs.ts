@@ -154,6 +154,8 @@ export async function startRun(
   input: RunInput,
   id: string,
   memo: Record<string, unknown> = {},
+  /** An id the user chose: never reuse one a finished run had (its history would be shadowed). */
+  explicitId = false,
 ): Promise<WorkflowHandle> {
   const name = input.runbook.metadata.name;
   try {
@@ -161,7 +163,8 @@ export async function startRun(
       taskQueue: s.taskQueue,
       workflowId: id,
       args: [input],
-      memo: { runbook: name, startedBy: input.startedBy, ...memo },
+      ...(explicitId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
+      memo: { runbook: name, startedBy: input.startedBy, ...(input.runbook.metadata.labels ? { labels: input.runbook.metadata.labels } : {}), ...memo },
       ...(s.searchAttributes ? { searchAttributes: { [SEARCH_ATTRIBUTES.runbook]: [name], [SEARCH_ATTRIBUTES.state]: ['running'] } } : {}),
     });
   } catch (e: any) {
@@ -179,20 +182,24 @@ export interface RunFacts {
 /** What a decision must bind: the runbook (memo, or the status query) and, from the status query, the pending plans. */
 export async function runFacts(client: Client, workflowId: string): Promise<RunFacts | undefined> {
   const h = client.workflow.getHandle(workflowId);
+  // Not found is an answer; anything else (server down) is the caller's error, not "no such run".
+  let memo: Record<string, unknown>;
+  try {
+    memo = (await client.connection.withDeadline(Date.now() + 10_000, () => h.describe())).memo ?? {};
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return undefined;
+    throw e;
+  }
   let status: RunStatus | undefined;
   try {
     status = await client.connection.withDeadline(Date.now() + 5000, () => h.query(statusQuery));
   } catch {
     /* no worker: the memo still names the runbook */
   }
-  let memoRunbook: string | undefined;
-  try {
-    memoRunbook = (await h.describe()).memo?.runbook as string | undefined;
-  } catch {
-    return undefined;
-  }
-  const runbook = status?.runbook ?? memoRunbook;
-  return runbook ? { runbook, status } : undefined;
+  const runbook = status?.runbook ?? (typeof memo.runbook === 'string' ? memo.runbook : undefined);
+  // The runbook's labels (the access policy's `labels:` rules), recorded in the memo at start.
+  const labels = memo.labels && typeof memo.labels === 'object' ? (memo.labels as Record<string, string>) : undefined;
+  return runbook ? { runbook, labels, status } : undefined;
 }
 
 /** The interpreter's input for a checked runbook and params (the worker settings' run defaults applied). */

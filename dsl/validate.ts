@@ -473,7 +473,11 @@ function semanticChecks(rb: Record<string, unknown>, opts: ValidateOptions, repo
           typeCheck(ph.expr);
         } catch (e) {
           const err = e as ExpressionError;
-          report(path, `invalid expression ${shown(ph.expr)}: ${err.message}`);
+          // Runbooks (and inline plays in them) speak CEL; Jinja2 is for play files and .j2 templates.
+          const jinja = /\|\s*[A-Za-z_]\w*|\bis\s+(not\s+)?(defined|undefined|none|succeeded|failed|changed|skipped)\b/.test(ph.expr)
+            ? ' (this looks like Jinja2: a runbook, and an inline play inside it, use CEL expressions, e.g. `has(x) ? x : "d"` for `x | default("d")`; Jinja2 is for play files and .j2 templates)'
+            : '';
+          report(path, `invalid expression ${shown(ph.expr)}: ${err.message}${jinja}`);
           continue;
         }
         for (const ref of refs) {

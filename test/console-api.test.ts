@@ -5,6 +5,7 @@
  * token sign-in and cross-site refusals, the access policy, and the generated OpenAPI document.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
@@ -229,7 +230,9 @@ test('schedules: listed with next runs; pause needs a reason; trigger starts a r
     expect(new Date(mine.nextRuns[0]).getUTCHours()).toBe(3);
     expect((await api(`/api/v1/schedules/${id}/pause`, { method: 'POST', json: {} })).status).toBe(400);
     expect((await api(`/api/v1/schedules/${id}/pause`, { method: 'POST', json: { reason: 'maintenance' } })).status).toBe(200);
-    expect((await h.describe()).state).toMatchObject({ paused: true, note: 'maintenance (by alice via console)' });
+    const paused = (await h.describe()).state;
+    expect(paused.paused).toBe(true);
+    expect(paused.note).toMatch(/^maintenance \(by alice via console from (::ffff:)?127\.0\.0\.1 at 20\d\d-/);
     expect((await api(`/api/v1/schedules/${id}/trigger`, { method: 'POST', json: {} })).status).toBe(200);
     await waitFor(async () => (await h.describe()).info.recentActions.length > 0, 'the triggered run', 20_000);
     expect((await api('/api/v1/schedules/nope/pause', { method: 'POST', json: { reason: 'x' } })).status).toBe(404);
@@ -295,4 +298,108 @@ test('OpenAPI: every route, generated from the zod schemas', async () => {
   expect(start.responses['201']).toBeDefined();
   expect(r.body.paths['/api/v1/runs'].get.parameters.map((p: any) => p.name)).toEqual(['runbook', 'state', 'startedBy', 'limit']);
   expect((await api('/api/v1/nothing-here')).status).toBe(404);
+});
+
+test('hardening: DNS-rebinding Host refused in local mode; opaque origins, prototype names and broken cookies get JSON answers', async () => {
+  const port = new URL(server.url).port;
+  // fetch() will not send another Host; a raw request does (as a rebound browser would).
+  const withHost = (host: string) =>
+    new Promise<{ status: number; body: string }>((ok, fail) => {
+      const req = httpRequest({ host: '127.0.0.1', port: Number(port), path: '/api/v1/me', headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', fail);
+      req.end();
+    });
+  const rebound = await withHost(`evil.example:${port}`);
+  expect(rebound.status).toBe(403);
+  expect(JSON.parse(rebound.body).error.message).toMatch(/not this console's address/);
+  expect((await withHost(`localhost:${port}`)).status).toBe(200);
+  const opaque = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 1 } }, headers: { origin: 'null' } });
+  expect(opaque.status).toBe(403);
+  expect((await fetch(`${server.url}/vendor/__proto__`)).status).toBe(404);
+  expect((await fetch(`${server.url}/vendor/toString`)).status).toBe(404);
+  const a = newToken('dave');
+  const tokens = join(dir, 'tokens-dave.yaml');
+  writeFileSync(tokens, `users:\n  - user: dave\n    tokenSha256: ${a.entry.tokenSha256}\n`);
+  const s = await startServer({ auth: new ConsoleAuth({ tokensFile: tokens, localUser: 'x' }) });
+  try {
+    expect((await api('/api/v1/me', { base: s.url, headers: { cookie: 'runwright_token=%E0%A4%A' } })).status).toBe(401);
+  } finally {
+    await s.close();
+  }
+});
+
+test('an explicit run id is never reused: a second start with it is refused (409)', async () => {
+  const id = `explicit-${Date.now().toString(36)}`;
+  expect((await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 1 }, id } })).status).toBe(201);
+  await t.env.client.workflow.getHandle(id).terminate('test');
+  const again = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 1 }, id } });
+  expect(again.status).toBe(409);
+  expect(again.body.error.message).toMatch(/already exists/);
+});
+
+test('secret params are masked in every part of the status: step outputs and errors too', async () => {
+  writeFileSync(
+    join(dir, 'leaky.yaml'),
+    `apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: leaky }
+spec:
+  params:
+    pw: { type: string, secret: true }
+  steps:
+    - id: say
+      action: core.log
+      with: { message: "token is {{ params.pw }}" }
+    - id: check
+      action: core.assert
+      with: { that: false, message: "failing with {{ params.pw }}" }
+`,
+  );
+  const started = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'leaky', params: { pw: 's3cr3tvalue' } } });
+  expect(started.status).toBe(201);
+  await t.env.client.workflow.getHandle(started.body.workflowId).result().catch(() => undefined);
+  const view = await api(`/api/v1/runs/${started.body.workflowId}`);
+  const text = JSON.stringify(view.body);
+  expect(view.body.status.state).toBe('failed');
+  expect(text).toContain('token is ***');
+  expect(text).not.toContain('s3cr3tvalue');
+}, 60_000);
+
+test('set-params through the console records who and from where', async () => {
+  const started = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 1 } } });
+  const id = started.body.workflowId;
+  await waitFor(async () => (await statusOf(id))?.pendingApprovals?.[0], 'the approval', 30_000);
+  const r = await api(`/api/v1/runs/${id}/params`, { method: 'POST', json: { params: { count: '3' }, reason: 'bigger' } });
+  expect(r.status).toBe(200);
+  const st = await statusOf(id);
+  expect(st.paramChanges?.[0]).toMatchObject({ user: 'alice', source: 'console', reason: 'bigger', changed: { count: { from: 1, to: 3 } } });
+  expect(st.paramChanges?.[0].actor).toMatch(/^console:alice@(::ffff:)?127\.0\.0\.1$/);
+  await t.env.client.workflow.getHandle(id).terminate('test');
+}, 60_000);
+
+test("schedules: the access policy's label rules apply to trigger, pause and unpause", async () => {
+  const id = `console-prod-${Date.now().toString(36)}`;
+  const h = await t.env.client.schedule.create({
+    scheduleId: id,
+    spec: { cronExpressions: ['0 3 * * *'] },
+    action: { type: 'startWorkflow', workflowType: INTERPRETER_WORKFLOW, taskQueue: t.queue, args: [{ runbook: { apiVersion: 'runwright/v1', kind: 'Runbook', metadata: { name: 'prodjob', labels: { env: 'prod' } }, spec: { steps: [{ id: 'a', action: 'core.noop' }] } }, params: {}, startedBy: 'alice' }] },
+    memo: { runbook: 'prodjob' },
+  });
+  const policy = join(dir, 'access-labels.yaml');
+  writeFileSync(policy, 'rules:\n  - labels: { env: prod }\n    start: [sre-lead]\n    cancel: [sre-lead]\ndefault:\n  start: ["*"]\n  cancel: ["*"]\n');
+  process.env.RUNWRIGHT_ACCESS_POLICY = policy;
+  try {
+    for (const verb of ['trigger', 'pause', 'unpause']) {
+      const r = await api(`/api/v1/schedules/${id}/${verb}`, { method: 'POST', json: { reason: 'x' } });
+      expect(r.status).toBe(403);
+      expect(r.body.error.message).toMatch(/alice may not (start|cancel) runbook prodjob .*rules\[0\]/);
+    }
+  } finally {
+    delete process.env.RUNWRIGHT_ACCESS_POLICY;
+    await h.delete();
+  }
 });

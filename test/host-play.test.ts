@@ -61,7 +61,7 @@ tasks:
   - name: motd
     copy: { dest: /etc/motd, content: "managed by runwright\\n" }
   - name: slow step
-    command: { argv: [sleep, "{{ string(slow) }}"] }
+    command: { argv: [sleep, "{{ slow | string }}"] }
     when: slow > 0
     changed_when: false
 handlers:

@@ -521,7 +521,7 @@ export class ApprovalGates {
     const diff = Object.fromEntries(changed.map((k) => [k, { from: this.status.params[k], to: values[k] }]));
     // The same object is the expression scope's `params`: later steps see the new values.
     Object.assign(this.status.params, values);
-    (this.status.paramChanges ??= []).push({ user: p.user, source: p.source ?? 'api', reason: p.reason, at: iso(Date.now()), changed: diff, auth });
+    (this.status.paramChanges ??= []).push({ user: p.user, source: p.source ?? 'api', ...(p.actor ? { actor: p.actor } : {}), reason: p.reason, at: iso(Date.now()), changed: diff, auth });
     this.paramsVersion++;
     return { params: this.status.params, changed };
   }

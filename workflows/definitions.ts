@@ -147,6 +147,8 @@ export interface ApprovalRecord {
 export interface ParamChange {
   user: string;
   source?: string;
+  /** Who actually acted and from where (cli:os-user@host, console:user@address). */
+  actor?: string;
   reason?: string;
   at: string;
   changed: Record<string, { from: unknown; to: unknown }>;
@@ -241,6 +243,7 @@ export interface SetParamsInput {
   user: string;
   params: Record<string, unknown>;
   source?: string;
+  actor?: string;
   reason?: string;
   /** Coerce strings like --set does (CLI, Slack). */
   coerce?: boolean;

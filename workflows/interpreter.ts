@@ -172,10 +172,25 @@ export class Interpreter {
     const st = { ...this.status, steps: [...this.stepMap.values()] };
     if (!secret.length) return st;
     const mask = (v: unknown) => (v === null || v === undefined || v === '' ? v : SECRET_MASK);
+    const history = paramHistory(st.params, st.paramChanges);
+    // A secret param's value (any it has had) can reach step outputs, errors and compensation
+    // inputs through expressions: every string the status carries is masked, not only params.
+    const deep = <T>(v: T): T =>
+      (typeof v === 'string'
+        ? maskText(v, history, secret)
+        : Array.isArray(v)
+          ? v.map(deep)
+          : v && typeof v === 'object'
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)]))
+            : v) as T;
     return {
       ...st,
       params: maskParams(st.params, secret),
-      pendingApprovals: st.pendingApprovals.map((p) => ({ ...p, message: maskText(p.message, paramHistory(st.params, st.paramChanges), secret) })),
+      steps: deep(st.steps),
+      error: st.error === undefined ? undefined : deep(st.error),
+      compensations: deep(st.compensations),
+      notices: st.notices === undefined ? undefined : deep(st.notices),
+      pendingApprovals: st.pendingApprovals.map((p) => ({ ...p, message: maskText(p.message, history, secret) })),
       paramChanges: st.paramChanges?.map((c) => ({ ...c, changed: Object.fromEntries(Object.entries(c.changed).map(([k, d]) => [k, secret.includes(k) ? { from: mask(d.from), to: mask(d.to) } : d])) })),
     };
   }

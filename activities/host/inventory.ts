@@ -11,6 +11,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { defineAction } from '../define';
 import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from './inventory-files';
 import { PlaySchema } from './play-schema';
+import { playJinjaProblems } from './play-jinja';
 
 const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);
 
@@ -54,7 +55,16 @@ export function loadPlayFile(path: string): Record<string, unknown> {
     const where = playPosition(doc, lc, text, at, unknownKey !== undefined || (i as { params?: { at?: string } }).params?.at === 'key');
     throw new InventoryError(path, where.line, where.col, `${i.path.join('.') || 'play'}: ${i.message}${parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : ''}`);
   }
-  return { ...(raw as Record<string, unknown>), base_dir: dirname(file) };
+  // A play file is Ansible's: Jinja2, unless it says `templating: cel`.
+  if ((raw as { templating?: string }).templating !== 'cel') {
+    const [problem] = playJinjaProblems(raw);
+    if (problem) {
+      const node = doc.getIn([...prefix, ...problem.path] as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+      const where = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+      throw new InventoryError(path, where.line, where.col, `${problem.path.join('.')}: ${problem.message}`);
+    }
+  }
+  return { templating: 'jinja2', ...(raw as Record<string, unknown>), base_dir: dirname(file) };
 }
 
 /**

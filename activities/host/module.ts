@@ -44,8 +44,10 @@ export interface ModuleContext {
   facts(): Promise<Facts>;
   /** Read a file on the worker (copy/template `src`), relative to the play's folder. */
   readLocal(path: string): Promise<Buffer>;
-  /** Render `{{ CEL }}` placeholders with the host's variables, facts and registered results. */
+  /** Render a template in the play's language (Jinja2 for play files, CEL for inline plays) with the host's variables, facts and registered results. */
   render(template: string): string;
+  /** Render Jinja2 whatever the play's language (`.j2` files are Jinja2 by name). */
+  renderJinja?(template: string): string;
   signal: AbortSignal;
 }
 

@@ -68,6 +68,8 @@ export function valueProblems(mod: HostModule, args: unknown, module: string, fr
   if (!args || typeof args !== 'object') return [];
   const out: { path: (string | number)[]; message: string; offset: number }[] = [];
   for (const [k, v] of Object.entries(args)) {
+    if (typeof v === 'string' && /\{%/.test(v) && (mod.shellTextArgs?.includes(k) || mod.argvTextArgs?.includes(k)))
+      out.push({ path: freeForm ? [module] : [module, k], offset: v.indexOf('{%'), message: `${module}: Jinja2 statements ({% %}) cannot be carried safely in a command; compute the value in \`vars:\` and use {{ name }}` });
     if (typeof v !== 'string' || !v.includes('{{')) continue;
     const path = freeForm ? [module] : [module, k];
     if (mod.shellTextArgs?.includes(k)) for (const p of shellProblems(v)) out.push({ path, offset: p.start, message: `${module}: ${describeSlot(v, p)}` });
@@ -178,6 +180,10 @@ export const PlaySchema = z.strictObject({
   vars: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),
+  templating: z
+    .enum(['jinja2', 'cel'])
+    .default('cel')
+    .describe('Language of the placeholders, when, loop and templates: jinja2 (play files, as Ansible) or cel (inline plays in a runbook, the runbook\'s language)'),
   /** Folder that relative `src` paths are read from (set when the play is loaded from a file). */
   base_dir: z.string().optional(),
 });

@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { evaluateExpression, render, renderString } from '../../dsl/expr';
+import { evaluateJinja, JinjaError, renderJinja, renderJinjaString } from './jinja';
 import { connectionVars, hostVars, type Inventory, type Vars } from './inventory-files';
 import { resolveSecret, SECRET_REF_PATTERN } from '../../lib/secrets';
 import { commandTemplateToArgv, shellTextToData, ShellValueError, VALUE_VAR } from './shell-values';
@@ -150,15 +151,53 @@ export function parseFacts(out: string): Facts {
 }
 
 /**
+ * The expression language of a play: Jinja2 (play files, Ansible's) or CEL (inline plays in a
+ * runbook, whose placeholders the runbook author wrote in the runbook's language).
+ */
+interface Templating {
+  /** Strings are templates; one `{{ expr }}` keeps the value's type. */
+  render(v: unknown, scope: Vars): unknown;
+  /** A bare expression (`when:`, `loop:`, the inside of a placeholder). */
+  evaluate(expr: string, scope: Vars): unknown;
+  /** Text (a template file): always a string. */
+  text(tpl: string, scope: Vars): string;
+}
+
+const asText = (v: unknown) => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+const CEL_TEMPLATING: Templating = {
+  render: (v, scope) => render(v, scope),
+  evaluate: (e, scope) => evaluateExpression(e, scope),
+  text: (t, scope) => asText(renderString(t, scope)),
+};
+
+/** Jinja2 errors are the task's failure (a ModuleError), like a module's own. */
+const jinja = <T>(f: () => T): T => {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof JinjaError) throw new ModuleError(e.message);
+    throw e;
+  }
+};
+const JINJA_TEMPLATING: Templating = {
+  render: (v, scope) => jinja(() => renderJinja(v, scope)),
+  evaluate: (e, scope) => jinja(() => evaluateJinja(e, scope)),
+  text: (t, scope) => jinja(() => renderJinjaString(t, scope)),
+};
+
+export const templatingOf = (play: Pick<Play, 'templating'>): Templating => (play.templating === 'jinja2' ? JINJA_TEMPLATING : CEL_TEMPLATING);
+
+/**
  * Render a task's args. Shell text (`shell: cmd`) keeps its script and carries each value in an
  * environment variable (activities/host/shell-values); `command: cmd` is split into words before the values
  * go in. Either way a value is data: it never becomes shell syntax or extra arguments.
  */
-function renderArgs(args: unknown, scope: Vars, mod: HostModule): unknown {
-  if (!args || typeof args !== 'object' || Array.isArray(args)) return render(args, scope);
+function renderArgs(args: unknown, scope: Vars, mod: HostModule, T: Templating): unknown {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return T.render(args, scope);
   const out: Record<string, unknown> = {};
   const values: Record<string, string> = {};
-  const evaluate = (expr: string) => evaluateExpression(expr, scope);
+  const evaluate = (expr: string) => T.evaluate(expr, scope);
   for (const [k, v] of Object.entries(args)) {
     if (mod.rawArgs?.includes(k)) out[k] = v;
     else if (mod.shellTextArgs?.includes(k) && typeof v === 'string' && v.includes('{{')) {
@@ -167,7 +206,7 @@ function renderArgs(args: unknown, scope: Vars, mod: HostModule): unknown {
       Object.assign(values, d.env);
     } else if (mod.argvTextArgs?.includes(k) && typeof v === 'string' && v.includes('{{') && !('argv' in args)) {
       out.argv = asModuleError(() => commandTemplateToArgv(v, evaluate, (l) => shlexSplit(l, false)), `${mod.name}: ${k}`);
-    } else out[k] = render(v, scope);
+    } else out[k] = T.render(v, scope);
   }
   if (Object.keys(values).length) {
     const env = (out.env ?? {}) as Record<string, unknown>;
@@ -187,19 +226,43 @@ function asModuleError<T>(f: () => T, what: string): T {
   }
 }
 
-/** `when`, `changed_when`, `failed_when`: a bare CEL expression (Ansible style) or `{{ }}`; lists are ANDed. */
-function condition(c: string | boolean | (string | boolean)[], scope: Vars, what: string): boolean {
+/** `when`, `changed_when`, `failed_when`: a bare expression (Ansible style) or `{{ }}`; lists are ANDed. */
+function condition(c: string | boolean | (string | boolean)[], scope: Vars, what: string, T: Templating): boolean {
   for (const one of ([] as (string | boolean)[]).concat(c)) {
     if (typeof one === 'boolean') {
       if (!one) return false;
       continue;
     }
-    const v = one.includes('{{') ? renderString(one, scope) : evaluateExpression(one, scope);
-    const b = v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined;
+    const v = one.includes('{{') ? T.render(one, scope) : T.evaluate(one, scope);
+    const b = v === true || v === 'true' || v === 'True' ? true : v === false || v === 'false' || v === 'False' ? false : undefined;
     if (b === undefined) throw new ModuleError(`${what}: expected a boolean, got ${JSON.stringify(v)} from ${JSON.stringify(one)}`);
     if (!b) return false;
   }
   return true;
+}
+
+/** Facts under Ansible's names (`ansible_facts`, `ansible_distribution`, …) for Jinja2 plays and roles written for Ansible. */
+export function ansibleFacts(f: Facts): Vars {
+  const dflt = f.defaultRoute ? /dev (\S+)/.exec(f.defaultRoute)?.[1] : undefined;
+  const addr = f.addresses.find((a) => a.dev === dflt) ?? f.addresses.find((a) => a.dev !== 'lo');
+  const facts: Vars = {
+    hostname: f.hostname.split('.')[0],
+    fqdn: f.hostname,
+    nodename: f.hostname,
+    distribution: f.os.name.split(' ')[0] || f.os.id,
+    distribution_version: f.os.version,
+    distribution_major_version: f.os.version.split('.')[0],
+    os_family: f.os.family,
+    kernel: f.kernel,
+    architecture: f.arch,
+    pkg_mgr: f.pkgMgr,
+    service_mgr: f.serviceMgr,
+    user_id: f.user,
+    python: { executable: f.python },
+    default_ipv4: addr ? { address: addr.address.split('/')[0], interface: addr.dev } : {},
+    all_ipv4_addresses: f.addresses.map((a) => a.address.split('/')[0]).filter((a) => !a.startsWith('127.')),
+  };
+  return { ansible_facts: facts, ...Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])) };
 }
 
 function emptyCounts(): HostCounts {
@@ -257,7 +320,29 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   const playBecome = o.play.become ?? cv.become ?? false;
   const playBecomeUser = o.play.become_user ?? cv.becomeUser ?? 'root';
 
-  const scope = (extra: Vars = {}): Vars => ({ ...vars, vars, ...registered, facts: facts ?? null, inventory_hostname: name, ...extra });
+  const T = templatingOf(o.play);
+  // Jinja2 plays: vars may be templates over other vars, facts and registered results, rendered
+  // when used, as Ansible does (a few passes let one var build on another).
+  const templated = o.play.templating === 'jinja2' ? Object.entries(vars).filter(([, v]) => JSON.stringify(v)?.includes('{{')) : [];
+  const renderedVars = (base: Vars): Vars => {
+    if (!templated.length) return vars;
+    const out: Vars = { ...base };
+    for (let pass = 0; pass < 4; pass++) {
+      for (const [k, raw] of templated) {
+        try {
+          out[k] = T.render(raw, out);
+        } catch {
+          /* depends on something not there yet: left as written; a task using it reports the error */
+        }
+      }
+    }
+    return Object.fromEntries(Object.keys(vars).map((k) => [k, out[k]]));
+  };
+  const scope = (extra: Vars = {}): Vars => {
+    const head: Vars = { ...registered, facts: facts ?? null, ...(facts && o.play.templating === 'jinja2' ? ansibleFacts(facts) : {}), inventory_hostname: name };
+    const v = renderedVars({ ...vars, ...head });
+    return { ...v, vars: v, ...head, ...extra };
+  };
 
   const gatherFacts = async (): Promise<Facts> => {
     if (facts) return facts;
@@ -275,7 +360,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     const diff = t.diff ?? o.diff;
     const become: Become | null = (t.become ?? playBecome) ? { user: t.become_user ?? playBecomeUser, password: becomePassword } : null;
     const taskScope = scope(t.vars ?? {});
-    if (t.when !== undefined && !condition(t.when, taskScope, 'when')) {
+    if (t.when !== undefined && !condition(t.when, taskScope, 'when', T)) {
       rec.status = 'skipped';
       rec.msg = 'condition is false';
       return rec;
@@ -283,7 +368,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     const loopVar = t.loop_var ?? 'item';
     let items: unknown[] = [undefined];
     if (t.loop !== undefined) {
-      const l = typeof t.loop === 'string' ? (t.loop.includes('{{') ? renderString(t.loop, taskScope) : evaluateExpression(t.loop, taskScope)) : render(t.loop, taskScope);
+      const l = typeof t.loop === 'string' ? (t.loop.includes('{{') ? T.render(t.loop, taskScope) : T.evaluate(t.loop, taskScope)) : T.render(t.loop, taskScope);
       if (!Array.isArray(l)) throw new ModuleError(`loop: expected a list, got ${JSON.stringify(l)?.slice(0, 100)}`);
       items = l;
       rec.items = l.length;
@@ -294,7 +379,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     const diffs: string[] = [];
     for (const item of items) {
       const itemScope = t.loop !== undefined ? { ...taskScope, [loopVar]: item } : taskScope;
-      const rendered = renderArgs(t.args, itemScope, mod);
+      const rendered = renderArgs(t.args, itemScope, mod, T);
       const parsed = mod.args.safeParse(rendered);
       if (!parsed.success) throw new ModuleError(`${t.module}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
       const ctx: ModuleContext = {
@@ -305,10 +390,8 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         exec: (script, eo = {}) => conn.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, become: eo.noBecome ? null : become, signal: o.signal }),
         facts: gatherFacts,
         readLocal: async (p) => readFile(isAbsolute(p) ? p : resolve(o.play.base_dir ?? process.cwd(), p)),
-        render: (tpl) => {
-          const v = renderString(tpl, itemScope);
-          return typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-        },
+        render: (tpl) => T.text(tpl, itemScope),
+        renderJinja: (tpl) => JINJA_TEMPLATING.text(tpl, itemScope),
       };
       let res: ModuleResult;
       try {
@@ -321,9 +404,9 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
       }
       // changed_when / failed_when see the module's result as `result`.
       const rs = { ...itemScope, result: res };
-      if (t.changed_when !== undefined) res.changed = condition(t.changed_when, rs, 'changed_when');
+      if (t.changed_when !== undefined) res.changed = condition(t.changed_when, rs, 'changed_when', T);
       if (t.failed_when !== undefined) {
-        const f = condition(t.failed_when, rs, 'failed_when');
+        const f = condition(t.failed_when, rs, 'failed_when', T);
         res.failed = f;
         if (f && !res.msg) res.msg = `failed_when is true`;
         if (!f) delete res.msg;
