@@ -59,8 +59,7 @@ export function loadPlayFile(path: string): Record<string, unknown> {
   if ((raw as { templating?: string }).templating !== 'cel') {
     const [problem] = playJinjaProblems(raw);
     if (problem) {
-      const node = doc.getIn([...prefix, ...problem.path] as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-      const where = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+      const where = playPosition(doc, lc, text, [...prefix, ...problem.path], false);
       throw new InventoryError(path, where.line, where.col, `${problem.path.join('.')}: ${problem.message}`);
     }
   }

@@ -31,7 +31,8 @@ export const COMMAND_ANSIBLE: AnsibleSpelling = {
   module: 'command',
   names: builtin('command'),
   docs: ['ansible.builtin.command'],
-  options: { ...COMMAND_OPTIONS, argv: { type: 'list' } },
+  // Ansible's command takes `executable` too, and ignores it with a warning (it is shell's).
+  options: { ...COMMAND_OPTIONS, argv: { type: 'list' }, executable: { undocumented: true, ignored: "Ansible's command ignores it too (it only applies to shell)" } },
   native: COMMAND_NATIVE,
 };
 
