@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { defineAction } from '../define';
 import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from './inventory-files';
 import { PlaySchema } from './play-schema';
@@ -49,20 +49,61 @@ export function loadPlayFile(path: string): Record<string, unknown> {
   const parsed = PlaySchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
-    const node = doc.getIn([...prefix, ...i.path] as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-    const where = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+    // An unknown key, or an option a module refuses, is pointed at by its key; other mistakes by their value.
+    const unknownKey = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
+    const at = [...prefix, ...(i.path as (string | number)[]), ...(unknownKey !== undefined ? [unknownKey] : [])];
+    const where = playPosition(doc, lc, text, at, unknownKey !== undefined || (i as { params?: { at?: string } }).params?.at === 'key');
     throw new InventoryError(path, where.line, where.col, `${i.path.join('.') || 'play'}: ${i.message}${parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : ''}`);
   }
   // A play file is Ansible's: Jinja2, unless it says `templating: cel`.
   if ((raw as { templating?: string }).templating !== 'cel') {
     const [problem] = playJinjaProblems(raw);
     if (problem) {
-      const node = doc.getIn([...prefix, ...problem.path] as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-      const where = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+      const where = playPosition(doc, lc, text, [...prefix, ...problem.path], false);
       throw new InventoryError(path, where.line, where.col, `${problem.path.join('.')}: ${problem.message}`);
     }
   }
   return { templating: 'jinja2', ...(raw as Record<string, unknown>), base_dir: dirname(file) };
+}
+
+/**
+ * Where a path of a play file is: its node, or the deepest part of the path that exists (the
+ * task, the module's mapping) when the rest is missing; with `key`, the last key itself. Inside
+ * a free-form `key=value` string, the `key=` word.
+ */
+function playPosition(doc: Document, lc: LineCounter, text: string, path: (string | number)[], key: boolean): { line: number; col: number } {
+  let node: unknown = doc.contents;
+  let best = isNode(node) && node.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      const k = pair.key as { range?: [number, number, number] };
+      const v = pair.value as { range?: [number, number, number] } | null;
+      // The key itself for "unknown option" mistakes, and when the value is empty (`file:`).
+      if ((i === path.length - 1 && key) || !v?.range || v.range[0] === v.range[1]) {
+        if (k.range) best = lc.linePos(k.range[0]);
+        break;
+      }
+      node = v;
+      best = lc.linePos(v.range[0]);
+    } else if (isSeq(node)) {
+      const item = node.items[Number(seg)] as { range?: [number, number, number] } | undefined;
+      if (!item?.range) break;
+      node = item;
+      best = lc.linePos(item.range[0]);
+    } else {
+      // A free-form string (`file: path=/x state=hard`): the `state=` word in it.
+      if (isScalar(node) && typeof node.value === 'string' && node.range) {
+        const src = text.slice(node.range[0], node.range[1]);
+        const m = new RegExp(`(^|[\\s"'])${String(seg).replace(/[^\w-]/g, '\\$&')}=`).exec(src);
+        if (m) best = lc.linePos(node.range[0] + m.index + m[1].length);
+      }
+      break;
+    }
+  }
+  return best;
 }
 
 /** '' means "not set"; "1,10%,100%" (handy with --set) is a list. */

@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { commandTemplateProblem, describeSlot, shellProblems } from './shell-values';
 import type { HostModule } from './module';
 import { HOST_MODULES } from './modules';
+import { convert, freeFormArgs, normalizeArgs, spellingOf, USE_ANSIBLE, type ArgIssue } from './ansible-args';
 
+/** A boolean keyword, also in Ansible's spelling (`yes`, `no`, `on`, `off`, …: strings in YAML 1.2). */
+const Bool = z.preprocess((v) => {
+  const c = typeof v === 'string' ? convert('bool', v) : undefined;
+  return c && 'value' in c ? c.value : v;
+}, z.boolean());
 const Cond = z.union([z.string().min(1), z.boolean(), z.array(z.union([z.string().min(1), z.boolean()])).min(1)]);
 const Names = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => ([] as string[]).concat(v));
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
@@ -37,16 +43,16 @@ const TaskBase = z.object({
   register: Ident.optional(),
   notify: Names.optional(),
   listen: Names.optional(),
-  become: z.boolean().optional(),
+  become: Bool.optional(),
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
   changed_when: Cond.optional(),
   failed_when: Cond.optional(),
-  ignore_errors: z.boolean().optional(),
+  ignore_errors: Bool.optional(),
   loop: z.union([z.array(z.unknown()), z.string()]).optional(),
   loop_var: Ident.optional(),
-  check_mode: z.boolean().optional(),
-  diff: z.boolean().optional(),
-  no_log: z.boolean().optional(),
+  check_mode: Bool.optional(),
+  diff: Bool.optional(),
+  no_log: Bool.optional(),
   tags: z.unknown().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
 });
@@ -75,14 +81,40 @@ export function valueProblems(mod: HostModule, args: unknown, module: string, fr
   return out;
 }
 
-/** A task: its keywords plus exactly one module key (`copy: {...}`, or `command: ls -l`). */
+/** Ansible task keywords a play may hold that have no native meaning yet (for a clear refusal). */
+const ANSIBLE_ONLY_KEYWORDS = ['action', 'any_errors_fatal', 'args', 'async', 'become_exe', 'become_flags', 'become_method', 'collections', 'connection', 'debugger', 'delay', 'delegate_facts', 'delegate_to', 'environment', 'ignore_unreachable', 'local_action', 'loop_control', 'module_defaults', 'poll', 'port', 'remote_user', 'retries', 'run_once', 'throttle', 'timeout', 'until'];
+const isAnsibleKeyword = (k: string): boolean => ANSIBLE_ONLY_KEYWORDS.includes(k) || /^with_[a-z_]+$/.test(k);
+
+function keywordMessage(k: string): string {
+  if (k === 'args') return `task keyword \`args\` is not supported natively yet: put the options in the module's own mapping (\`command: {cmd: …, chdir: …}\`)`;
+  if (k.startsWith('with_')) return `task keyword \`${k}\` is not supported natively yet: write \`loop:\` instead, or ${USE_ANSIBLE}`;
+  return `task keyword \`${k}\` is not supported natively yet; ${USE_ANSIBLE}`;
+}
+
+/** A zod issue for a task, keeping "point at the key" (unknown or unsupported options) for the play loader. */
+function taskIssue(ctx: z.RefinementCtx, message: string, path: PropertyKey[], key = false): void {
+  ctx.addIssue({ code: 'custom', message, path, ...(key ? { params: { at: 'key' } } : {}) });
+}
+
+/**
+ * A task: its keywords plus exactly one module key (`copy: {...}`, or `command: ls -l`). The
+ * module may be named as in Ansible (`ansible.builtin.copy`, `apt`) and its args spelled as in
+ * Ansible (options, aliases, `key=value` text: ./ansible-args.ts); the task keeps the native
+ * module name and args in native names.
+ */
 export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx): Task => {
-  const mods = Object.keys(raw).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
+  const keys = Object.keys(raw).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
+  const mods = keys.filter((k) => !isAnsibleKeyword(k));
+  const unsupportedKeywords = keys.filter(isAnsibleKeyword);
+  if (mods.length === 1 && unsupportedKeywords.length) {
+    for (const k of unsupportedKeywords) taskIssue(ctx, keywordMessage(k), [k], true);
+    return z.NEVER;
+  }
   if (mods.length !== 1) {
     ctx.addIssue({
       code: 'custom',
-      message: mods.length
-        ? `a task has exactly one module; found ${mods.map((m) => `"${m}"`).join(', ')}`
+      message: keys.length
+        ? `a task has exactly one module; found ${keys.map((m) => `"${m}"`).join(', ')}`
         : `a task needs a module (one of ${[...HOST_MODULES.keys()].join(', ')})`,
     });
     return z.NEVER;
@@ -90,7 +122,8 @@ export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx)
   const module = mods[0];
   const mod = HOST_MODULES.get(module);
   if (!mod) {
-    ctx.addIssue({ code: 'custom', message: `unknown module "${module}" (modules: ${[...HOST_MODULES.keys()].join(', ')})`, path: [module] });
+    const ansible = /^[a-z0-9_]+\.[a-z0-9_]+\./.test(module) ? ` (not available natively yet; ${USE_ANSIBLE})` : '';
+    ctx.addIssue({ code: 'custom', message: `unknown module "${module}"${ansible} (modules: ${[...HOST_MODULES.keys()].join(', ')}; Ansible's names for them work too, e.g. ansible.builtin.copy)`, path: [module] });
     return z.NEVER;
   }
   const base = TaskBase.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => k !== module)));
@@ -98,13 +131,23 @@ export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx)
     for (const i of base.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
     return z.NEVER;
   }
-  let args = raw[module] ?? {};
+  let args: unknown = raw[module] ?? {};
+  const spelled: ArgIssue[] = [];
   if (typeof args === 'string') {
-    if (!mod.freeForm) {
-      ctx.addIssue({ code: 'custom', message: `module ${module} takes a mapping of arguments, not a string`, path: [module] });
-      return z.NEVER;
-    }
-    args = { [mod.freeForm]: args };
+    // Ansible's free form: the command for command/shell (with its creates=/chdir=… words taken out), key=value words for the others.
+    const f = freeFormArgs(args, mod.freeForm);
+    spelled.push(...f.issues);
+    args = f.args;
+  }
+  const known = spellingOf(mod.name);
+  if (known && !spelled.length) {
+    const n = normalizeArgs(known.spelling, args, known.keys, 'load');
+    spelled.push(...n.issues);
+    args = n.args;
+  }
+  if (spelled.length) {
+    for (const i of spelled) taskIssue(ctx, `${module}: ${i.message}`, [module, ...i.path], i.key);
+    return z.NEVER;
   }
   // A placeholder in shell text that cannot carry a value safely is refused before any host is touched.
   const problems = valueProblems(mod, args, module, typeof raw[module] === 'string');
@@ -116,11 +159,11 @@ export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx)
   if (!JSON.stringify(args).includes('{{') && base.data.loop === undefined) {
     const p = mod.args.safeParse(args);
     if (!p.success) {
-      for (const i of p.error.issues) ctx.addIssue({ code: 'custom', message: `${module}: ${i.message}`, path: [module, ...i.path] });
+      for (const i of p.error.issues) taskIssue(ctx, `${module}: ${i.message}`, [module, ...i.path], (i as { params?: { at?: string } }).params?.at === 'key');
       return z.NEVER;
     }
   }
-  return { ...base.data, module, args };
+  return { ...base.data, module: mod.name, args };
 });
 
 const Serial = z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/), z.array(z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/)])).min(1)]);
@@ -131,9 +174,9 @@ export const PlaySchema = z.strictObject({
   serial: Serial.optional(),
   max_fail_percentage: z.number().min(0).max(100).optional(),
   forks: z.number().int().min(1).max(1000).optional(),
-  become: z.boolean().optional(),
+  become: Bool.optional(),
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
-  gather_facts: z.boolean().default(true),
+  gather_facts: Bool.default(true),
   vars: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),

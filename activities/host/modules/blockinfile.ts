@@ -1,5 +1,33 @@
 import { z } from 'zod';
 import { AbsPath, defineModule, Mode, ModuleError, Owner, readRemoteFile, writeEditedFile } from '../module';
+import { ansibleArgs, builtin, FILE_COMMON, isPyRegExp, pyRegExp, VALIDATE, type AnsibleSpelling } from '../ansible-args';
+import { makeParent } from './lineinfile';
+
+/** ansible.builtin.blockinfile's options (ansible-doc), and what each is natively. */
+export const BLOCKINFILE_ANSIBLE: AnsibleSpelling = {
+  module: 'blockinfile',
+  names: builtin('blockinfile'),
+  docs: ['ansible.builtin.blockinfile'],
+  options: {
+    path: { aliases: ['dest', 'destfile', 'name'], type: 'path' },
+    block: { aliases: ['content'], type: 'str' },
+    marker: { type: 'str' },
+    marker_begin: { type: 'str' },
+    marker_end: { type: 'str' },
+    state: { type: 'str' },
+    insertafter: { type: 'str' },
+    insertbefore: { type: 'str' },
+    create: { type: 'bool' },
+    backup: { type: 'bool' },
+    mode: { type: 'raw' },
+    owner: { type: 'str' },
+    group: { type: 'str' },
+    validate: VALIDATE,
+    ...FILE_COMMON,
+  },
+};
+
+const Regex = z.string().refine(isPyRegExp, 'not a valid regular expression');
 
 function lastMatch(lines: string[], r: RegExp): number {
   for (let i = lines.length - 1; i >= 0; i--) if (r.test(lines[i])) return i;
@@ -35,12 +63,12 @@ export function editBlock(text: string | null, a: BlockArgs): string | null {
     if (a.insertbefore !== undefined) {
       if (a.insertbefore === 'BOF') at = 0;
       else {
-        const r = new RegExp(a.insertbefore);
+        const r = pyRegExp(a.insertbefore);
         const m = lastMatch(lines, r);
         if (m >= 0) at = m;
       }
     } else if (a.insertafter !== undefined && a.insertafter !== 'EOF') {
-      const r = new RegExp(a.insertafter);
+      const r = pyRegExp(a.insertafter);
       const m = lastMatch(lines, r);
       if (m >= 0) at = m + 1;
     }
@@ -54,23 +82,26 @@ export function editBlock(text: string | null, a: BlockArgs): string | null {
 export default defineModule({
   name: 'blockinfile',
   description: 'A block of lines between marker lines, inserted, updated or removed in a text file.',
-  args: z
-    .strictObject({
-      path: AbsPath,
-      block: z.string().default(''),
-      marker: z.string().default('# {mark} RUNWRIGHT MANAGED BLOCK').refine((m) => m.includes('{mark}') && !m.includes('\n'), 'marker must contain {mark} and be one line'),
-      marker_begin: z.string().default('BEGIN'),
-      marker_end: z.string().default('END'),
-      state: z.enum(['present', 'absent']).default('present'),
-      insertafter: z.string().optional(),
-      insertbefore: z.string().optional(),
-      create: z.boolean().default(false),
-      mode: Mode.optional(),
-      owner: Owner.optional(),
-      group: Owner.optional(),
-      backup: z.boolean().default(false),
-    })
-    .refine((a) => !(a.insertafter && a.insertbefore), 'give insertafter or insertbefore, not both'),
+  args: ansibleArgs(
+    BLOCKINFILE_ANSIBLE,
+    z
+      .strictObject({
+        path: AbsPath,
+        block: z.string().default(''),
+        marker: z.string().default('# {mark} RUNWRIGHT MANAGED BLOCK').refine((m) => m.includes('{mark}') && !m.includes('\n'), 'marker must contain {mark} and be one line'),
+        marker_begin: z.string().default('BEGIN'),
+        marker_end: z.string().default('END'),
+        state: z.enum(['present', 'absent']).default('present'),
+        insertafter: z.union([z.literal('EOF'), Regex]).optional(),
+        insertbefore: z.union([z.literal('BOF'), Regex]).optional(),
+        create: z.boolean().default(false),
+        mode: Mode.optional(),
+        owner: Owner.optional(),
+        group: Owner.optional(),
+        backup: z.boolean().default(false),
+      })
+      .refine((a) => !(a.insertafter && a.insertbefore), 'give insertafter or insertbefore, not both'),
+  ),
   async run(a, ctx) {
     const cur = await readRemoteFile(ctx, a.path);
     if (cur.exists && !cur.isFile) throw new ModuleError(`${a.path} is not a regular file`);
@@ -83,6 +114,7 @@ export default defineModule({
     const before = cur.content ? cur.content.toString('utf8') : null;
     const after = editBlock(before, { block: a.block, marker: a.marker, markerBegin: a.marker_begin, markerEnd: a.marker_end, state: a.state, insertafter: a.insertafter, insertbefore: a.insertbefore });
     if (after === before && cur.exists && !a.mode && !a.owner && !a.group) return { changed: false };
+    if (!cur.exists) await makeParent(ctx, a.path);
     return writeEditedFile(ctx, a, cur, after);
   },
 });

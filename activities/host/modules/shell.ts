@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { shq } from '../ssh';
 import { VALUE_VAR } from '../shell-values';
 import { defineModule, ModuleError } from '../module';
-import { CommandOptions, runScript } from './command';
+import { ansibleArgs, builtin, type AnsibleSpelling } from '../ansible-args';
+import { COMMAND_NATIVE, COMMAND_OPTIONS, CommandOptions, runScript } from './command';
+
+/** ansible.builtin.shell's options (ansible-doc), and what each is natively. */
+export const SHELL_ANSIBLE: AnsibleSpelling = {
+  module: 'shell',
+  names: builtin('shell'),
+  docs: ['ansible.builtin.shell'],
+  // The shell module is command with a shell, so it takes command's strip_empty_ends too.
+  options: { ...COMMAND_OPTIONS, strip_empty_ends: { ...COMMAND_OPTIONS.strip_empty_ends, undocumented: true }, executable: { type: 'path' } },
+  native: COMMAND_NATIVE,
+};
 
 const POSIX_SHELLS = /\/(sh|bash|dash|ash|ksh|mksh|zsh|busybox)$/;
 
@@ -17,11 +28,14 @@ export default defineModule({
   description: 'Run a shell script (pipes, redirects). Values from `{{ }}` placeholders reach the script as environment variables, never as shell syntax.',
   freeForm: 'cmd',
   shellTextArgs: ['cmd'],
-  args: z.strictObject({
-    cmd: z.string().min(1),
-    executable: z.string().regex(/^\/[\w./-]+$/).default('/bin/sh'),
-    ...CommandOptions,
-  }),
+  args: ansibleArgs(
+    SHELL_ANSIBLE,
+    z.strictObject({
+      cmd: z.string().min(1),
+      executable: z.string().regex(/^\/[\w./-]+$/).default('/bin/sh'),
+      ...CommandOptions,
+    }),
+  ),
   async run(a, ctx) {
     // "${RW_V1}" is POSIX sh syntax; other shells (csh, fish) quote differently.
     if (Object.keys(a.env).some((k) => VALUE_VAR.test(k)) && !POSIX_SHELLS.test(a.executable))

@@ -2,6 +2,30 @@ import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { shq } from '../ssh';
 import { AbsPath, defineModule, ensureFile, failed, kv, ModuleError, readRemoteFile } from '../module';
+import { ansibleArgs, type AnsibleSpelling } from '../ansible-args';
+
+/** ansible.posix.sysctl's options (ansible-doc), and what each is natively. */
+export const SYSCTL_ANSIBLE: AnsibleSpelling = {
+  module: 'sysctl',
+  names: ['ansible.posix.sysctl'],
+  docs: ['ansible.posix.sysctl'],
+  options: {
+    name: { aliases: ['key'], type: 'str' },
+    value: { aliases: ['val'], type: 'raw' },
+    state: { type: 'str' },
+    sysctl_file: { type: 'path' },
+    // Ansible reloads the file after changing it; natively the live value is set directly (the same end state).
+    reload: { type: 'bool' },
+    // Ansible: also check the live value and set it; natively that is what reload does.
+    sysctl_set: {
+      type: 'bool',
+      apply: (v, args) => {
+        if (v === true) args.reload = true;
+      },
+    },
+    ignoreerrors: { type: 'bool', to: null, only: [false], unsupported: 'ignoring unknown keys' },
+  },
+};
 
 const norm = (v: string): string => v.trim().split(/\s+/).join(' ');
 
@@ -12,14 +36,17 @@ const norm = (v: string): string => v.trim().split(/\s+/).join(' ');
 export default defineModule({
   name: 'sysctl',
   description: 'A kernel parameter set live and persisted in /etc/sysctl.d (state absent removes it from the file).',
-  args: z.strictObject({
-    name: z.string().regex(/^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)+$/, 'expected a sysctl key like net.ipv4.ip_forward'),
-    // One line: a newline in the value would add another setting to the sysctl.d file.
-    value: z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))).refine((v) => !/[\n\r\0]/.test(v), 'value must be one line (no newline, carriage return or NUL): a newline would add another setting to the sysctl file').optional(),
-    state: z.enum(['present', 'absent']).default('present'),
-    sysctl_file: AbsPath.default('/etc/sysctl.d/99-runwright.conf'),
-    reload: z.boolean().default(true).describe('Also set the live value'),
-  }).refine((a) => a.state === 'absent' || a.value !== undefined, 'state: present needs value'),
+  args: ansibleArgs(
+    SYSCTL_ANSIBLE,
+    z.strictObject({
+      name: z.string().regex(/^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)+$/, 'expected a sysctl key like net.ipv4.ip_forward'),
+      // One line: a newline in the value would add another setting to the sysctl.d file.
+      value: z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))).refine((v) => !/[\n\r\0]/.test(v), 'value must be one line (no newline, carriage return or NUL): a newline would add another setting to the sysctl file').optional(),
+      state: z.enum(['present', 'absent']).default('present'),
+      sysctl_file: AbsPath.default('/etc/sysctl.d/99-runwright.conf'),
+      reload: z.boolean().default(true).describe('Also set the live value'),
+    }).refine((a) => a.state === 'absent' || a.value !== undefined, 'state: present needs value'),
+  ),
   async run(a, ctx) {
     const key = a.name.replace(/\//g, '.');
     const procPath = `/proc/sys/${key.replace(/\./g, '/')}`;
