@@ -179,8 +179,16 @@ describe('lineinfile and blockinfile', () => {
     expect((await one(t('a=1\nb=2'))).tasks[0].status).toBe('ok');
     const upd = await one(t('a=1\nb=3'));
     expect(upd.tasks[0].diff).toMatch(/-b=2\n\+b=3/);
-    expect(sh('cat /etc/app.conf')).toBe('# cfg\nextra=1\nport=8080\n# BEGIN RUNWRIGHT MANAGED BLOCK\na=1\nb=3\n# END RUNWRIGHT MANAGED BLOCK\n');
+    // Ansible's default marker: a host Ansible configured keeps one block when Runwright takes over.
+    expect(sh('cat /etc/app.conf')).toBe('# cfg\nextra=1\nport=8080\n# BEGIN ANSIBLE MANAGED BLOCK\na=1\nb=3\n# END ANSIBLE MANAGED BLOCK\n');
     expect((await one({ blockinfile: { path: '/etc/app.conf', state: 'absent' } })).tasks[0].status).toBe('changed');
+    expect(sh('cat /etc/app.conf')).toBe('# cfg\nextra=1\nport=8080\n');
+    // A block written with Runwright's older default marker is adopted (rewritten), not doubled.
+    sh("printf '# BEGIN RUNWRIGHT MANAGED BLOCK\\nold=1\\n# END RUNWRIGHT MANAGED BLOCK\\n' >> /etc/app.conf");
+    expect((await one(t('a=1'))).tasks[0].status).toBe('changed');
+    expect(sh('cat /etc/app.conf')).toBe('# cfg\nextra=1\nport=8080\n# BEGIN ANSIBLE MANAGED BLOCK\na=1\n# END ANSIBLE MANAGED BLOCK\n');
+    expect((await one(t('a=1'))).tasks[0].status).toBe('ok');
+    await one({ blockinfile: { path: '/etc/app.conf', state: 'absent' } });
     expect(sh('cat /etc/app.conf')).toBe('# cfg\nextra=1\nport=8080\n');
   });
 });

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { loadInventory, type Inventory } from '../activities/host/inventory-files';
 import { PlaySchema, type PlayInput } from '../activities/host/play-schema';
 import { runPlay, type HostResult, type SshSettings } from '../activities/host/runner';
-import { editBlock } from '../activities/host/modules/blockinfile';
+import { DEFAULT_MARKER, editBlock } from '../activities/host/modules/blockinfile';
 import { renderActionInput } from '../dsl/play-values';
 import { hostile } from './helpers/hostile';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
@@ -121,7 +121,7 @@ describe('values from play vars reach the host byte for byte, in every quoting c
           want.set(`F:copy-${i}`, v);
           want.set(`F:tpl-${i}`, `[${v}]`);
           want.set(`F:lif-${i}`, `${l}\n`);
-          want.set(`F:bif-${i}`, editBlock(null, { block: `x${v}`, marker: '# {mark} RUNWRIGHT MANAGED BLOCK', markerBegin: 'BEGIN', markerEnd: 'END', state: 'present' }) ?? '');
+          want.set(`F:bif-${i}`, editBlock(null, { block: `x${v}`, marker: DEFAULT_MARKER, markerBegin: 'BEGIN', markerEnd: 'END', state: 'present' }) ?? '');
           want.set(`F:f-${p}`, '');
           // A link target is at most PATH_MAX bytes: the short form of the value.
           want.set(`L:ln-${i}`, `x${p}`);

@@ -34,9 +34,16 @@ function lastMatch(lines: string[], r: RegExp): number {
   return -1;
 }
 
+/** Ansible's default marker: a host Ansible configured keeps one block when Runwright takes over. */
+export const DEFAULT_MARKER = '# {mark} ANSIBLE MANAGED BLOCK';
+/** Runwright's default before it used Ansible's: a block with it is adopted (rewritten), never doubled. */
+export const LEGACY_MARKER = '# {mark} RUNWRIGHT MANAGED BLOCK';
+
 export interface BlockArgs {
   block: string;
   marker: string;
+  /** Also recognise a block with these markers (the default marker's older spelling) and replace it. */
+  legacyMarker?: string;
   markerBegin: string;
   markerEnd: string;
   state: 'present' | 'absent';
@@ -50,8 +57,13 @@ export function editBlock(text: string | null, a: BlockArgs): string | null {
   const end = a.marker.replace('{mark}', a.markerEnd);
   const src = text ?? '';
   const lines = src.length ? (src.endsWith('\n') ? src.slice(0, -1) : src).split('\n') : [];
-  const b = lines.indexOf(begin);
-  const e = b >= 0 ? lines.indexOf(end, b + 1) : -1;
+  let b = lines.indexOf(begin);
+  let e = b >= 0 ? lines.indexOf(end, b + 1) : -1;
+  if ((b < 0 || e < 0) && a.legacyMarker) {
+    const lb = lines.indexOf(a.legacyMarker.replace('{mark}', a.markerBegin));
+    const le = lb >= 0 ? lines.indexOf(a.legacyMarker.replace('{mark}', a.markerEnd), lb + 1) : -1;
+    if (lb >= 0 && le >= 0) [b, e] = [lb, le];
+  }
   const blockLines = a.block === '' ? [] : (a.block.endsWith('\n') ? a.block.slice(0, -1) : a.block).split('\n');
   const wanted = a.state === 'present' && blockLines.length ? [begin, ...blockLines, end] : [];
   let out: string[];
@@ -88,7 +100,11 @@ export default defineModule({
       .strictObject({
         path: AbsPath,
         block: z.string().default(''),
-        marker: z.string().default('# {mark} RUNWRIGHT MANAGED BLOCK').refine((m) => m.includes('{mark}') && !m.includes('\n'), 'marker must contain {mark} and be one line'),
+        // Unset: Ansible's marker (and a block with Runwright's older default is adopted).
+        marker: z
+          .string()
+          .refine((m) => m.includes('{mark}') && !m.includes('\n'), 'marker must contain {mark} and be one line')
+          .optional(),
         marker_begin: z.string().default('BEGIN'),
         marker_end: z.string().default('END'),
         state: z.enum(['present', 'absent']).default('present'),
@@ -112,7 +128,7 @@ export default defineModule({
     }
     if (!cur.exists && a.state === 'absent') return { changed: false };
     const before = cur.content ? cur.content.toString('utf8') : null;
-    const after = editBlock(before, { block: a.block, marker: a.marker, markerBegin: a.marker_begin, markerEnd: a.marker_end, state: a.state, insertafter: a.insertafter, insertbefore: a.insertbefore });
+    const after = editBlock(before, { block: a.block, marker: a.marker ?? DEFAULT_MARKER, legacyMarker: a.marker === undefined ? LEGACY_MARKER : undefined, markerBegin: a.marker_begin, markerEnd: a.marker_end, state: a.state, insertafter: a.insertafter, insertbefore: a.insertbefore });
     if (after === before && cur.exists && !a.mode && !a.owner && !a.group) return { changed: false };
     if (!cur.exists) await makeParent(ctx, a.path);
     return writeEditedFile(ctx, a, cur, after);
