@@ -56,7 +56,7 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   service: { name: 'ssh', state: 'started' },
   sysctl: { name: 'net.ipv4.ip_forward', value: 1 },
   facts: {},
-  template: { dest: '/tmp/x', content: 'a' },
+  template: { dest: '/tmp/x', src: 'templates/x.j2' },
 };
 
 /** A value of the option's type the native module takes. */
@@ -85,6 +85,7 @@ const REFUSED_CHOICES: Record<string, Record<string, unknown[]>> = {
   file: { state: ['hard'] },
   package: { state: ['build-dep', 'fixed'], upgrade: ['dist', 'full', 'safe', 'yes'], use_backend: ['yum', 'yum4', 'dnf'] },
   service: { scope: ['user', 'global'] },
+  template: { newline_sequence: ['\\r', '\\r\\n'] },
 };
 
 /** Table types that deliberately differ from ansible-doc's. */

@@ -3,7 +3,7 @@ import type { HostModule } from '../module';
 import command, { COMMAND_ANSIBLE } from './command';
 import shell, { SHELL_ANSIBLE } from './shell';
 import copy, { COPY_ANSIBLE } from './copy';
-import template from './template';
+import template, { TEMPLATE_ANSIBLE } from './template';
 import file, { FILE_ANSIBLE } from './file';
 import lineinfile, { LINEINFILE_ANSIBLE } from './lineinfile';
 import blockinfile, { BLOCKINFILE_ANSIBLE } from './blockinfile';
@@ -15,13 +15,11 @@ import route from './route';
 import type { AnsibleSpelling } from '../ansible-args';
 
 /** Each native module's Ansible spelling (option tables; see ../ansible-args.ts). template's comes with its Jinja2 rendering. */
-export const ANSIBLE_SPELLINGS: readonly AnsibleSpelling[] = [COMMAND_ANSIBLE, SHELL_ANSIBLE, COPY_ANSIBLE, FILE_ANSIBLE, LINEINFILE_ANSIBLE, BLOCKINFILE_ANSIBLE, PACKAGE_ANSIBLE, SERVICE_ANSIBLE, SYSCTL_ANSIBLE, FACTS_ANSIBLE];
+export const ANSIBLE_SPELLINGS: readonly AnsibleSpelling[] = [COMMAND_ANSIBLE, SHELL_ANSIBLE, COPY_ANSIBLE, TEMPLATE_ANSIBLE, FILE_ANSIBLE, LINEINFILE_ANSIBLE, BLOCKINFILE_ANSIBLE, PACKAGE_ANSIBLE, SERVICE_ANSIBLE, SYSCTL_ANSIBLE, FACTS_ANSIBLE];
 
 /** Ansible's module names → native module names (`ansible.builtin.copy` → copy, `apt` → package). */
 export const ANSIBLE_MODULE_NAMES: ReadonlyMap<string, string> = new Map([
   ...ANSIBLE_SPELLINGS.flatMap((s) => s.names.map((n) => [n, s.module] as [string, string])),
-  ['ansible.builtin.template', 'template'],
-  ['ansible.legacy.template', 'template'],
 ]);
 
 /**
