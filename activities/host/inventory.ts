@@ -12,6 +12,7 @@ import { defineAction } from '../define';
 import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from './inventory-files';
 import { PlaySchema } from './play-schema';
 import { playJinjaProblems } from './play-jinja';
+import { expandPlay, RoleError, VAULT_TAG, type ExpandedPlay, type Source } from './roles';
 
 const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);
 
@@ -33,7 +34,7 @@ export function loadPlayFile(path: string): Record<string, unknown> {
     throw new InventoryError(path, 1, 1, `cannot read play file (${e.code ?? e.message})`);
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, customTags: [VAULT_TAG] });
   if (doc.errors.length) {
     const p = lc.linePos(doc.errors[0].pos[0]);
     throw new InventoryError(path, p.line, p.col, `YAML: ${doc.errors[0].message.split('\n')[0]}`);
@@ -46,24 +47,47 @@ export function loadPlayFile(path: string): Record<string, unknown> {
     raw = raw[0];
     prefix = [0];
   }
-  const parsed = PlaySchema.safeParse(raw);
+  // Roles, pre/post_tasks, import/include_tasks and blocks become one flat play; every task keeps
+  // the file and place it came from, so a mistake in a role is reported in the role's file.
+  const playSrc: Source = { file, text, doc, lc };
+  let expanded: ExpandedPlay;
+  try {
+    expanded = expandPlay((raw ?? {}) as Record<string, unknown>, playSrc, prefix, dirname(file));
+  } catch (e) {
+    if (!(e instanceof RoleError)) throw e;
+    const o = e.origin ?? { src: playSrc, path: prefix };
+    const where = playPosition(o.src.doc, o.src.lc, o.src.text, o.path, false);
+    throw new InventoryError(o.src.file === file ? path : o.src.file, where.line, where.col, e.message);
+  }
+  /** A path in the expanded play → the file and position it came from. */
+  const locate = (p: (string | number)[], key: boolean): { file: string; line: number; col: number } => {
+    const list = p[0] === 'tasks' ? expanded.tasks : p[0] === 'handlers' ? expanded.handlers : undefined;
+    const o = list && typeof p[1] === 'number' ? list[p[1]] : undefined;
+    if (o) {
+      const where = playPosition(o.src.doc, o.src.lc, o.src.text, [...o.path, ...p.slice(2)], key);
+      return { file: o.src.file === file ? path : o.src.file, ...where };
+    }
+    return { file: path, ...playPosition(doc, lc, text, [...prefix, ...p], key) };
+  };
+  const play = expanded.play;
+  const parsed = PlaySchema.safeParse(play);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     // An unknown key, or an option a module refuses, is pointed at by its key; other mistakes by their value.
     const unknownKey = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
-    const at = [...prefix, ...(i.path as (string | number)[]), ...(unknownKey !== undefined ? [unknownKey] : [])];
-    const where = playPosition(doc, lc, text, at, unknownKey !== undefined || (i as { params?: { at?: string } }).params?.at === 'key');
-    throw new InventoryError(path, where.line, where.col, `${i.path.join('.') || 'play'}: ${i.message}${parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : ''}`);
+    const at = [...(i.path as (string | number)[]), ...(unknownKey !== undefined ? [unknownKey] : [])];
+    const where = locate(at, unknownKey !== undefined || (i as { params?: { at?: string } }).params?.at === 'key');
+    throw new InventoryError(where.file, where.line, where.col, `${i.path.join('.') || 'play'}: ${i.message}${parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : ''}`);
   }
   // A play file is Ansible's: Jinja2, unless it says `templating: cel`.
-  if ((raw as { templating?: string }).templating !== 'cel') {
-    const [problem] = playJinjaProblems(raw);
+  if ((play as { templating?: string }).templating !== 'cel') {
+    const [problem] = playJinjaProblems(play);
     if (problem) {
-      const where = playPosition(doc, lc, text, [...prefix, ...problem.path], false);
-      throw new InventoryError(path, where.line, where.col, `${problem.path.join('.')}: ${problem.message}`);
+      const where = locate(problem.path, false);
+      throw new InventoryError(where.file, where.line, where.col, `${problem.path.join('.')}: ${problem.message}`);
     }
   }
-  return { templating: 'jinja2', ...(raw as Record<string, unknown>), base_dir: dirname(file) };
+  return { templating: 'jinja2', ...play, base_dir: dirname(file) };
 }
 
 /**

@@ -35,6 +35,7 @@ export const TASK_KEYWORDS = [
   'no_log',
   'tags',
   'vars',
+  'role_path',
 ] as const;
 
 const TaskBase = z.object({
@@ -55,6 +56,8 @@ const TaskBase = z.object({
   no_log: Bool.optional(),
   tags: z.unknown().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
+  /** Set when the task came from a role (activities/host/roles.ts): its `src` files are looked up there. */
+  role_path: z.string().optional(),
 });
 
 export interface Task extends z.output<typeof TaskBase> {
@@ -178,6 +181,8 @@ export const PlaySchema = z.strictObject({
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
   gather_facts: Bool.default(true),
   vars: z.record(z.string(), z.unknown()).default({}),
+  /** Role defaults (activities/host/roles.ts): below inventory vars in precedence, as in Ansible. */
+  defaults: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),
   templating: z

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
 import { loadInventory, InventoryError } from './inventory-files';
-import { redact } from '../../lib/secrets';
+import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
 import { inlinePlayProblems, PlaySchema } from './play-schema';
 import { runPlay, type HostCounts, type HostResult, type PlayProgress } from './runner';
 
@@ -21,6 +21,10 @@ export const PlayInput = z.strictObject({
   forks: z.number().int().min(1).max(1000).optional().describe('Hosts at once (default: play forks, else 50)'),
   maxFailPercentage: z.number().min(0).max(100).optional().describe('Fail the batch when more hosts than this fail (default: play max_fail_percentage, else 0)'),
   vars: z.record(z.string(), z.unknown()).default({}).describe('Extra vars (like -e), highest precedence'),
+  vaultPassword: z
+    .union([SecretRef, z.literal('')])
+    .optional()
+    .describe("Opens the play's ansible-vault encrypted vars: a secret reference (secret:NAME) the worker's secrets policy grants this runbook; '' for none"),
   ssh: z
     .strictObject({
       knownHostsFile: z.string().optional().describe('Default ~/.ssh/known_hosts (or RUNWRIGHT_KNOWN_HOSTS)'),
@@ -113,6 +117,8 @@ export default defineAction({
         signal: ctx.signal,
         resume,
         journalKey: ctx.executionKey,
+        // Resolved here, on the worker, under the secrets policy; the value never reaches history.
+        vaultPassword: input.vaultPassword ? resolveSecret(input.vaultPassword) : undefined,
         onProgress: (p) => {
           last = JSON.parse(JSON.stringify(p));
           ctx.heartbeat(last);

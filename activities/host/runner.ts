@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { evaluateExpression, render, renderString } from '../../dsl/expr';
 import { evaluateJinja, JinjaError, renderJinja, renderJinjaString } from './jinja';
 import { connectionVars, hostVars, type Inventory, type Vars } from './inventory-files';
@@ -17,6 +17,8 @@ import { shlexSplit } from './inventory-files';
 import { connectHost, shq, SshError, type Become, type HostConnection, type HostKeyChecking } from './ssh';
 import { ModuleError, type Facts, type HostModule, type ModuleContext, type ModuleResult } from './module';
 import { HOST_MODULES } from './modules';
+import { hasVault, openVaultVars, VaultError } from './vault';
+import { parse as parseYaml } from 'yaml';
 import type { Play, Task } from './play-schema';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
@@ -75,6 +77,8 @@ export interface RunPlayOptions {
   resume?: PlayProgress;
   /** Stable across retries of this batch (the step's idempotency key): names the host-side notify journal. */
   journalKey?: string;
+  /** Opens the play's vault-encrypted vars (resolved by host.play from a granted secret). */
+  vaultPassword?: string;
   log?(msg: string): void;
 }
 
@@ -265,6 +269,26 @@ export function ansibleFacts(f: Facts): Vars {
   return { ansible_facts: facts, ...Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])) };
 }
 
+/**
+ * A task's local file (`src` of copy/template) where Ansible looks: for a role's task the role's
+ * templates/ (template) or files/ (copy) folder, then the role; then the play's folder, its
+ * templates/ or files/ first.
+ */
+async function readLocal(p: string, t: Task, base: string | undefined): Promise<Buffer> {
+  if (isAbsolute(p)) return readFile(p);
+  const sub = t.module === 'template' ? 'templates' : 'files';
+  const play = base ?? process.cwd();
+  const candidates = [...(t.role_path ? [join(t.role_path, sub, p), join(t.role_path, p)] : []), join(play, sub, p), resolve(play, p)];
+  for (const c of candidates) {
+    try {
+      return await readFile(c);
+    } catch (e: any) {
+      if (e?.code !== 'ENOENT') throw e;
+    }
+  }
+  throw new ModuleError(`${p}: not found (looked in ${candidates.join(', ')})`);
+}
+
 function emptyCounts(): HostCounts {
   return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 };
 }
@@ -281,7 +305,18 @@ function resolveMaybeSecret(v: string | undefined, fromInventory: boolean, host:
 
 /** Run one host's play. Never throws for host problems: they become the host's result. */
 async function runHost(name: string, o: RunPlayOptions, secrets: string[], notifiedBefore: string[], report: (notified: string[]) => void): Promise<HostResult> {
-  const vars: Vars = { ...hostVars(o.inventory, name), ...o.play.vars, ...o.extraVars };
+  // Ansible's precedence: role defaults < inventory vars < play vars (and role vars) < extra vars.
+  let vars: Vars = { ...o.play.defaults, ...hostVars(o.inventory, name), ...o.play.vars, ...o.extraVars };
+  // Vault-encrypted vars are opened here, on the worker, with the granted password; every opened
+  // value is masked in the play's results like any secret.
+  if (hasVault(vars)) {
+    try {
+      vars = openVaultVars(vars, o.vaultPassword, (t) => parseYaml(t), (v) => secrets.push(v));
+    } catch (e) {
+      if (e instanceof VaultError) return { status: 'failed', address: '', counts: { ...emptyCounts(), failed: 1 }, msg: `vault: ${e.message}`, tasks: [], handlers: [] };
+      throw e;
+    }
+  }
   const cv = connectionVars(name, vars);
   const address = `${cv.host}:${cv.port}`;
   const counts = emptyCounts();
@@ -321,6 +356,15 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   const playBecomeUser = o.play.become_user ?? cv.becomeUser ?? 'root';
 
   const T = templatingOf(o.play);
+  // Ansible's magic variables that plays and roles commonly use.
+  const magic: Vars = {
+    ansible_managed: 'Ansible managed',
+    inventory_hostname_short: name.split('.')[0],
+    ansible_check_mode: o.check,
+    ansible_diff_mode: o.diff,
+    playbook_dir: o.play.base_dir ?? process.cwd(),
+    ansible_play_hosts: o.hosts,
+  };
   // Jinja2 plays: vars may be templates over other vars, facts and registered results, rendered
   // when used, as Ansible does (a few passes let one var build on another).
   const templated = o.play.templating === 'jinja2' ? Object.entries(vars).filter(([, v]) => JSON.stringify(v)?.includes('{{')) : [];
@@ -339,7 +383,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     return Object.fromEntries(Object.keys(vars).map((k) => [k, out[k]]));
   };
   const scope = (extra: Vars = {}): Vars => {
-    const head: Vars = { ...registered, facts: facts ?? null, ...(facts && o.play.templating === 'jinja2' ? ansibleFacts(facts) : {}), inventory_hostname: name };
+    const head: Vars = { ...registered, facts: facts ?? null, ...(o.play.templating === 'jinja2' ? { ...magic, ...(facts ? ansibleFacts(facts) : {}) } : {}), inventory_hostname: name };
     const v = renderedVars({ ...vars, ...head });
     return { ...v, vars: v, ...head, ...extra };
   };
@@ -389,7 +433,7 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         signal: o.signal,
         exec: (script, eo = {}) => conn.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, become: eo.noBecome ? null : become, signal: o.signal }),
         facts: gatherFacts,
-        readLocal: async (p) => readFile(isAbsolute(p) ? p : resolve(o.play.base_dir ?? process.cwd(), p)),
+        readLocal: (p) => readLocal(p, t, o.play.base_dir),
         render: (tpl) => T.text(tpl, itemScope),
         renderJinja: (tpl) => JINJA_TEMPLATING.text(tpl, itemScope),
       };

@@ -361,7 +361,7 @@ describe("play files: errors at the task's own line:column", () => {
   test('a bad value: at the value; task keywords and play keys: at the key', () => {
     expect(load('value.yaml', 'tasks:\n  - lineinfile:\n      path: /x\n      line: a\n      create: maybe\n')).toBe('DIR/value.yaml:5:15: tasks.0.lineinfile.create: lineinfile: expected a boolean (yes/no, true/false), got "maybe"');
     expect(load('kw.yaml', 'tasks:\n  - command: echo {{ item }}\n    with_items: [1, 2]\n')).toMatch(/^DIR\/kw\.yaml:3:5: tasks\.0\.with_items: task keyword `with_items` is not supported natively yet: write `loop:` instead/);
-    expect(load('play.yaml', 'hosts: all\npre_tasks: []\ntasks: []\n')).toBe('DIR/play.yaml:2:1: play: Unrecognized key: "pre_tasks"');
+    expect(load('play.yaml', 'hosts: all\nstrategy: free\ntasks: []\n')).toBe('DIR/play.yaml:2:1: play: Unrecognized key: "strategy"');
   });
 
   test('positions as before for the mistakes that had them', () => {
