@@ -11,6 +11,7 @@ import { loadInventory, type Inventory } from '../activities/host/inventory-file
 import { PlaySchema, type PlayInput } from '../activities/host/play-schema';
 import { runPlay, type HostResult, type SshSettings } from '../activities/host/runner';
 import { startTestHosts, type TestHosts } from './helpers/testhosts';
+import { connectHost } from '../activities/host/ssh';
 
 let th: TestHosts;
 let inv: Inventory;
@@ -474,6 +475,21 @@ describe('safety', () => {
     await until(() => !/sleep 300/.test(sh('ps -eo args')), 10_000);
     expect(sh('ps -eo args')).not.toMatch(/sleep 300/);
   }, 120_000);
+  test('a cancel that arrives while the command channel is still opening kills the command too', async () => {
+    // The race CI met: the remote command starts before the client hears the channel is open; a
+    // cancel in between used to be missed (the command then ran to its end).
+    const conn = await connectHost({ name: 'h1', host: th.hosts[0].address, user: 'root', privateKeyFile: th.key, knownHostsFile: th.knownHosts });
+    try {
+      const ac = new AbortController();
+      const p = conn.exec('sleep 302', { signal: ac.signal });
+      ac.abort(new Error('cancelled at once'));
+      await expect(p).rejects.toThrow('cancelled at once');
+      await until(() => !/sleep 302/.test(sh('ps -eo args')), 10_000);
+      expect(sh('ps -eo args')).not.toMatch(/sleep 302/);
+    } finally {
+      conn.close();
+    }
+  }, 60_000);
   test('cancelling kills a remote command run with become', async () => {
     const ac = new AbortController();
     const p = play({ tasks: [{ command: 'sleep 301', become: true }] }, { hosts: ['deploy2'], signal: ac.signal });

@@ -192,6 +192,9 @@ export class HostConnection {
           kill(signal!.reason ?? new Error('cancelled'));
         };
         signal?.addEventListener('abort', onAbort, { once: true });
+        // Cancelled while the channel was opening (the command may already run remotely): the
+        // listener came too late to hear it, so act on it now instead of waiting for the command.
+        if (signal?.aborted) onAbort();
         if (opts.timeoutMs) timer = setTimeout(() => kill(new SshError(`${this.name}: command timed out after ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs);
         ch.on('data', (chunk: Buffer) => {
           if (pid === undefined) {
