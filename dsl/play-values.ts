@@ -12,7 +12,7 @@
 import { evaluateExpression, render, type Scope } from './expr';
 
 /** Task keywords (activities/host/play-schema.ts TASK_KEYWORDS; a test keeps them equal). */
-export const PLAY_TASK_KEYWORDS = ['name', 'when', 'register', 'notify', 'listen', 'become', 'become_user', 'changed_when', 'failed_when', 'ignore_errors', 'loop', 'loop_var', 'check_mode', 'diff', 'no_log', 'tags', 'vars', 'role_path'];
+export const PLAY_TASK_KEYWORDS = ['name', 'when', 'register', 'notify', 'listen', 'become', 'become_user', 'changed_when', 'failed_when', 'ignore_errors', 'loop', 'loop_var', 'loop_control', 'run_once', 'delegate_to', 'check_mode', 'diff', 'no_log', 'tags', 'vars', 'role_path'];
 
 /** Prefix of the task variables that carry runbook-level values. */
 export const RUNBOOK_VALUE_PREFIX = '__rw';
@@ -35,6 +35,13 @@ export function renderActionInput(action: string, input: unknown, scope: Scope):
 
 function dataTask(task: unknown, scope: Scope): unknown {
   if (!isObj(task)) return render(task, scope);
+  // A block: its tasks carry their values the same way.
+  if ('block' in task) {
+    const { block, rescue, always, ...keywords } = task;
+    const out = render(keywords, scope) as Record<string, unknown>;
+    for (const [k, v] of Object.entries({ block, rescue, always })) if (v !== undefined) out[k] = Array.isArray(v) ? v.map((t) => dataTask(t, scope)) : render(v, scope);
+    return out;
+  }
   const mods = Object.keys(task).filter((k) => !PLAY_TASK_KEYWORDS.includes(k));
   // Not one module: leave it to the play's schema to say what is wrong.
   if (mods.length !== 1) return render(task, scope);

@@ -48,6 +48,8 @@ export const ENV = {
   secretsPolicy: 'RUNWRIGHT_SECRETS_POLICY',
   /** host:port of the worker's Prometheus endpoint (/metrics); unset: none (workers/telemetry.ts). */
   metricsAddr: 'RUNWRIGHT_METRICS_ADDR',
+  /** `1`: play tasks with `delegate_to: localhost` may run on this worker (activities/host/local.ts). */
+  localTasks: 'RUNWRIGHT_LOCAL_TASKS',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */

@@ -124,7 +124,7 @@ describe('pure parts', () => {
     expect(r.h9.msg).toMatch(/^TASK \[copy motd\]: unreachable: Failed to connect to the host via ssh/);
     // The CLI's recap (activities/host/recap.ts) prints it as it prints host.play's.
     const text = formatRecap([{ changed: true, check: false, recap: Object.fromEntries(Object.entries(r).map(([h, x]) => [h, { ...x.counts, status: x.status }])), hosts: r, failed: ['h2'], unreachable: ['h9'], summary: '' } as PlayOutputs]);
-    expect(text).toMatch(/PLAY RECAP \*+\nh1 +: ok=6 +changed=4 +unreachable=0 +failed=0 +skipped=1 +ignored=1\nh2 +: ok=2 +changed=2 +unreachable=0 +failed=1 +skipped=2 +ignored=0\nh9 +: ok=0 +changed=0 +unreachable=1/);
+    expect(text).toMatch(/PLAY RECAP \*+\nh1 +: ok=6 +changed=4 +unreachable=0 +failed=0 +skipped=1 +rescued=0 +ignored=1\nh2 +: ok=2 +changed=2 +unreachable=0 +failed=1 +skipped=2 +rescued=0 +ignored=0\nh9 +: ok=0 +changed=0 +unreachable=1/);
     expect(text).toContain('FAILED: h2: TASK [disk check]: non-zero return code (rc 3): disk full on h2');
     expect(text).toContain('--- h1: copy motd (copy)');
   });
@@ -290,7 +290,7 @@ test('a runbook mixing host.play and ansible.playbook: check mode, a real run wi
   for (const s of [DB_PASSWORD, VAULT_PASSWORD, VAULT_TOKEN, readFileSync(th.key, 'utf8').split('\n')[1]]) expect(history).not.toContain(s);
   expect(leftovers()).toEqual([]);
   // The recap the CLI prints, from these outputs.
-  expect(formatRecap([out as unknown as PlayOutputs])).toMatch(/PLAY RECAP \*+\nh1 +: ok=7 +changed=5 +unreachable=0 +failed=0 +skipped=0 +ignored=0\nh2 +: ok=6 +changed=5 /);
+  expect(formatRecap([out as unknown as PlayOutputs])).toMatch(/PLAY RECAP \*+\nh1 +: ok=7 +changed=5 +unreachable=0 +failed=0 +skipped=0 +rescued=0 +ignored=0\nh2 +: ok=6 +changed=5 /);
 
   // Again: nothing to change, for either step.
   const again = await (await startRun(env, queue, inputFor(rb, params({ greeting })))).result();

@@ -131,7 +131,7 @@ test('the CLI prints an Ansible-like recap', async () => {
     p.on('exit', (code) => done({ code, out }));
   });
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/PLAY RECAP \*+\nh1 +: ok=4 +changed=0 +unreachable=0 +failed=0 +skipped=1 +ignored=0\nh4 +: ok=5 +changed=5 +unreachable=0 +failed=0 +skipped=1 +ignored=0\n/);
+  expect(r.out).toMatch(/PLAY RECAP \*+\nh1 +: ok=4 +changed=0 +unreachable=0 +failed=0 +skipped=1 +rescued=0 +ignored=0\nh4 +: ok=5 +changed=5 +unreachable=0 +failed=0 +skipped=1 +rescued=0 +ignored=0\n/);
   expect(th.sh('h4', 'cat /etc/app/app.conf /etc/app/tuning.conf')).toBe('listen 80\nname h4\nworkers 1\n');
 }, 120_000);
 

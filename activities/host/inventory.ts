@@ -12,7 +12,7 @@ import { defineAction } from '../define';
 import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches } from './inventory-files';
 import { PlaySchema } from './play-schema';
 import { playJinjaProblems } from './play-jinja';
-import { expandPlay, RoleError, VAULT_TAG, type ExpandedPlay, type Source } from './roles';
+import { expandPlay, originKey, RoleError, VAULT_TAG, type ExpandedPlay, type Source } from './roles';
 
 const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);
 
@@ -56,15 +56,16 @@ export function loadPlayFile(path: string): Record<string, unknown> {
   } catch (e) {
     if (!(e instanceof RoleError)) throw e;
     const o = e.origin ?? { src: playSrc, path: prefix };
-    const where = playPosition(o.src.doc, o.src.lc, o.src.text, o.path, false);
+    const where = playPosition(o.src.doc, o.src.lc, o.src.text, o.path, e.atKey);
     throw new InventoryError(o.src.file === file ? path : o.src.file, where.line, where.col, e.message);
   }
   /** A path in the expanded play → the file and position it came from. */
   const locate = (p: (string | number)[], key: boolean): { file: string; line: number; col: number } => {
-    const list = p[0] === 'tasks' ? expanded.tasks : p[0] === 'handlers' ? expanded.handlers : undefined;
-    const o = list && typeof p[1] === 'number' ? list[p[1]] : undefined;
-    if (o) {
-      const where = playPosition(o.src.doc, o.src.lc, o.src.text, [...o.path, ...p.slice(2)], key);
+    // The deepest task on the path (a task in a block's rescue is deeper than its block).
+    for (let n = p.length; n >= 2; n--) {
+      const o = expanded.origins.get(originKey(p.slice(0, n)));
+      if (!o) continue;
+      const where = playPosition(o.src.doc, o.src.lc, o.src.text, [...o.path, ...p.slice(n)], key);
       return { file: o.src.file === file ? path : o.src.file, ...where };
     }
     return { file: path, ...playPosition(doc, lc, text, [...prefix, ...p], key) };

@@ -485,7 +485,8 @@ function evaluateRaw(expr: string, scope: Dict): unknown {
 
 /** The expression when `s` is exactly one `{{ expr }}` tag (braces inside balanced), else undefined. */
 function singleExpression(s: string): string | undefined {
-  const t = s.trim();
+  // Text around the tag (a YAML block's final newline, spaces) makes it a string, as in Ansible.
+  const t = s;
   if (!t.startsWith('{{') || !t.endsWith('}}')) return undefined;
   const b = balanceBraces(t);
   const end = b.indexOf('}}', 2);

@@ -3,6 +3,7 @@
  * a `when:` or a module argument is reported at its line and column before any host is touched.
  */
 import { jinjaSyntaxProblem } from './jinja';
+import { BLOCK_PARTS } from './play-schema';
 
 type Path = (string | number)[];
 const BARE = ['when', 'changed_when', 'failed_when'];
@@ -32,18 +33,19 @@ export function playJinjaProblems(play: unknown): { path: Path; message: string 
   if (!play || typeof play !== 'object' || Array.isArray(play)) return out;
   const p = play as Record<string, unknown>;
   text(p.vars, ['vars']);
-  for (const list of ['tasks', 'handlers'] as const) {
-    const tasks = p[list];
-    if (!Array.isArray(tasks)) continue;
+  const walk = (tasks: unknown, path: Path): void => {
+    if (!Array.isArray(tasks)) return;
     tasks.forEach((t, i) => {
       if (!t || typeof t !== 'object' || Array.isArray(t)) return;
       for (const [k, v] of Object.entries(t as Record<string, unknown>)) {
-        const at = [list, i, k];
-        if (BARE.includes(k)) bare(v, at);
+        const at = [...path, i, k];
+        if ('block' in t && (BLOCK_PARTS as readonly string[]).includes(k)) walk(v, at);
+        else if (BARE.includes(k)) bare(v, at);
         else if (k === 'loop' && typeof v === 'string' && !v.includes('{{')) bare(v, at);
-        else if (k !== 'name' && k !== 'tags') text(v, at);
+        else if (k !== 'name' && k !== 'tags' && k !== 'loop_control') text(v, at);
       }
     });
-  }
+  };
+  for (const list of ['tasks', 'handlers'] as const) walk(p[list], [list]);
   return out;
 }

@@ -16,6 +16,26 @@ const Bool = z.preprocess((v) => {
 const Cond = z.union([z.string().min(1), z.boolean(), z.array(z.union([z.string().min(1), z.boolean()])).min(1)]);
 const Names = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => ([] as string[]).concat(v));
 const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, _)');
+/** Tags as Ansible takes them: a list, or one string of comma-separated names. */
+export const Tags = z
+  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))])
+  .transform((v) => ([] as (string | number)[]).concat(v).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean));
+
+/** Ansible's loop_control (`label` only changes what Ansible prints; accepted, not needed here). */
+const LoopControl = z.strictObject({
+  loop_var: Ident.optional(),
+  index_var: Ident.optional(),
+  label: z.unknown().optional(),
+  pause: z.number().min(0).max(3600).optional(),
+  extended: Bool.optional(),
+  extended_allitems: Bool.optional(),
+});
+
+/** Where a task may be delegated natively: the worker itself (Ansible's controller). */
+const LOCALHOST = ['localhost', '127.0.0.1', '::1'];
+const DelegateTo = z.string().refine((h) => LOCALHOST.includes(h.trim()), {
+  message: `delegate_to: only localhost (the worker) is supported natively; delegating to another host needs ansible.playbook`,
+});
 
 export const TASK_KEYWORDS = [
   'name',
@@ -30,6 +50,9 @@ export const TASK_KEYWORDS = [
   'ignore_errors',
   'loop',
   'loop_var',
+  'loop_control',
+  'run_once',
+  'delegate_to',
   'check_mode',
   'diff',
   'no_log',
@@ -51,19 +74,48 @@ const TaskBase = z.object({
   ignore_errors: Bool.optional(),
   loop: z.union([z.array(z.unknown()), z.string()]).optional(),
   loop_var: Ident.optional(),
+  loop_control: LoopControl.optional(),
+  run_once: Bool.optional(),
+  delegate_to: DelegateTo.optional(),
   check_mode: Bool.optional(),
   diff: Bool.optional(),
   no_log: Bool.optional(),
-  tags: z.unknown().optional(),
+  tags: Tags.optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
   /** Set when the task came from a role (activities/host/roles.ts): its `src` files are looked up there. */
   role_path: z.string().optional(),
 });
 
 export interface Task extends z.output<typeof TaskBase> {
-  /** Module name and its (unrendered) args. */
+  /** Module name and its (unrendered) args; `block` for a block. */
   module: string;
   args: unknown;
+  /** A `block:` with `rescue:`/`always:` (blocks without them are flattened when a play file is loaded). */
+  parts?: BlockParts;
+}
+
+export interface BlockParts {
+  block: Task[];
+  rescue: Task[];
+  always: Task[];
+}
+
+export const BLOCK_PARTS = ['block', 'rescue', 'always'] as const;
+
+/** Keywords of a block (or an include) that the tasks in it inherit, as in Ansible. */
+export const INHERITED = ['when', 'vars', 'become', 'become_user', 'tags', 'check_mode', 'diff', 'no_log', 'ignore_errors'] as const;
+
+/** A block's or include's keywords merged into a task it holds: `when` conditions add up, vars and tags layer. */
+export function inheritKeywords(task: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...task };
+  const list = (v: unknown): unknown[] => (v === undefined ? [] : ([] as unknown[]).concat(v));
+  for (const k of INHERITED) {
+    if (from[k] === undefined) continue;
+    if (k === 'when' || k === 'tags') out[k] = [...list(from[k]), ...list(out[k])];
+    else if (k === 'vars') out.vars = { ...(from.vars as object), ...(out.vars && typeof out.vars === 'object' ? out.vars : {}) };
+    else if (out[k] === undefined) out[k] = from[k];
+  }
+  return out;
 }
 
 /** Placeholders in a task's shell text or command line that could not be carried as data. */
@@ -85,7 +137,7 @@ export function valueProblems(mod: HostModule, args: unknown, module: string, fr
 }
 
 /** Ansible task keywords a play may hold that have no native meaning yet (for a clear refusal). */
-const ANSIBLE_ONLY_KEYWORDS = ['action', 'any_errors_fatal', 'args', 'async', 'become_exe', 'become_flags', 'become_method', 'collections', 'connection', 'debugger', 'delay', 'delegate_facts', 'delegate_to', 'environment', 'ignore_unreachable', 'local_action', 'loop_control', 'module_defaults', 'poll', 'port', 'remote_user', 'retries', 'run_once', 'throttle', 'timeout', 'until'];
+const ANSIBLE_ONLY_KEYWORDS = ['action', 'any_errors_fatal', 'args', 'async', 'become_exe', 'become_flags', 'become_method', 'collections', 'connection', 'debugger', 'delay', 'delegate_facts', 'environment', 'ignore_unreachable', 'local_action', 'module_defaults', 'poll', 'port', 'remote_user', 'retries', 'throttle', 'timeout', 'until'];
 const isAnsibleKeyword = (k: string): boolean => ANSIBLE_ONLY_KEYWORDS.includes(k) || /^with_[a-z_]+$/.test(k);
 
 function keywordMessage(k: string): string {
@@ -105,7 +157,8 @@ function taskIssue(ctx: z.RefinementCtx, message: string, path: PropertyKey[], k
  * Ansible (options, aliases, `key=value` text: ./ansible-args.ts); the task keeps the native
  * module name and args in native names.
  */
-export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx): Task => {
+export const TaskSchema: z.ZodType<Task, unknown> = z.record(z.string(), z.unknown()).transform((raw, ctx): Task => {
+  if (raw.block !== undefined) return blockTask(raw, ctx);
   const keys = Object.keys(raw).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
   const mods = keys.filter((k) => !isAnsibleKeyword(k));
   const unsupportedKeywords = keys.filter(isAnsibleKeyword);
@@ -169,6 +222,41 @@ export const TaskSchema = z.record(z.string(), z.unknown()).transform((raw, ctx)
   return { ...base.data, module: mod.name, args };
 });
 
+/** A block: its keywords pass to the tasks in it; `rescue` runs if one of them fails, `always` in any case. */
+const BLOCK_KEYS = new Set<string>(['name', ...BLOCK_PARTS, ...INHERITED]);
+function blockTask(raw: Record<string, unknown>, ctx: z.RefinementCtx): Task {
+  const extra = Object.keys(raw).filter((k) => !BLOCK_KEYS.has(k));
+  if (extra.length) {
+    for (const k of extra) taskIssue(ctx, `a block takes ${[...BLOCK_KEYS].join(', ')}; \`${k}\` is not one of them (put it on the tasks inside)`, [k], true);
+    return z.NEVER;
+  }
+  const own = Object.fromEntries(INHERITED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
+  const parts = {} as BlockParts;
+  let ok = true;
+  for (const part of BLOCK_PARTS) {
+    const list = raw[part] ?? [];
+    if (!Array.isArray(list)) {
+      taskIssue(ctx, `${part}: expected a list of tasks`, [part]);
+      ok = false;
+      continue;
+    }
+    const r = z.array(TaskSchema).safeParse(list.map((t) => (t && typeof t === 'object' && !Array.isArray(t) ? inheritKeywords(t as Record<string, unknown>, own) : t)));
+    if (!r.success) {
+      for (const i of r.error.issues) {
+        // Keep "point at the key" for the play loader's file:line:column.
+        const key = i.code === 'unrecognized_keys' ? [i.keys[0]] : [];
+        const atKey = key.length > 0 || (i as { params?: { at?: string } }).params?.at === 'key';
+        taskIssue(ctx, i.message, [part, ...i.path, ...key], atKey);
+      }
+      ok = false;
+      continue;
+    }
+    parts[part] = r.data;
+  }
+  if (!ok) return z.NEVER;
+  return { name: typeof raw.name === 'string' ? raw.name : undefined, module: 'block', args: {}, parts };
+}
+
 const Serial = z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/), z.array(z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%?\s*$/)])).min(1)]);
 
 export const PlaySchema = z.strictObject({
@@ -180,6 +268,7 @@ export const PlaySchema = z.strictObject({
   become: Bool.optional(),
   become_user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
   gather_facts: Bool.default(true),
+  tags: Tags.optional().describe('Tags every task of the play carries'),
   vars: z.record(z.string(), z.unknown()).default({}),
   /** Role defaults (activities/host/roles.ts): below inventory vars in precedence, as in Ansible. */
   defaults: z.record(z.string(), z.unknown()).default({}),
@@ -204,18 +293,22 @@ export function inlinePlayProblems(input: unknown): { path: (string | number)[];
   const play = (input as { play?: unknown } | null)?.play;
   if (!play || typeof play !== 'object' || Array.isArray(play)) return [];
   const out: { path: (string | number)[]; offset: number; message: string }[] = [];
-  for (const list of ['tasks', 'handlers'] as const) {
-    const tasks = (play as Record<string, unknown>)[list];
-    if (!Array.isArray(tasks)) continue;
+  const walk = (tasks: unknown, at: (string | number)[]): void => {
+    if (!Array.isArray(tasks)) return;
     tasks.forEach((t, i) => {
       if (!t || typeof t !== 'object' || Array.isArray(t)) return;
+      if ('block' in t) {
+        for (const part of BLOCK_PARTS) walk((t as Record<string, unknown>)[part], [...at, i, part]);
+        return;
+      }
       const mods = Object.keys(t).filter((k) => !(TASK_KEYWORDS as readonly string[]).includes(k));
       const mod = mods.length === 1 ? HOST_MODULES.get(mods[0]) : undefined;
       if (!mod) return;
       const raw = (t as Record<string, unknown>)[mods[0]];
       const args = typeof raw === 'string' && mod.freeForm ? { [mod.freeForm]: raw } : raw;
-      for (const p of valueProblems(mod, args, mods[0], typeof raw === 'string')) out.push({ ...p, path: ['play', list, i, ...p.path] });
+      for (const p of valueProblems(mod, args, mods[0], typeof raw === 'string')) out.push({ ...p, path: ['play', ...at, i, ...p.path] });
     });
-  }
+  };
+  for (const list of ['tasks', 'handlers'] as const) walk((play as Record<string, unknown>)[list], [list]);
   return out;
 }

@@ -9,7 +9,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { defineAction } from '../define';
 import { loadInventory, InventoryError } from './inventory-files';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
-import { inlinePlayProblems, PlaySchema } from './play-schema';
+import { inlinePlayProblems, PlaySchema, Tags } from './play-schema';
+import { ENV } from '../../lib/config';
 import { runPlay, type HostCounts, type HostResult, type PlayProgress } from './runner';
 
 export const PlayInput = z.strictObject({
@@ -21,6 +22,8 @@ export const PlayInput = z.strictObject({
   forks: z.number().int().min(1).max(1000).optional().describe('Hosts at once (default: play forks, else 50)'),
   maxFailPercentage: z.number().min(0).max(100).optional().describe('Fail the batch when more hosts than this fail (default: play max_fail_percentage, else 0)'),
   vars: z.record(z.string(), z.unknown()).default({}).describe('Extra vars (like -e), highest precedence'),
+  tags: Tags.default([]).describe('Run only tasks with these tags (like --tags); `always` tasks run too, `never` tasks only by name'),
+  skipTags: Tags.default([]).describe('Skip tasks with these tags (like --skip-tags)'),
   vaultPassword: z
     .union([SecretRef, z.literal('')])
     .optional()
@@ -113,6 +116,9 @@ export default defineAction({
         diff: input.diff,
         forks: input.forks ?? input.play.forks ?? 50,
         extraVars: input.vars,
+        tags: input.tags,
+        skipTags: input.skipTags,
+        localTasks: process.env[ENV.localTasks] === '1',
         ssh: { ...input.ssh, knownHostsFile: input.ssh.knownHostsFile || undefined },
         signal: ctx.signal,
         resume,

@@ -70,7 +70,7 @@ export function formatRecap(plays: PlayOutputs[], opts: { color?: boolean } = {}
     // A host several plays touched: counts add up, as in one ansible-playbook run of several plays.
     for (const [h, r] of Object.entries(p.recap)) {
       const prev = hosts.get(h);
-      hosts.set(h, prev ? { ...r, ok: prev.ok + r.ok, changed: prev.changed + r.changed, unreachable: prev.unreachable + r.unreachable, failed: prev.failed + r.failed, skipped: prev.skipped + r.skipped, ignored: prev.ignored + r.ignored } : r);
+      hosts.set(h, prev ? { ...r, ok: prev.ok + r.ok, changed: prev.changed + r.changed, unreachable: prev.unreachable + r.unreachable, failed: prev.failed + r.failed, skipped: prev.skipped + r.skipped, rescued: (prev.rescued ?? 0) + (r.rescued ?? 0), ignored: prev.ignored + r.ignored } : r);
     }
   }
   const width = Math.max(...[...hosts.keys()].map((h) => h.length), 4) + 2;
@@ -79,7 +79,7 @@ export function formatRecap(plays: PlayOutputs[], opts: { color?: boolean } = {}
     const color = r.failed || r.unreachable ? '31' : r.changed ? '33' : '32';
     const cell = (k: string, v: number, col: string) => (v ? c(col, `${k}=${v}`) : `${k}=${v}`).padEnd(opts.color && v ? 13 + 9 : 13);
     lines.push(
-      `${c(color, h.padEnd(width))}: ${cell('ok', r.ok, '32')} ${cell('changed', r.changed, '33')} ${cell('unreachable', r.unreachable, '31')} ${cell('failed', r.failed, '31')} ${cell('skipped', r.skipped, '36')} ${cell('ignored', r.ignored, '35')}`.trimEnd(),
+      `${c(color, h.padEnd(width))}: ${cell('ok', r.ok, '32')} ${cell('changed', r.changed, '33')} ${cell('unreachable', r.unreachable, '31')} ${cell('failed', r.failed, '31')} ${cell('skipped', r.skipped, '36')} ${cell('rescued', r.rescued ?? 0, '35')} ${cell('ignored', r.ignored, '35')}`.trimEnd(),
     );
   }
   return lines.join('\n');

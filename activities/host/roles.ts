@@ -7,13 +7,15 @@
  *  - `pre_tasks` / `post_tasks`, in Ansible's order: pre_tasks, roles, tasks, post_tasks;
  *  - `import_tasks` / `include_tasks` (a file of tasks) and `import_role` / `include_role`,
  *    with the including task's `when`, `vars` and `become` passed to every task they bring;
- *  - `block:` (without rescue/always), whose keywords apply to its tasks.
+ *  - `block:`, whose keywords apply to its tasks; a block with `rescue:`/`always:` stays a block
+ *    (host.play runs its parts), one without is flattened into its tasks.
  * Every task remembers the file and place it came from, so a mistake is reported there, and
  * tasks of a role remember the role's folder, where their `src` files are looked up.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { BLOCK_PARTS, INHERITED, inheritKeywords } from './play-schema';
 
 export interface Source {
   file: string;
@@ -32,6 +34,8 @@ export class RoleError extends Error {
   constructor(
     readonly origin: Origin | undefined,
     message: string,
+    /** Point at the last key of the origin's path (an unknown keyword), not its value. */
+    readonly atKey = false,
   ) {
     super(message);
   }
@@ -40,8 +44,6 @@ export class RoleError extends Error {
 type Dict = Record<string, unknown>;
 const isDict = (v: unknown): v is Dict => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** Keywords of an include/import or block task that its tasks inherit. */
-const INHERITED = ['when', 'vars', 'become', 'become_user', 'tags', 'check_mode', 'diff', 'no_log', 'ignore_errors'] as const;
 
 export function readYamlSource(file: string, origin?: Origin): { src: Source; value: unknown } {
   let text: string;
@@ -77,13 +79,22 @@ function mainFile(dir: string): string | undefined {
 
 export interface ExpandedPlay {
   play: Dict;
-  tasks: Origin[];
-  handlers: Origin[];
+  /** Where each task of the expanded play came from, by its path there (`originKey(['tasks', 3, 'rescue', 0])`). */
+  origins: Map<string, Origin>;
+}
+
+export const originKey = (path: (string | number)[]): string => path.join('\u0000');
+
+/** A task as expanded, with where it came from; a block with rescue/always keeps its parts. */
+interface Entry {
+  task: Dict;
+  origin: Origin;
+  parts?: Record<(typeof BLOCK_PARTS)[number], Entry[]>;
 }
 
 export function expandPlay(raw: Dict, src: Source, prefix: (string | number)[], baseDir: string, env: NodeJS.ProcessEnv = process.env): ExpandedPlay {
-  const tasks: { task: Dict; origin: Origin }[] = [];
-  const handlers: { task: Dict; origin: Origin }[] = [];
+  const tasks: Entry[] = [];
+  const handlers: Entry[] = [];
   let defaults: Dict = {};
   let roleVars: Dict = {};
   const seenRoles = new Set<string>();
@@ -98,20 +109,9 @@ export function expandPlay(raw: Dict, src: Source, prefix: (string | number)[], 
     throw new RoleError(at, `role "${name}" not found (looked in ${searchPath.join(', ')}; set RUNWRIGHT_ROLES_PATH)`);
   };
 
-  /** Merge an include's/block's keywords into a task it brings: `when` conditions add up, vars layer. */
-  const inherit = (task: Dict, from: Dict): Dict => {
-    const out = { ...task };
-    for (const k of INHERITED) {
-      if (from[k] === undefined) continue;
-      if (k === 'when') out.when = [...([] as unknown[]).concat(from.when), ...(out.when === undefined ? [] : ([] as unknown[]).concat(out.when))];
-      else if (k === 'vars') out.vars = { ...(from.vars as Dict), ...(isDict(out.vars) ? out.vars : {}) };
-      else if (k === 'tags') out.tags = [...([] as unknown[]).concat(from.tags), ...(out.tags === undefined ? [] : ([] as unknown[]).concat(out.tags))];
-      else if (out[k] === undefined) out[k] = from[k];
-    }
-    return out;
-  };
+  const inherit = (task: Dict, from: Dict): Dict => inheritKeywords(task, from);
 
-  const taskList = (value: unknown, src: Source, path: (string | number)[], dir: string, role: string | undefined, from: Dict, into: { task: Dict; origin: Origin }[], handlerInto: typeof handlers): void => {
+  const taskList = (value: unknown, src: Source, path: (string | number)[], dir: string, role: string | undefined, from: Dict, into: Entry[], handlerInto: Entry[]): void => {
     if (value === undefined || value === null) return;
     if (!Array.isArray(value)) throw new RoleError({ src, path }, 'expected a list of tasks');
     value.forEach((t, i) => {
@@ -140,9 +140,16 @@ export function expandPlay(raw: Dict, src: Source, prefix: (string | number)[], 
         return;
       }
       if (t.block !== undefined) {
-        for (const k of ['rescue', 'always'] as const)
-          if (t[k] !== undefined) throw new RoleError({ src, path: [...path, i, k] }, `block with \`${k}:\` is not supported natively yet; use ansible.playbook for this play`);
-        taskList(t.block, src, [...path, i, 'block'], dir, role, scope, into, handlerInto);
+        if (t.rescue === undefined && t.always === undefined) {
+          taskList(t.block, src, [...path, i, 'block'], dir, role, scope, into, handlerInto);
+          return;
+        }
+        if (into === handlerInto) throw new RoleError(at, 'a handler cannot be a block with rescue/always natively; use ansible.playbook for this play');
+        const extra = Object.keys(t).filter((k) => !['name', ...BLOCK_PARTS, ...INHERITED].includes(k));
+        if (extra.length) throw new RoleError({ src, path: [...path, i, extra[0]] }, `a block takes name, block, rescue, always and ${INHERITED.join(', ')}; \`${extra[0]}\` is not one of them`, true);
+        const parts: NonNullable<Entry['parts']> = { block: [], rescue: [], always: [] };
+        for (const k of BLOCK_PARTS) taskList(t[k], src, [...path, i, k], dir, role, scope, parts[k], handlerInto);
+        into.push({ task: t.name === undefined ? {} : { name: t.name }, origin: at, parts });
         return;
       }
       const task = inherit(t, from);
@@ -214,12 +221,20 @@ export function expandPlay(raw: Dict, src: Source, prefix: (string | number)[], 
   const playHandlers: typeof handlers = [];
   taskList(raw.handlers, src, [...prefix, 'handlers'], baseDir, undefined, {}, playHandlers, playHandlers);
 
+  const origins = new Map<string, Origin>();
+  const build = (entries: Entry[], path: (string | number)[]): Dict[] =>
+    entries.map((e, i) => {
+      origins.set(originKey([...path, i]), e.origin);
+      if (!e.parts) return e.task;
+      const parts = e.parts;
+      return { ...e.task, ...Object.fromEntries(BLOCK_PARTS.map((k) => [k, build(parts[k], [...path, i, k])])) };
+    });
   const { roles: _r, pre_tasks: _p, post_tasks: _q, ...rest } = raw;
-  const play: Dict = { ...rest, tasks: tasks.map((t) => t.task), handlers: [...handlers, ...playHandlers].map((t) => t.task) };
+  const play: Dict = { ...rest, tasks: build(tasks, ['tasks']), handlers: build([...handlers, ...playHandlers], ['handlers']) };
   // Ansible's precedence: role defaults < inventory < play vars < role vars (< task vars).
   if (Object.keys(defaults).length) play.defaults = defaults;
   if (Object.keys(roleVars).length) play.vars = mergeVaultFiles(isDict(raw.vars) ? raw.vars : {}, roleVars);
-  return { play, tasks: tasks.map((t) => t.origin), handlers: [...handlers, ...playHandlers].map((t) => t.origin) };
+  return { play, origins };
 }
 
 function mergeVaultFiles(a: Dict, b: Dict): Dict {

@@ -19,7 +19,8 @@ import { ModuleError, type Facts, type HostModule, type ModuleContext, type Modu
 import { HOST_MODULES } from './modules';
 import { hasVault, openVaultVars, VaultError } from './vault';
 import { parse as parseYaml } from 'yaml';
-import type { Play, Task } from './play-schema';
+import type { BlockParts, Play, Task } from './play-schema';
+import { localRunner, type LocalRunner } from './local';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -33,7 +34,11 @@ export interface TaskRecord {
   stdout?: string;
   stderr?: string;
   ignored?: boolean;
+  /** Failed inside a block whose `rescue:` then succeeded: counted as rescued, not failed. */
+  rescued?: boolean;
   items?: number;
+  /** A `run_once` task: the host it ran on (its result counts there only). */
+  ranOn?: string;
 }
 
 export interface HostCounts {
@@ -43,6 +48,7 @@ export interface HostCounts {
   skipped: number;
   unreachable: number;
   ignored: number;
+  rescued: number;
 }
 
 export interface HostResult {
@@ -79,6 +85,11 @@ export interface RunPlayOptions {
   journalKey?: string;
   /** Opens the play's vault-encrypted vars (resolved by host.play from a granted secret). */
   vaultPassword?: string;
+  /** Ansible's --tags / --skip-tags. */
+  tags?: string[];
+  skipTags?: string[];
+  /** Tasks with `delegate_to: localhost` may run on this machine (the worker's operator allows it). */
+  localTasks?: boolean;
   log?(msg: string): void;
 }
 
@@ -290,7 +301,7 @@ async function readLocal(p: string, t: Task, base: string | undefined): Promise<
 }
 
 function emptyCounts(): HostCounts {
-  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 };
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0, rescued: 0 };
 }
 
 /**
@@ -303,8 +314,31 @@ function resolveMaybeSecret(v: string | undefined, fromInventory: boolean, host:
   return SECRET_REF_PATTERN.test(v) ? resolveSecret(v, { trusted: fromInventory, destination: host }) : v;
 }
 
+/**
+ * Ansible's tag selection (--tags, --skip-tags): `always` runs unless skipped by name, `never`
+ * only when asked for by name; `tagged`/`untagged`/`all` as in Ansible.
+ */
+export function selectedByTags(taskTags: string[], only: string[] = [], skip: string[] = []): boolean {
+  const has = (list: string[], t: string) => list.includes(t);
+  const tagged = taskTags.length > 0;
+  const hit = (list: string[]) => taskTags.some((t) => has(list, t)) || (has(list, 'tagged') && tagged) || (has(list, 'untagged') && !tagged);
+  if (hit(skip) || (has(skip, 'all') && !taskTags.includes('always'))) return false;
+  const wanted = only.length ? only : ['all'];
+  // `never`: only when one of the task's tags is asked for by name (not by `all` or `tagged`).
+  if (taskTags.includes('never')) return taskTags.some((t) => has(wanted, t));
+  if (taskTags.includes('always') && !has(skip, 'always')) return true;
+  return hit(wanted) || has(wanted, 'all');
+}
+
+/** A `run_once` task's result, shared by the hosts of the batch (the first host to reach it runs it). */
+interface OnceResult {
+  rec: TaskRecord;
+  registered?: unknown;
+  host: string;
+}
+
 /** Run one host's play. Never throws for host problems: they become the host's result. */
-async function runHost(name: string, o: RunPlayOptions, secrets: string[], notifiedBefore: string[], report: (notified: string[]) => void): Promise<HostResult> {
+async function runHost(name: string, o: RunPlayOptions, secrets: string[], notifiedBefore: string[], report: (notified: string[]) => void, once: Map<Task, Promise<OnceResult | undefined>>): Promise<HostResult> {
   // Ansible's precedence: role defaults < inventory vars < play vars (and role vars) < extra vars.
   let vars: Vars = { ...o.play.defaults, ...hostVars(o.inventory, name), ...o.play.vars, ...o.extraVars };
   // Vault-encrypted vars are opened here, on the worker, with the granted password; every opened
@@ -382,8 +416,10 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     }
     return Object.fromEntries(Object.keys(vars).map((k) => [k, out[k]]));
   };
+  // In a block's rescue: the task that failed and its result, as Ansible gives them.
+  let failedVars: Vars = {};
   const scope = (extra: Vars = {}): Vars => {
-    const head: Vars = { ...registered, facts: facts ?? null, ...(o.play.templating === 'jinja2' ? { ...magic, ...(facts ? ansibleFacts(facts) : {}) } : {}), inventory_hostname: name };
+    const head: Vars = { ...registered, ...failedVars, facts: facts ?? null, ...(o.play.templating === 'jinja2' ? { ...magic, ...(facts ? ansibleFacts(facts) : {}) } : {}), inventory_hostname: name };
     const v = renderedVars({ ...vars, ...head });
     return { ...v, vars: v, ...head, ...extra };
   };
@@ -409,7 +445,8 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
       rec.msg = 'condition is false';
       return rec;
     }
-    const loopVar = t.loop_var ?? 'item';
+    const lc = t.loop_control ?? {};
+    const loopVar = lc.loop_var ?? t.loop_var ?? 'item';
     let items: unknown[] = [undefined];
     if (t.loop !== undefined) {
       const l = typeof t.loop === 'string' ? (t.loop.includes('{{') ? T.render(t.loop, taskScope) : T.evaluate(t.loop, taskScope)) : T.render(t.loop, taskScope);
@@ -417,12 +454,14 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
       items = l;
       rec.items = l.length;
     }
+    const local = t.delegate_to ? delegateLocal(o, become, t) : undefined;
     const results: ModuleResult[] = [];
     let anyChanged = false;
     let failure: string | undefined;
     const diffs: string[] = [];
-    for (const item of items) {
-      const itemScope = t.loop !== undefined ? { ...taskScope, [loopVar]: item } : taskScope;
+    for (const [index, item] of items.entries()) {
+      if (index > 0 && lc.pause) await sleepUnlessAborted(lc.pause * 1000, o.signal);
+      const itemScope = t.loop !== undefined ? { ...taskScope, [loopVar]: item, ...loopControlVars(lc, items, index) } : taskScope;
       const rendered = renderArgs(t.args, itemScope, mod, T);
       const parsed = mod.args.safeParse(rendered);
       if (!parsed.success) throw new ModuleError(`${t.module}: invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`);
@@ -431,8 +470,10 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         check,
         diff,
         signal: o.signal,
-        exec: (script, eo = {}) => conn.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, become: eo.noBecome ? null : become, signal: o.signal }),
-        facts: gatherFacts,
+        exec: local
+          ? (script, eo = {}) => local.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, signal: o.signal })
+          : (script, eo = {}) => conn.exec(script, { stdin: eo.stdin, env: eo.env, timeoutMs: eo.timeoutMs, become: eo.noBecome ? null : become, signal: o.signal }),
+        facts: local ? local.facts : gatherFacts,
         readLocal: (p) => readLocal(p, t, o.play.base_dir),
         render: (tpl) => T.text(tpl, itemScope),
         renderJinja: (tpl) => JINJA_TEMPLATING.text(tpl, itemScope),
@@ -484,6 +525,87 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     return rec;
   };
 
+  const runOne = async (t: Task): Promise<TaskRecord> => {
+    try {
+      return await runTask(t, false);
+    } catch (e: any) {
+      if (o.signal.aborted) throw o.signal.reason;
+      if (e instanceof SshError) throw e;
+      return { task: t.name ?? t.module, module: t.module, status: 'failed', msg: e?.message ?? String(e) };
+    }
+  };
+
+  /**
+   * `run_once`: the first host of the batch to reach the task runs it; the others wait and take
+   * its result (registered var included), as Ansible applies it to every host. If that host
+   * drops off the network mid-task, the next host to come runs it.
+   */
+  const runOnce = async (t: Task): Promise<TaskRecord> => {
+    for (;;) {
+      const shared = once.get(t);
+      if (!shared) {
+        let settle!: (r: OnceResult | undefined) => void;
+        once.set(t, new Promise((r) => (settle = r)));
+        try {
+          const rec = await runOne(t);
+          settle({ rec, registered: t.register ? registered[t.register] : undefined, host: name });
+          return { ...rec, ranOn: name };
+        } catch (e) {
+          once.delete(t);
+          settle(undefined);
+          throw e;
+        }
+      }
+      const r = await shared;
+      if (!r) continue;
+      if (t.register && r.registered !== undefined) registered[t.register] = r.registered;
+      return { ...r.rec, ranOn: r.host, diff: undefined };
+    }
+  };
+
+  const playTags = o.play.tags ?? [];
+  /** Run tasks in order; returns the failure that ends this host's play (not ignored, not rescued). */
+  const runList = async (list: Task[]): Promise<TaskRecord | undefined> => {
+    for (const t of list) {
+      if (t.parts) {
+        const f = await runBlock(t.parts);
+        if (f) return f;
+        continue;
+      }
+      if (!selectedByTags([...playTags, ...(t.tags ?? [])], o.tags, o.skipTags)) continue;
+      const r = t.run_once ? await runOnce(t) : await runOne(t);
+      await journalNotified();
+      tasks.push(r);
+      // A run_once task counts on the host that ran it (and as a failure everywhere, as in Ansible).
+      if (!r.ranOn || r.ranOn === name || r.status === 'failed') count(r);
+      report([...notified]);
+      if (r.status === 'failed' && !r.ignored) return r;
+    }
+    return undefined;
+  };
+
+  /** A block: `rescue` runs when a task of `block` fails (and, if it succeeds, the failure counts as rescued); `always` runs in any case. */
+  const runBlock = async (b: BlockParts): Promise<TaskRecord | undefined> => {
+    let failure = await runList(b.block);
+    if (failure && b.rescue.length) {
+      const before = failedVars;
+      failedVars = {
+        ansible_failed_task: { name: failure.task, action: failure.module },
+        ansible_failed_result: { failed: true, msg: failure.msg, ...(failure.rc !== undefined ? { rc: failure.rc } : {}), ...(failure.stdout ? { stdout: failure.stdout } : {}), ...(failure.stderr ? { stderr: failure.stderr } : {}) },
+      };
+      const again = await runList(b.rescue);
+      failedVars = before;
+      if (!again) {
+        failure.rescued = true;
+        counts.failed--;
+        counts.rescued++;
+      }
+      failure = again;
+    }
+    const always = b.always.length ? await runList(b.always) : undefined;
+    return always ?? failure;
+  };
+
   const count = (r: TaskRecord): void => {
     if (r.status === 'skipped') counts.skipped++;
     else if (r.status === 'failed') {
@@ -523,24 +645,8 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
       }
     }
     if (o.play.gather_facts) await gatherFacts();
-    for (const t of o.play.tasks) {
-      let r: TaskRecord;
-      try {
-        r = await runTask(t, false);
-      } catch (e: any) {
-        if (o.signal.aborted) throw o.signal.reason;
-        if (e instanceof SshError) throw e;
-        r = { task: t.name ?? t.module, module: t.module, status: 'failed', msg: e?.message ?? String(e) };
-      }
-      await journalNotified();
-      tasks.push(r);
-      count(r);
-      report([...notified]);
-      if (r.status === 'failed' && !r.ignored) {
-        hostFailed = `task "${r.task}" (${r.module}) failed: ${r.msg}`;
-        break;
-      }
-    }
+    const fatal = await runList(o.play.tasks);
+    if (fatal) hostFailed = `task "${fatal.task}" (${fatal.module}) failed: ${fatal.msg}`;
     // Handlers: once, in the order they are defined, if a task notified them (by name or `listen`).
     if (!hostFailed) {
       for (const [i, h] of o.play.handlers.entries()) {
@@ -607,15 +713,23 @@ export async function runPlay(o: RunPlayOptions): Promise<{ results: Record<stri
     if (d) results[h] = { ...d, tasks: [], handlers: [], resumed: true };
     else todo.push(h);
   }
+  const once = new Map<Task, Promise<OnceResult | undefined>>();
   let next = 0;
   const lanes = Array.from({ length: Math.min(o.forks, todo.length) }, async () => {
     while (next < todo.length) {
       const h = todo[next++];
       if (o.signal.aborted) throw o.signal.reason;
-      const r = await runHost(h, o, secrets, progress.notified[h] ?? [], (n) => {
-        if (n.length) progress.notified[h] = n;
-        o.onProgress?.(progress);
-      });
+      const r = await runHost(
+        h,
+        o,
+        secrets,
+        progress.notified[h] ?? [],
+        (n) => {
+          if (n.length) progress.notified[h] = n;
+          o.onProgress?.(progress);
+        },
+        once,
+      );
       results[h] = r;
       progress.done[h] = { status: r.status, counts: r.counts, address: r.address, msg: r.msg };
       delete progress.notified[h];
@@ -625,4 +739,46 @@ export async function runPlay(o: RunPlayOptions): Promise<{ results: Record<stri
   await Promise.all(lanes);
   // Keep the batch order.
   return { results: Object.fromEntries(o.hosts.map((h) => [h, results[h]])), secrets };
+}
+
+/** Ansible's loop_control: `index_var` and, with `extended`, `ansible_loop`. */
+function loopControlVars(lc: NonNullable<Task['loop_control']>, items: unknown[], i: number): Vars {
+  const out: Vars = {};
+  if (lc.index_var) out[lc.index_var] = i;
+  if (lc.extended) {
+    out.ansible_loop = {
+      index: i + 1,
+      index0: i,
+      revindex: items.length - i,
+      revindex0: items.length - i - 1,
+      first: i === 0,
+      last: i === items.length - 1,
+      length: items.length,
+      ...(i > 0 ? { previtem: items[i - 1] } : {}),
+      ...(i < items.length - 1 ? { nextitem: items[i + 1] } : {}),
+      ...(lc.extended_allitems === false ? {} : { allitems: items }),
+    };
+  }
+  return out;
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res, rej) => {
+    if (signal.aborted) return rej(signal.reason);
+    const t = setTimeout(() => (signal.removeEventListener('abort', stop), res()), ms);
+    const stop = () => (clearTimeout(t), rej(signal.reason));
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
+ * `delegate_to: localhost`: the task runs on the worker (Ansible's controller), only where the
+ * worker's operator allows it (RUNWRIGHT_LOCAL_TASKS=1), as the worker's user, with a bare
+ * environment (the worker's own variables can hold credentials). `become` is refused there.
+ */
+function delegateLocal(o: RunPlayOptions, become: Become | null, t: Task): LocalRunner {
+  if (!o.localTasks)
+    throw new ModuleError(`delegate_to: ${t.delegate_to}: this worker does not run tasks locally; its operator can allow it with RUNWRIGHT_LOCAL_TASKS=1 (they run as the worker's user, with a bare environment)`);
+  if (become) throw new ModuleError(`delegate_to: ${t.delegate_to}: become is not supported for a task delegated to the worker; set \`become: false\` on the task`);
+  return localRunner(parseFacts, FACTS_SCRIPT);
 }
