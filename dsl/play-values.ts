@@ -12,7 +12,7 @@
 import { evaluateExpression, render, type Scope } from './expr';
 
 /** Task keywords (activities/host/play-schema.ts TASK_KEYWORDS; a test keeps them equal). */
-export const PLAY_TASK_KEYWORDS = ['name', 'when', 'register', 'notify', 'listen', 'become', 'become_user', 'changed_when', 'failed_when', 'ignore_errors', 'loop', 'loop_var', 'loop_control', 'run_once', 'delegate_to', 'check_mode', 'diff', 'no_log', 'tags', 'vars', 'role_path'];
+export const PLAY_TASK_KEYWORDS = ['name', 'when', 'register', 'notify', 'listen', 'become', 'become_user', 'changed_when', 'failed_when', 'ignore_errors', 'loop', 'loop_var', 'loop_control', 'run_once', 'delegate_to', 'until', 'retries', 'delay', 'check_mode', 'diff', 'no_log', 'tags', 'vars', 'role_path'];
 
 /** Prefix of the task variables that carry runbook-level values. */
 export const RUNBOOK_VALUE_PREFIX = '__rw';

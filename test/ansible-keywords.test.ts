@@ -3,7 +3,8 @@
  *  - tag selection (--tags / --skip-tags, `always`, `never`, `tagged`, `untagged`, `all`, play
  *    and block tags) against `ansible-playbook --list-tasks` for many selections;
  *  - one play with block/rescue/always (ansible_failed_task/result), loop_control (loop_var,
- *    index_var, extended), run_once with register, delegate_to: localhost and tags, run natively
+ *    index_var, extended), run_once with register, delegate_to: localhost, tags, set_fact, stat,
+ *    assert, debug, fail and until/retries/delay, run natively
  *    by configure-hosts on two real sshd test hosts (set 190) and by ansible-playbook on their
  *    twins: same files on the hosts and on the worker, same rescued/failed counts, and a second
  *    native run changes nothing;
@@ -65,6 +66,37 @@ const PLAY = `- hosts: all
       changed_when: false
     - name: every host sees the run_once result
       copy: { dest: /srv/kw/once, content: "{{ chosen.stdout }}\\n" }
+    - name: facts from a task
+      set_fact:
+        greeting: "hello {{ inventory_hostname }}"
+        port_plus: "{{ 8000 + 80 }}"
+    - name: look at the app dir
+      stat: { path: /srv/kw }
+      register: kwdir
+    - name: check what we know
+      assert:
+        that:
+          - kwdir.stat.exists
+          - kwdir.stat.isdir and not kwdir.stat.islnk
+          - kwdir.stat.mode == '0755'
+          - port_plus | int == 8080
+        fail_msg: "unexpected facts"
+    - name: say it
+      debug: { msg: "{{ greeting }} {{ port_plus }}" }
+    - name: show a value
+      debug: { var: kwdir.stat.pw_name }
+    - name: never fails here
+      fail: { msg: "not reached" }
+      when: kwdir.stat.exists == false
+    - name: write facts
+      copy: { dest: /srv/kw/facts, content: "{{ greeting }} {{ port_plus }} {{ kwdir.stat.pw_name }} {{ kwdir.stat.isdir }} {{ kwdir.stat.exists }}\\n" }
+    - name: count until three
+      shell: "n=$(cat /srv/kw/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > /srv/kw/count; echo $n"
+      register: counter
+      until: counter.stdout | int >= 3
+      retries: 5
+      delay: 0
+      changed_when: false
     - name: on the controller
       copy: { dest: "{{ local_dir }}/{{ inventory_hostname }}", content: "from {{ inventory_hostname }}\\n" }
       delegate_to: localhost
@@ -128,11 +160,17 @@ async function runNative(params: Record<string, unknown> = {}) {
   expect(native).toContain('== 0-alpha');
   expect(native).toContain('2/3 first=False last=False prev=alpha');
   expect(native).toContain('chosen-once');
+  expect(native).toContain('hello h1 8080 root True True');
+  expect(native).toMatch(/== count 644\n3\n/);
+  expect(first.hosts.h1.tasks.find((t) => t.task === 'say it')?.msg).toBe('hello h1 8080');
+  expect(first.hosts.h1.tasks.find((t) => t.task === 'show a value')?.msg).toBe('kwdir.stat.pw_name: root');
   expect(native).not.toContain('unreached');
   expect(native).not.toMatch(/== (extra|debug)/);
-  expect(native).toEqual(state('h2'));
-  expect(native).toEqual(state('h3'));
-  expect(state('h4')).toEqual(state('h3'));
+  // The same on every host but for the host's own name.
+  const same = (h: string) => state(h).replace(`hello ${h} `, 'hello HOST ');
+  expect(same('h1')).toEqual(same('h2'));
+  expect(same('h1')).toEqual(same('h3'));
+  expect(same('h4')).toEqual(same('h3'));
   // Delegated to the worker: one file per host there, the same as Ansible's controller got.
   const local = (tool: string) => readdirSync(join(dir, `local-${tool}`)).sort().map((f) => `${f}: ${readFileSync(join(dir, `local-${tool}`, f), 'utf8')}`);
   expect(local('runwright')).toEqual(['h1: from h1\n', 'h2: from h2\n']);

@@ -124,7 +124,7 @@ describe('pure parts', () => {
     expect(r.h9.msg).toMatch(/^TASK \[copy motd\]: unreachable: Failed to connect to the host via ssh/);
     // The CLI's recap (activities/host/recap.ts) prints it as it prints host.play's.
     const text = formatRecap([{ changed: true, check: false, recap: Object.fromEntries(Object.entries(r).map(([h, x]) => [h, { ...x.counts, status: x.status }])), hosts: r, failed: ['h2'], unreachable: ['h9'], summary: '' } as PlayOutputs]);
-    expect(text).toMatch(/PLAY RECAP \*+\nh1 +: ok=6 +changed=4 +unreachable=0 +failed=0 +skipped=1 +rescued=0 +ignored=1\nh2 +: ok=2 +changed=2 +unreachable=0 +failed=1 +skipped=2 +rescued=0 +ignored=0\nh9 +: ok=0 +changed=0 +unreachable=1/);
+    expect(text).toMatch(/PLAY RECAP \*+\nh1 +: ok=6 +changed=4 +unreachable=0 +failed=0 +skipped=1 +rescued=1 +ignored=1\nh2 +: ok=2 +changed=2 +unreachable=0 +failed=1 +skipped=2 +rescued=0 +ignored=0\nh9 +: ok=0 +changed=0 +unreachable=1/);
     expect(text).toContain('FAILED: h2: TASK [disk check]: non-zero return code (rc 3): disk full on h2');
     expect(text).toContain('--- h1: copy motd (copy)');
   });

@@ -48,6 +48,8 @@ export interface ModuleContext {
   render(template: string): string;
   /** Render Jinja2 whatever the play's language (`.j2` files are Jinja2 by name). */
   renderJinja?(template: string): string;
+  /** Evaluate a bare expression in the play's language (assert's `that`, debug's `var`). */
+  evaluate(expr: string): unknown;
   signal: AbortSignal;
 }
 

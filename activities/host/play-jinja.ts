@@ -6,7 +6,7 @@ import { jinjaSyntaxProblem } from './jinja';
 import { BLOCK_PARTS } from './play-schema';
 
 type Path = (string | number)[];
-const BARE = ['when', 'changed_when', 'failed_when'];
+const BARE = ['when', 'changed_when', 'failed_when', 'until'];
 
 export function playJinjaProblems(play: unknown): { path: Path; message: string }[] {
   const out: { path: Path; message: string }[] = [];

@@ -53,6 +53,9 @@ export const TASK_KEYWORDS = [
   'loop_control',
   'run_once',
   'delegate_to',
+  'until',
+  'retries',
+  'delay',
   'check_mode',
   'diff',
   'no_log',
@@ -77,6 +80,9 @@ const TaskBase = z.object({
   loop_control: LoopControl.optional(),
   run_once: Bool.optional(),
   delegate_to: DelegateTo.optional(),
+  until: Cond.optional(),
+  retries: z.coerce.number().int().min(0).max(1000).optional(),
+  delay: z.coerce.number().min(0).max(3600).optional(),
   check_mode: Bool.optional(),
   diff: Bool.optional(),
   no_log: Bool.optional(),
@@ -137,7 +143,7 @@ export function valueProblems(mod: HostModule, args: unknown, module: string, fr
 }
 
 /** Ansible task keywords a play may hold that have no native meaning yet (for a clear refusal). */
-const ANSIBLE_ONLY_KEYWORDS = ['action', 'any_errors_fatal', 'args', 'async', 'become_exe', 'become_flags', 'become_method', 'collections', 'connection', 'debugger', 'delay', 'delegate_facts', 'environment', 'ignore_unreachable', 'local_action', 'module_defaults', 'poll', 'port', 'remote_user', 'retries', 'throttle', 'timeout', 'until'];
+const ANSIBLE_ONLY_KEYWORDS = ['action', 'any_errors_fatal', 'args', 'async', 'become_exe', 'become_flags', 'become_method', 'collections', 'connection', 'debugger', 'delegate_facts', 'environment', 'ignore_unreachable', 'local_action', 'module_defaults', 'poll', 'port', 'remote_user', 'throttle', 'timeout'];
 const isAnsibleKeyword = (k: string): boolean => ANSIBLE_ONLY_KEYWORDS.includes(k) || /^with_[a-z_]+$/.test(k);
 
 function keywordMessage(k: string): string {

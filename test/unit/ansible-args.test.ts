@@ -57,6 +57,10 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   sysctl: { name: 'net.ipv4.ip_forward', value: 1 },
   facts: {},
   template: { dest: '/tmp/x', src: 'templates/x.j2' },
+  stat: { path: '/tmp/x' },
+  assert: { that: ['true'] },
+  debug: {},
+  fail: {},
 };
 
 /** A value of the option's type the native module takes. */
@@ -71,6 +75,8 @@ const SAMPLE_FOR: Record<string, Record<string, unknown>> = {
   lineinfile: { state: 'present' },
   sysctl: { state: 'present', value: '1', name: 'net.ipv4.ip_forward' },
   package: { state: 'latest' },
+  stat: { checksum_algorithm: 'sha256' },
+  assert: { that: ['1 == 1'] },
 };
 /** Options that need another arg with them. */
 const WITH: Record<string, Record<string, Record<string, unknown>>> = {
@@ -92,6 +98,8 @@ const REFUSED_CHOICES: Record<string, Record<string, unknown[]>> = {
 const TYPE_EXCEPTIONS: Record<string, string> = {
   // The native value takes numbers and booleans as sysctl writes them (true → 1).
   'sysctl.value': 'raw',
+  // assert's action plugin takes one string as a list of one (Ansible's list type would split it at commas).
+  'assert.that': 'raw',
 };
 
 describe.each(ANSIBLE_SPELLINGS.map((sp) => [sp.module, sp] as const))('%s: the table against ansible-doc', (module, sp) => {
@@ -184,8 +192,9 @@ test("the validator's check of inline plays finds modules by Ansible's names too
 });
 
 test('HOST_MODULES: Ansible names resolve; iteration sees each native module once', () => {
-  expect([...HOST_MODULES.keys()]).toEqual(['command', 'shell', 'copy', 'template', 'file', 'lineinfile', 'blockinfile', 'package', 'service', 'sysctl', 'facts', 'route']);
-  expect(HOST_MODULES.size).toBe(12);
+  expect([...HOST_MODULES.keys()]).toEqual(['command', 'shell', 'copy', 'template', 'file', 'lineinfile', 'blockinfile', 'package', 'service', 'sysctl', 'facts', 'route', 'stat', 'debug', 'fail', 'assert', 'set_fact']);
+  expect(HOST_MODULES.size).toBe(17);
+  expect(HOST_MODULES.get('ansible.builtin.set_fact')?.name).toBe('set_fact');
   expect(HOST_MODULES.get('apt')).toBe(HOST_MODULES.get('package'));
   expect(HOST_MODULES.get('ansible.builtin.systemd')).toBe(HOST_MODULES.get('service'));
   expect(HOST_MODULES.get('ansible.posix.sysctl')).toBe(HOST_MODULES.get('sysctl'));

@@ -25,7 +25,7 @@ describe.each(families)('%s plugins', (family, members) => {
 
   test.each(members.map((m) => [m.name, m] as const))('%s: name, description, zod input, run', (_name, m) => {
     expect(typeof m.name).toBe('string');
-    expect(m.name).toMatch(/^[a-z][a-z0-9.-]*$/);
+    expect(m.name).toMatch(/^[a-z][a-z0-9._-]*$/);
     expect(typeof m.description).toBe('string');
     expect(m.description.length).toBeGreaterThan(0);
     expect(m.input).toBeInstanceOf(z.ZodType);
