@@ -50,6 +50,8 @@ export const ENV = {
   metricsAddr: 'RUNWRIGHT_METRICS_ADDR',
   /** `1`: play tasks with `delegate_to: localhost` may run on this worker (activities/host/local.ts). */
   localTasks: 'RUNWRIGHT_LOCAL_TASKS',
+  /** `0`: run every host command on an SSH channel of its own, not in the connection's long-lived shell (activities/host/remote-shell.ts); `sh`: that shell in POSIX sh even where bash is there. */
+  sshShell: 'RUNWRIGHT_SSH_SHELL',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */

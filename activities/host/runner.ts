@@ -4,7 +4,7 @@
  * check and diff modes. Progress is heartbeated so a retry after a worker crash skips hosts
  * that finished and still runs the handlers a crashed attempt had been notified for.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -107,19 +107,39 @@ export class PlayError extends Error {
   name = 'PlayError';
 }
 
-const FACTS_SCRIPT = `echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname)"
+// Few processes (it runs on every host of every play): builtins where sh has them, one `ip`
+// per question, routes read once.
+const FACTS_SCRIPT = `h=; read -r h < /proc/sys/kernel/hostname 2>/dev/null || h=$(hostname 2>/dev/null || cat /etc/hostname)
+echo "hostname=$h"
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
 echo "os_id=\${ID:-unknown}"; echo "os_version=\${VERSION_ID:-}"; echo "os_name=\${PRETTY_NAME:-}"; echo "os_like=\${ID_LIKE:-}"
-echo "kernel=$(uname -r)"; echo "arch=$(uname -m)"
+set -- $(uname -rm); echo "kernel=$1"; echo "arch=$2"
 for pm in apt-get dnf yum; do if command -v $pm >/dev/null 2>&1; then echo "pkg_mgr=$pm"; break; fi; done
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo service_mgr=systemd; else echo service_mgr=none; fi
 echo "python=$(command -v python3 2>/dev/null)"
-echo "user=$(id -un)"
-ip -o -4 addr show 2>/dev/null | while read -r _ dev _ addr _; do echo "addr=$dev $addr"; done
-ip -o -6 addr show scope global 2>/dev/null | while read -r _ dev _ addr _; do echo "addr=$dev $addr"; done
-echo "default_route=$(ip route show default 2>/dev/null | head -1)"
-echo "route_count=$(ip -4 route show 2>/dev/null | wc -l)"
-ip -4 route show 2>/dev/null | head -200 | sed 's/^/route=/'`;
+echo "user=\${USER:-$(id -un)}"
+v6=
+while read -r _ dev fam addr rest; do
+  case "$fam" in
+    inet) echo "addr=$dev $addr" ;;
+    inet6) case "$rest" in *"scope global"*) v6="\${v6}addr=$dev $addr
+" ;; esac ;;
+  esac
+done <<RW_EOF
+$(ip -o addr show 2>/dev/null)
+RW_EOF
+printf '%s' "$v6"
+n=0; dr=
+while IFS= read -r l; do
+  [ -n "$l" ] || continue
+  n=$((n + 1))
+  if [ -z "$dr" ]; then case "$l" in default*) dr=$l ;; esac; fi
+  [ "$n" -le 200 ] && echo "route=$l"
+done <<RW_EOF
+$(ip -4 route show 2>/dev/null)
+RW_EOF
+echo "default_route=$dr"
+echo "route_count=$n"`;
 
 export function parseFacts(out: string): Facts {
   const f: Facts = {
@@ -402,11 +422,12 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
   // Jinja2 plays: vars may be templates over other vars, facts and registered results, rendered
   // when used, as Ansible does (a few passes let one var build on another).
   const templated = o.play.templating === 'jinja2' ? Object.entries(vars).filter(([, v]) => JSON.stringify(v)?.includes('{{')) : [];
-  const renderedVars = (base: Vars): Vars => {
-    if (!templated.length) return vars;
-    const out: Vars = { ...base };
+  const renderedVars = (base: Vars, head: Vars): Vars => {
+    if (!templated.length) return base;
+    const out: Vars = { ...base, ...head };
     for (let pass = 0; pass < 4; pass++) {
       for (const [k, raw] of templated) {
+        if (base[k] !== vars[k]) continue; // set by set_fact: no longer the template
         try {
           out[k] = T.render(raw, out);
         } catch {
@@ -414,13 +435,15 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         }
       }
     }
-    return Object.fromEntries(Object.keys(vars).map((k) => [k, out[k]]));
+    return Object.fromEntries(Object.keys(base).map((k) => [k, out[k]]));
   };
   // In a block's rescue: the task that failed and its result, as Ansible gives them.
   let failedVars: Vars = {};
+  // set_fact: above play and role vars, below extra vars (Ansible's precedence).
+  const setFacts: Vars = {};
   const scope = (extra: Vars = {}): Vars => {
     const head: Vars = { ...registered, ...failedVars, facts: facts ?? null, ...(o.play.templating === 'jinja2' ? { ...magic, ...(facts ? ansibleFacts(facts) : {}) } : {}), inventory_hostname: name };
-    const v = renderedVars({ ...vars, ...head });
+    const v = renderedVars(Object.keys(setFacts).length ? { ...vars, ...setFacts, ...o.extraVars } : vars, head);
     return { ...v, vars: v, ...head, ...extra };
   };
 
@@ -476,26 +499,40 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
         facts: local ? local.facts : gatherFacts,
         readLocal: (p) => readLocal(p, t, o.play.base_dir),
         render: (tpl) => T.text(tpl, itemScope),
+        evaluate: (expr) => T.evaluate(expr, itemScope),
         renderJinja: (tpl) => JINJA_TEMPLATING.text(tpl, itemScope),
       };
-      let res: ModuleResult;
-      try {
-        res = await mod.run(parsed.data, ctx);
-      } catch (e) {
-        if (o.signal.aborted) throw o.signal.reason;
-        if (e instanceof SshError) throw e;
-        if (!(e instanceof ModuleError)) throw new ModuleError(`${t.module}: ${(e as Error)?.message ?? e}`);
-        res = { changed: false, ...e.extra, failed: true, msg: e.message };
+      let res!: ModuleResult;
+      // `until`: run again (after `delay` seconds) until the condition holds, at most `retries` times.
+      const attempts = t.until === undefined ? 1 : Math.max(1, t.retries ?? 3);
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        if (attempt > 1) await sleepUnlessAborted((t.delay ?? 5) * 1000, o.signal);
+        try {
+          res = await mod.run(parsed.data, ctx);
+        } catch (e) {
+          if (o.signal.aborted) throw o.signal.reason;
+          if (e instanceof SshError) throw e;
+          if (!(e instanceof ModuleError)) throw new ModuleError(`${t.module}: ${(e as Error)?.message ?? e}`);
+          res = { changed: false, ...e.extra, failed: true, msg: e.message };
+        }
+        // changed_when / failed_when / until see the module's result as `result` and by its register name.
+        const rs = { ...itemScope, result: res, ...(t.register ? { [t.register]: res } : {}) };
+        if (t.changed_when !== undefined) res.changed = condition(t.changed_when, rs, 'changed_when', T);
+        if (t.failed_when !== undefined) {
+          const f = condition(t.failed_when, rs, 'failed_when', T);
+          res.failed = f;
+          if (f && !res.msg) res.msg = `failed_when is true`;
+          if (!f) delete res.msg;
+        }
+        if (t.until === undefined) break;
+        res.attempts = attempt;
+        if (condition(t.until, { ...rs, [t.register ?? 'result']: { ...res, failed: !!res.failed } }, 'until', T)) break;
+        if (attempt === attempts) {
+          res.failed = true;
+          res.msg = `${res.msg ? `${res.msg}; ` : ''}the until condition was still false after ${attempts} attempt(s)`;
+        }
       }
-      // changed_when / failed_when see the module's result as `result`.
-      const rs = { ...itemScope, result: res };
-      if (t.changed_when !== undefined) res.changed = condition(t.changed_when, rs, 'changed_when', T);
-      if (t.failed_when !== undefined) {
-        const f = condition(t.failed_when, rs, 'failed_when', T);
-        res.failed = f;
-        if (f && !res.msg) res.msg = `failed_when is true`;
-        if (!f) delete res.msg;
-      }
+      if (t.module === 'set_fact' && !res.failed && res.ansible_facts) Object.assign(setFacts, res.ansible_facts);
       results.push(res);
       if (res.changed) anyChanged = true;
       if (res.diff) diffs.push(res.diff);
@@ -638,8 +675,18 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     // does not run them twice; old journals of finished plays are cleaned up here.
     const handlersRan = new Set<string>();
     if (journal) {
-      const r = await conn.exec(`cat ${shq(journal)} 2>/dev/null; find /var/tmp -maxdepth 1 -name '.runwright-notify-*' -mtime +7 -delete 2>/dev/null; true`);
-      for (const n of r.stdout.split('\n')) {
+      const readJournal = `cat ${shq(journal)} 2>/dev/null; find /var/tmp -maxdepth 1 -name '.runwright-notify-*' -mtime +7 -delete 2>/dev/null; true`;
+      let text: string;
+      if (o.play.gather_facts && !facts) {
+        // One command for both (one per host fewer): the journal, a random separator, the facts.
+        const sep = `RWFACTS${randomBytes(12).toString('hex')}\n`;
+        const r = await conn.exec(`${readJournal}\nprintf '\\n%s' ${shq(sep)}\n${FACTS_SCRIPT}`, { signal: o.signal });
+        const at = r.stdout.lastIndexOf(`\n${sep}`);
+        if (r.code !== 0 || at < 0) throw new ModuleError(`gathering facts failed: ${r.stderr.trim().slice(0, 300)}`);
+        text = r.stdout.slice(0, at);
+        facts = parseFacts(r.stdout.slice(at + sep.length + 1));
+      } else text = (await conn.exec(readJournal)).stdout;
+      for (const n of text.split('\n')) {
         if (n.startsWith(HANDLER_RAN)) handlersRan.add(n.slice(HANDLER_RAN.length));
         else if (n) journaled.add(n), notified.add(n);
       }

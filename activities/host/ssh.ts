@@ -9,6 +9,8 @@ import { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel } from 'ssh2';
 import { appendKnownHost, fingerprint, hostKeyAlgorithms, keyTypeOf, lookupHostKeys, readKnownHosts } from './known-hosts';
 import { isWorkerShutdown } from '../../lib/shutdown';
+import { ENV } from '../../lib/config';
+import { DRIVER, RemoteShell } from './remote-shell';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
 
@@ -72,14 +74,41 @@ export interface ExecResult {
 
 export const DEFAULT_KNOWN_HOSTS = (): string => process.env.RUNWRIGHT_KNOWN_HOSTS || join(homedir(), '.ssh', 'known_hosts');
 
+/** The long-lived shell runs in bash where the host has it (one exec fewer per command: see remote-shell.ts), else in sh. */
+const DRIVER_START = `if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -c ${shq(DRIVER)}; fi\n${DRIVER}`;
+
 function sudoPrefix(b: Become): string {
   // -n: never prompt (fails clearly instead of hanging); -S reads the password from stdin.
   return b.password ? `sudo -k -S -p '' -H -u ${shq(b.user)} -- ` : `sudo -n -H -u ${shq(b.user)} -- `;
 }
 
+/**
+ * Call `kill` on a real cancel or at the time limit; returns what stops watching. A worker
+ * shutting down is no reason to break a host (a package half upgraded): the command runs to its
+ * end, and callers check the signal before starting the next one.
+ */
+function watchCancel(name: string, signal: AbortSignal | undefined, timeoutMs: number | undefined, kill: (why: unknown) => void): () => void {
+  const onAbort = (): void => {
+    if (isWorkerShutdown(signal!.reason)) return;
+    kill(signal!.reason ?? new Error('cancelled'));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // Cancelled while the command was on its way (the channel opening, the frame being sent): the
+  // listener came too late to hear it, so act on it now instead of waiting for the command.
+  if (signal?.aborted) onAbort();
+  const timer = timeoutMs ? setTimeout(() => kill(new SshError(`${name}: command timed out after ${timeoutMs} ms`, 'timeout')), timeoutMs) : undefined;
+  return () => {
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+}
+
 export class HostConnection {
   private closed = false;
   private closeReason = '';
+  /** Long-lived shells by become user (remote-shell.ts), and how many were started (a host that keeps losing them gets channels). */
+  private readonly shells = new Map<string, Promise<RemoteShell | undefined>>();
+  private shellStarts = 0;
 
   constructor(
     readonly name: string,
@@ -101,8 +130,10 @@ export class HostConnection {
   }
 
   /**
-   * Run a shell script on the host. The remote login shell prints its PID (the process group
-   * and session leader) first, so cancellation can kill the whole group from a second channel.
+   * Run a shell script on the host: in the connection's long-lived shell for this `become` user
+   * (remote-shell.ts) when it is free, else on a channel of its own. Either way the command's
+   * process (group and session leader) is known, so cancellation kills the whole group from a
+   * second channel.
    */
   async exec(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.closed) throw new SshError(`${this.name} (${this.address}): ${this.closeReason}`, 'lost');
@@ -112,12 +143,123 @@ export class HostConnection {
     });
     const inner = envLines.join('') + script;
     const become = opts.become ?? null;
+    const stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
+    const signal = opts.signal;
+    if (signal?.aborted) throw signal.reason;
+    const shell = await this.shellFor(become);
+    if (signal?.aborted) throw signal.reason;
+    if (shell && !shell.busy && !shell.dead) return this.execInShell(shell, inner, stdin, become, opts);
+    return this.execOnChannel(inner, stdin, become, opts);
+  }
+
+  /** The long-lived shell for this become user, started on first use; undefined when the host cannot run one (or it is switched off). */
+  private shellFor(become: Become | null): Promise<RemoteShell | undefined> {
+    if (process.env[ENV.sshShell] === '0') return Promise.resolve(undefined);
+    const key = become ? `${become.user}\0${become.password ?? ''}` : '';
+    const cached = this.shells.get(key);
+    const usable = cached?.then((s) => (s && !s.dead ? s : undefined));
+    if (cached && this.shellStarts >= 3) return usable!;
+    return (usable ?? Promise.resolve(undefined)).then((s) => {
+      if (s || this.closed || (cached && this.shellStarts >= 3)) return s;
+      this.shellStarts++;
+      const started = RemoteShell.start(
+        (cb) => this.client.exec(`exec ${become ? sudoPrefix(become) : ''}/bin/sh -c ${shq(process.env[ENV.sshShell] === 'sh' ? DRIVER : DRIVER_START)}`, cb as never),
+        become?.password,
+        15_000,
+      );
+      this.shells.set(key, started);
+      return started;
+    });
+  }
+
+  private execInShell(shell: RemoteShell, inner: string, stdin: Buffer | undefined, become: Become | null, opts: ExecOptions): Promise<ExecResult> {
+    const signal = opts.signal;
+    return new Promise<ExecResult>((resolve, reject) => {
+      let pid: number | undefined;
+      let settled = false;
+      let killing: { why: unknown } | undefined;
+      let guard: NodeJS.Timeout | undefined;
+      let unwatch: (() => void) | undefined;
+      const finish = (e: unknown, r?: ExecResult): void => {
+        if (settled) return;
+        settled = true;
+        unwatch?.();
+        if (guard) clearTimeout(guard);
+        if (e !== undefined) return reject(e);
+        resolve(r!);
+      };
+      const kill = (why: unknown): void => {
+        if (killing || settled) return;
+        killing = { why };
+        // The shell answers once the command is gone; if it never does (a process stuck in the
+        // kernel), drop the shell: later commands get a fresh one.
+        guard = setTimeout(() => {
+          shell.close();
+          finish(why);
+        }, 10_000);
+        if (pid !== undefined) void this.killGroup(pid, become);
+      };
+      unwatch = watchCancel(this.name, signal, opts.timeoutMs, kill);
+      const maxOutput = opts.maxOutput ?? 64 << 20;
+      shell
+        .run(
+          inner,
+          stdin,
+          (p) => {
+            pid = p;
+            if (killing) void this.killGroup(p, become);
+          },
+          maxOutput,
+        )
+        .then(
+          (r) => {
+            if (killing) return finish(killing.why);
+            // A command killed by a signal answers 128+n, as the shell reports it.
+            finish(undefined, { code: r.code, signal: null, stdout: r.stdout.toString('utf8'), stderr: r.stderr.subarray(-(1 << 20)).toString('utf8') });
+          },
+          (e: Error & { outputLimit?: boolean }) => {
+            if (killing) return finish(killing.why);
+            if (e.outputLimit) return finish(new Error(`${this.name}: command output exceeded ${maxOutput} bytes`));
+            if (this.closed) return finish(new SshError(`${this.name} (${this.address}): connection lost while running a command (${this.closeReason})`, 'lost'));
+            finish(new SshError(`${this.name} (${this.address}): ${e.message} while running a command`, 'lost'));
+          },
+        );
+    });
+  }
+
+  /** Kill a remote process group and session from a channel of its own (with the command's sudo); resolves when done or after 5 s. */
+  private killGroup(pid: number, become: Become | null): Promise<void> {
+    if (pid < 0 || this.closed) return Promise.resolve();
+    // `kill -s SIG -- -PGID`: dash's kill takes `--` only after `-s SIG` (`kill -TERM -- -1` is "Illegal number").
+    const k = `kill -s TERM -- -${pid} 2>/dev/null; sleep 0.2; kill -s KILL -- -${pid} 2>/dev/null; pkill -KILL -s ${pid} 2>/dev/null; true`;
+    return new Promise((done) => {
+      const guard = setTimeout(done, 5000);
+      this.client.exec(become ? `${sudoPrefix(become)}/bin/sh -c ${shq(k)}` : k, (e2, kc) => {
+        if (e2 || !kc) {
+          clearTimeout(guard);
+          return done();
+        }
+        kc.on('data', () => undefined);
+        kc.stderr.on('data', () => undefined);
+        kc.on('close', () => {
+          clearTimeout(guard);
+          done();
+        });
+        kc.end(become?.password ? `${become.password}\n` : undefined);
+      });
+    });
+  }
+
+  /**
+   * A channel of its own for one command: the remote login shell prints its PID (the process
+   * group and session leader) first, so cancellation can kill the whole group.
+   */
+  private execOnChannel(inner: string, input: Buffer | undefined, become: Become | null, opts: ExecOptions): Promise<ExecResult> {
     const command = `printf 'RW:%s\\n' "$$"; exec ${become ? sudoPrefix(become) : ''}/bin/sh -c ${shq(inner)}`;
-    let stdin: Buffer | undefined = opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin);
+    let stdin = input;
     if (become?.password) stdin = Buffer.concat([Buffer.from(`${become.password}\n`), stdin ?? Buffer.alloc(0)]);
     const maxOutput = opts.maxOutput ?? 64 << 20;
     const signal = opts.signal;
-    if (signal?.aborted) throw signal.reason;
 
     return new Promise<ExecResult>((resolve, reject) => {
       this.client.exec(command, (err, ch: ClientChannel) => {
@@ -130,12 +272,11 @@ export class HostConnection {
         let code: number | null = null;
         let sig: string | null = null;
         let settled = false;
-        let timer: NodeJS.Timeout | undefined;
+        let unwatch: (() => void) | undefined;
         const finish = (e?: unknown): void => {
           if (settled) return;
           settled = true;
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          unwatch?.();
           if (e) return reject(e);
           if (code === null && sig === null && this.closed) return reject(new SshError(`${this.name} (${this.address}): connection lost while running a command (${this.closeReason})`, 'lost'));
           resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errb).toString('utf8') });
@@ -159,43 +300,15 @@ export class HostConnection {
             const t = setTimeout(done, 3000);
             onPid = () => {
               clearTimeout(t);
-              killGroup(done);
+              void this.killGroup(pid!, become).then(done);
             };
             return;
           }
-          if (pid === undefined || pid < 0 || this.closed) return done();
-          killGroup(done);
+          if (pid === undefined) return done();
+          void this.killGroup(pid, become).then(done);
         };
         let onPid: (() => void) | undefined;
-        const killGroup = (done: () => void): void => {
-          if (pid === undefined || pid < 0 || this.closed) return done();
-          const k = `kill -TERM -- -${pid} 2>/dev/null; sleep 0.2; kill -KILL -- -${pid} 2>/dev/null; pkill -KILL -s ${pid} 2>/dev/null; true`;
-          const guard = setTimeout(done, 5000);
-          this.client.exec(become ? `${sudoPrefix(become)}/bin/sh -c ${shq(k)}` : k, (e2, kc) => {
-            if (e2 || !kc) {
-              clearTimeout(guard);
-              return done();
-            }
-            kc.on('data', () => undefined);
-            kc.stderr.on('data', () => undefined);
-            kc.on('close', () => {
-              clearTimeout(guard);
-              done();
-            });
-            kc.end(become?.password ? `${become.password}\n` : undefined);
-          });
-        };
-        const onAbort = (): void => {
-          // A worker shutting down is no reason to break a host (a package half upgraded): the
-          // command runs to its end; callers check the signal before starting the next one.
-          if (isWorkerShutdown(signal!.reason)) return;
-          kill(signal!.reason ?? new Error('cancelled'));
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        // Cancelled while the channel was opening (the command may already run remotely): the
-        // listener came too late to hear it, so act on it now instead of waiting for the command.
-        if (signal?.aborted) onAbort();
-        if (opts.timeoutMs) timer = setTimeout(() => kill(new SshError(`${this.name}: command timed out after ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs);
+        unwatch = watchCancel(this.name, signal, opts.timeoutMs, kill);
         ch.on('data', (chunk: Buffer) => {
           if (pid === undefined) {
             head = Buffer.concat([head, chunk]);
@@ -230,6 +343,7 @@ export class HostConnection {
 
   close(): void {
     this.closed = true;
+    for (const s of this.shells.values()) void s.then((sh) => sh?.close());
     try {
       this.ssh.dispose();
     } catch {
