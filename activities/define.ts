@@ -56,6 +56,11 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   /** The action changes nothing outside the run (reads, waits, probes, logs). */
   readOnly?: boolean;
   /**
+   * A quick read-only action whose outputs later steps use (names, ids): `runwright plan` runs it
+   * to feed its outputs forward instead of marking them "(known after apply)". Only with readOnly.
+   */
+  predicts?: boolean;
+  /**
    * Activity options for steps of this action that set none (the step's own value, then the
    * runbook's spec.defaults, win). Compiled into the runbook when it is loaded (dsl/contract.ts).
    */
