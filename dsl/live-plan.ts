@@ -194,7 +194,7 @@ export async function livePlan(
           const n = a as Extract<StepAnswer, { kind: 'not-run' }>;
           e.status = unknown && n.dryRunnable !== false && n.effect !== 'none' ? 'known-after-apply' : 'not-run';
           e.effect = n.effect;
-          e.summary = unknown && e.status === 'known-after-apply' ? `${n.summary}: input ${KNOWN_AFTER_APPLY}` : n.summary;
+          e.summary = n.summary;
         } else if (a.kind === 'read') {
           e.status = 'read';
           e.changed = false;

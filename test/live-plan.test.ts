@@ -14,7 +14,7 @@ import { sendDecision } from '../client/decide';
 import { countChanges, formatLivePlan, type StepPrediction } from '../dsl/live-plan';
 import { appliedPlan, makePlanFile, type PlanFile } from '../lib/plan-file';
 import { PLAN_WORKFLOW, statusQuery, type PlanRunInput, type RunResult, type RunStatus } from '../workflows/definitions';
-import { shippedInput, startRun, startSuiteWorker, type SuiteWorker } from './helpers/temporal';
+import { serverAddress, shippedInput, startRun, startSuiteWorker, type SuiteWorker } from './helpers/temporal';
 import { makePool, startSim, type SimEnv } from './helpers/openstack';
 import { waitFor } from './helpers/wait';
 import { runCli } from './helpers/cli';
@@ -167,3 +167,26 @@ test('runwright apply: a bad or tampered plan file is refused with a clear messa
   expect(extra.stderr).toMatch(/a plan is applied with the params it was made with/);
   expect(JSON.parse(readFileSync(f, 'utf8')).hash).toBe(plan.hash);
 }, 120_000);
+
+test('runwright plan --out then runwright apply: text with the summary line and hash, a plan file, a run bound to it', async () => {
+  const { poolId } = await makePool('cluster-a', 'cli-pool');
+  const env = { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: suite!.queue, RUNWRIGHT_HOME: join(dir, '.runwright'), OS_CLIENT_CONFIG_FILE: os!.cloudsFile, RUNWRIGHT_CODEC: 'off' };
+  const f = join(dir, 'cli-plan.json');
+  const rb = join(__dirname, '..', 'runbooks', 'provision-vm.yaml');
+  const planned = await runCli(['plan', rb, '--set', 'cloud=cluster-a', '--set', `pool=${poolId}`, '--set', 'count=2', '--set', 'namePrefix=cl', '--set', 'securityGroup=cl-sg', '--out', f], { env });
+  expect(planned.stderr).toBe('');
+  expect(planned.code).toBe(0);
+  expect(planned.stdout).toContain('Live plan of provision-vm:');
+  expect(planned.stdout).toContain('+ security group cl-sg');
+  expect(planned.stdout).toContain('Plan: 3 to create, 1 to change, 0 to destroy (2 of them with values known after apply).');
+  const file = JSON.parse(readFileSync(f, 'utf8')) as PlanFile;
+  expect(planned.stdout).toContain(`Plan hash: ${file.hash}`);
+  expect(file.summary).toEqual({ create: 3, change: 1, destroy: 0, afterApply: 2 });
+
+  const applied = await runCli(['apply', f, '--json', '--id', `apply-cli-${Date.now().toString(36)}`], { env, timeoutMs: 120_000 });
+  expect(applied.code).toBe(0);
+  const res = JSON.parse(applied.stdout);
+  expect(res.state).toBe('succeeded');
+  expect(res.status.plan).toEqual({ hash: file.hash, drift: [] });
+  expect((await client().list('compute', '/servers', 'servers', { query: { name: '^cl-' } })).map((s: any) => s.name).sort()).toEqual(['cl-1', 'cl-2']);
+}, 180_000);
