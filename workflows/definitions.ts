@@ -91,7 +91,7 @@ export interface RunResume {
   next: number;
   steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
   compensations: PendingCompensation[];
-  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices' | 'identity'>;
+  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices' | 'identity' | 'plan'>;
   /** Workflow time (epoch ms) when spec.timeout / the parent's timeout expires. */
   deadline?: number;
   limit?: string;

@@ -169,8 +169,9 @@ export class Interpreter {
   }
 
   carry(): RunResume['status'] {
-    const { startedAt, decisions, approvals, refusals, paramChanges, notices, identity } = this.status;
-    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity };
+    const { startedAt, decisions, approvals, refusals, paramChanges, notices, identity, plan } = this.status;
+    // `plan` only when there is one (the drift seen so far), so runs without a plan carry what they did.
+    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity, ...(plan ? { plan } : {}) };
   }
 
   private stepMeta(withInput: unknown): StepMeta {
@@ -725,7 +726,7 @@ async function authorizeStart(it: Interpreter, input: RunInput): Promise<string 
     action: 'start',
     user: input.startedBy ?? '',
     proof: input.proof,
-    start: { runbook: input.runbook, params: input.params, children: input.children },
+    start: { runbook: input.runbook, params: input.params, children: input.children, ...(input.plan ? { plan: input.plan } : {}) },
     scheduledBy: typeof scheduled === 'string' ? scheduled : undefined,
   });
   if (!r.ok) {
