@@ -56,6 +56,7 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps): v
     .option('--out <planfile>', 'save the plan (JSON, with its hash) for `runwright apply`')
     .option('--json', 'machine-readable output (the plan file)')
     .option('--as <user>', 'who asks (default: RUNWRIGHT_USER or the OS user)')
+    .option(...KEY_OPTION)
     .addOption(deps.actionsOpt())
     .description('live plan: dry-run every step against the real systems, in order; what would be created, changed, destroyed')
     .action(async (file: string, o) => {
@@ -63,8 +64,11 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps): v
       const { runbook } = loaded;
       const extraActions = [...registry.values()].filter((a) => !buildRegistry().has(a.name));
       const steps = await withSession({ worker: 'if-embedded', extraActions }, async (s) => {
-        const input: PlanRunInput = { runbook, params, startedBy: currentUser(o.as) };
-        const h = await s.client.workflow.start(PLAN_WORKFLOW, { taskQueue: s.taskQueue, workflowId: `plan-${newRunId(runbook.metadata.name)}`, args: [input], memo: { runbook: runbook.metadata.name, plan: true } });
+        const id = `plan-${newRunId(runbook.metadata.name)}`;
+        // Signed like a start (over runbook and params; no children: a plan does not run them).
+        const { proof } = await signStart({ runbook, params, children: {}, startedBy: currentUser(o.as) }, id, signingKey(o.key));
+        const input: PlanRunInput = { runbook, params, startedBy: currentUser(o.as), ...(proof ? { proof } : {}) };
+        const h = await s.client.workflow.start(PLAN_WORKFLOW, { taskQueue: s.taskQueue, workflowId: id, args: [input], memo: { runbook: runbook.metadata.name, plan: true } });
         try {
           return ((await h.result()) as { steps: StepPrediction[] }).steps;
         } catch (e) {

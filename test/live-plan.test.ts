@@ -84,6 +84,24 @@ test('plan of provision-vm: creates with the summary line, "(known after apply)"
   expect(await client().list('compute', '/servers', 'servers', { query: { name: '^pl-' } })).toEqual([]);
 }, 120_000);
 
+test('a worker that requires signed requests refuses an unsigned plan before any dry run', async () => {
+  const before = process.env.RUNWRIGHT_REQUIRE_SIGNED;
+  process.env.RUNWRIGHT_REQUIRE_SIGNED = '1';
+  try {
+    const input = shippedInput('provision-vm', { cloud: 'cluster-a', pool: 'p', securityGroup: 'unsigned-sg' });
+    const h = await suite!.env.client.workflow.start(PLAN_WORKFLOW, { taskQueue: suite!.queue, workflowId: `plan-unsigned-${Date.now().toString(36)}`, args: [{ runbook: input.runbook, params: input.params, startedBy: 'mallory' }] });
+    await expect(h.result()).rejects.toThrow();
+    const hist = await h.fetchHistory();
+    const scheduled = (hist.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityId).filter(Boolean);
+    expect(scheduled).toEqual(['identity:plan']);
+    const failed = (hist.events ?? []).find((e) => e.workflowExecutionFailedEventAttributes)?.workflowExecutionFailedEventAttributes?.failure?.message;
+    expect(failed).toMatch(/^plan refused: /);
+  } finally {
+    if (before === undefined) delete process.env.RUNWRIGHT_REQUIRE_SIGNED;
+    else process.env.RUNWRIGHT_REQUIRE_SIGNED = before;
+  }
+}, 60_000);
+
 test('apply without drift runs straight through: every planned step re-checked, no stop', async () => {
   const { poolId } = await makePool('cluster-a', 'apply-pool');
   const plan = await livePlan({ cloud: 'cluster-a', pool: poolId, count: 1, namePrefix: 'ap', securityGroup: 'ap-sg' });

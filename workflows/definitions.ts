@@ -65,6 +65,8 @@ export interface PlanRunInput {
   runbook: Runbook;
   params: Record<string, unknown>;
   startedBy?: string;
+  /** A signed start request (the same as a run's, over runbook and params): planning reads with the run's credentials, so it needs the right to start. */
+  proof?: Proof;
 }
 
 export const PLAN_WORKFLOW = 'runbookPlan';
