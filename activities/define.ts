@@ -56,6 +56,11 @@ export interface ActionDefinition<S extends z.ZodTypeAny = z.ZodTypeAny, O = unk
   /** The action changes nothing outside the run (reads, waits, probes, logs). */
   readOnly?: boolean;
   /**
+   * A quick read-only action whose outputs later steps use (names, ids): `runwright plan` runs it
+   * to feed its outputs forward instead of marking them "(known after apply)". Only with readOnly.
+   */
+  predicts?: boolean;
+  /**
    * Activity options for steps of this action that set none (the step's own value, then the
    * runbook's spec.defaults, win). Compiled into the runbook when it is loaded (dsl/contract.ts).
    */
@@ -105,7 +110,8 @@ export function dryRunVia<I extends object>(flag: 'dryRun' | 'check', run: (inpu
   return async (input: I, ctx: ActionContext): Promise<DryRunResult> => {
     const out = (await run({ ...input, [flag]: true }, ctx)) as { changed?: unknown; diff?: unknown } | null;
     const diff = out?.diff === undefined || out.diff === null ? undefined : typeof out.diff === 'string' ? out.diff : JSON.stringify(out.diff, null, 1);
-    return { changed: !!out?.changed, summary: typeof (out as { summary?: unknown } | null)?.summary === 'string' ? (out as { summary: string }).summary : summary(input, out), ...(diff !== undefined ? { diff } : {}) };
+    const effect = (out as { effect?: unknown } | null)?.effect;
+    return { changed: !!out?.changed, effect: typeof effect === 'string' ? (effect as DryRunResult['effect']) : out?.changed ? 'change' : 'none', summary: typeof (out as { summary?: unknown } | null)?.summary === 'string' ? (out as { summary: string }).summary : summary(input, out), ...(diff !== undefined ? { diff } : {}) };
   };
 }
 
@@ -179,67 +185,74 @@ function maskError(e: unknown, values: Set<string>, depth = 0): unknown {
  * in outputs, heartbeat details, log lines and thrown errors.
  */
 export function toActivity(def: ActionDefinition): (input: unknown, meta?: unknown) => Promise<ActionResult> {
-  return async (input: unknown, meta?: unknown) => {
-    const call = (meta && typeof meta === 'object' ? meta : {}) as CallContext;
-    const ctx = Context.current();
-    const parsed = def.input.safeParse(input ?? {});
-    if (!parsed.success) {
-      const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-      throw ApplicationFailure.nonRetryable(`${def.name}: invalid input: ${msg}`, 'InvalidInput');
-    }
-    const info = ctx.info;
-    const values = new Set<string>();
-    const mask = <T>(v: T): T => (values.size ? maskDeep(v, values) : v);
-    let details: unknown = info.heartbeatDetails;
-    const beat = () => ctx.heartbeat(mask(details));
-    const actionCtx: ActionContext = {
-      idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
-      executionKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.workflowExecution?.runId ?? ""}:${info.activityId}`,
-      attempt: info.attempt,
-      signal: ctx.cancellationSignal,
-      heartbeat: (d) => {
-        details = d;
-        beat();
-      },
-      heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
-      log: (m) => ctx.log.info(mask(m), { action: def.name }),
-      rootWorkflowId: typeof call.rootWorkflowId === 'string' ? call.rootWorkflowId : info.workflowExecution?.workflowId,
-      workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId, namespace: info.workflowNamespace ?? 'default' } : undefined,
-      get client() {
-        return ctx.client;
-      },
-    };
-    // No beat at the start: a short action costs no extra RPC, and until the first one the
-    // server still holds the previous attempt's details.
-    const timer = setInterval(beat, info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : FALLBACK_HEARTBEAT_MS);
-    let outputs: unknown;
-    try {
-      outputs = await withSecretScope(scopeFrom(meta), () => def.run(parsed.data, actionCtx), values).result;
-    } catch (err) {
-      // After the worker's shutdown grace time the SDK cancels running activities with reason
-      // WORKER_SHUTDOWN (SSH commands are left to finish, activities/host/ssh.ts). That is no cancel of the
-      // step: fail this attempt retryably, so the step runs again on another worker.
-      if (ctx.cancellationSignal.aborted && isWorkerShutdown(ctx.cancellationSignal.reason)) {
-        throw maskError(ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown'), values);
-      }
-      // A refused or missing secret will not appear on a retry: fail the step now, clearly.
-      if (err instanceof SecretError) throw maskError(ApplicationFailure.nonRetryable(`${def.name}: ${err.message}`, 'SecretRefused'), values);
-      throw maskError(err, values);
-    } finally {
-      clearInterval(timer);
-    }
-    outputs = standardOutputs(def, mask(outputs ?? null));
-    // Checked here, before the SDK sends it: an oversized result would otherwise fail the
-    // workflow task (or the run) with a message that names neither the step nor the size.
-    const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');
-    if (size > MAX_OUTPUT_BYTES) {
-      throw ApplicationFailure.nonRetryable(
-        `step ${info.activityId}: ${def.name} returned ${(size / 1048576).toFixed(2)} MB of outputs, more than the ${(MAX_OUTPUT_BYTES / 1048576).toFixed(1)} MB a step may return (Temporal's payload limit is 2 MB); return less, or write it elsewhere and return a reference`,
-        'OutputTooLarge',
-      );
-    }
-    return { outputs, attempt: info.attempt };
+  return (input: unknown, meta?: unknown) => invokeAction(def, input, meta, (i, ctx) => def.run(i, ctx));
+}
+
+/**
+ * One call of an action inside the current activity, with everything toActivity gives it (input
+ * re-checked, context, heartbeats, secrets scoped and masked, output size checked); `invoke` says
+ * what to call: `run`, or its dry run (activities/plan/dry-run.ts).
+ */
+export async function invokeAction<R = unknown>(def: ActionDefinition, input: unknown, meta: unknown, invoke: (input: any, ctx: ActionContext) => Promise<R>): Promise<ActionResult<R>> {
+  const call = (meta && typeof meta === 'object' ? meta : {}) as CallContext;
+  const ctx = Context.current();
+  const parsed = def.input.safeParse(input ?? {});
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`${def.name}: invalid input: ${msg}`, 'InvalidInput');
+  }
+  const info = ctx.info;
+  const values = new Set<string>();
+  const mask = <T>(v: T): T => (values.size ? maskDeep(v, values) : v);
+  let details: unknown = info.heartbeatDetails;
+  const beat = () => ctx.heartbeat(mask(details));
+  const actionCtx: ActionContext = {
+    idempotencyKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.activityId}`,
+    executionKey: `${info.workflowExecution?.workflowId ?? "standalone"}:${info.workflowExecution?.runId ?? ""}:${info.activityId}`,
+    attempt: info.attempt,
+    signal: ctx.cancellationSignal,
+    heartbeat: (d) => {
+      details = d;
+      beat();
+    },
+    heartbeatDetails: <T>() => info.heartbeatDetails as T | undefined,
+    log: (m) => ctx.log.info(mask(m), { action: def.name }),
+    rootWorkflowId: typeof call.rootWorkflowId === 'string' ? call.rootWorkflowId : info.workflowExecution?.workflowId,
+    workflow: info.workflowExecution ? { workflowId: info.workflowExecution.workflowId, runId: info.workflowExecution.runId, namespace: info.workflowNamespace ?? 'default' } : undefined,
+    get client() {
+      return ctx.client;
+    },
   };
+  // No beat at the start: a short action costs no extra RPC, and until the first one the
+  // server still holds the previous attempt's details.
+  const timer = setInterval(beat, info.heartbeatTimeoutMs ? Math.max(100, Math.floor(info.heartbeatTimeoutMs / 3)) : FALLBACK_HEARTBEAT_MS);
+  let outputs: unknown;
+  try {
+    outputs = await withSecretScope(scopeFrom(meta), () => invoke(parsed.data, actionCtx), values).result;
+  } catch (err) {
+    // After the worker's shutdown grace time the SDK cancels running activities with reason
+    // WORKER_SHUTDOWN (SSH commands are left to finish, activities/host/ssh.ts). That is no cancel of the
+    // step: fail this attempt retryably, so the step runs again on another worker.
+    if (ctx.cancellationSignal.aborted && isWorkerShutdown(ctx.cancellationSignal.reason)) {
+      throw maskError(ApplicationFailure.retryable(`${def.name}: worker shutting down; the step will be retried (${(err as Error)?.message ?? err})`, 'WorkerShutdown'), values);
+    }
+    // A refused or missing secret will not appear on a retry: fail the step now, clearly.
+    if (err instanceof SecretError) throw maskError(ApplicationFailure.nonRetryable(`${def.name}: ${err.message}`, 'SecretRefused'), values);
+    throw maskError(err, values);
+  } finally {
+    clearInterval(timer);
+  }
+  outputs = standardOutputs(def, mask(outputs ?? null));
+  // Checked here, before the SDK sends it: an oversized result would otherwise fail the
+  // workflow task (or the run) with a message that names neither the step nor the size.
+  const size = Buffer.byteLength(JSON.stringify(outputs) ?? '', 'utf8');
+  if (size > MAX_OUTPUT_BYTES) {
+    throw ApplicationFailure.nonRetryable(
+      `step ${info.activityId}: ${def.name} returned ${(size / 1048576).toFixed(2)} MB of outputs, more than the ${(MAX_OUTPUT_BYTES / 1048576).toFixed(1)} MB a step may return (Temporal's payload limit is 2 MB); return less, or write it elsewhere and return a reference`,
+      'OutputTooLarge',
+    );
+  }
+  return { outputs: outputs as R, attempt: info.attempt };
 }
 
 /** Sleep that ends early, with the abort reason, when the activity is cancelled. */

@@ -32,7 +32,14 @@ export interface DryRunResult {
   changed: boolean;
   summary: string;
   diff?: string;
+  /**
+   * What kind of change, for plan summaries ("2 to create, 1 to change, 0 to destroy"): set by
+   * dry runs that know; otherwise derived from the diff and the action (dsl/live-plan.ts effectOf).
+   */
+  effect?: DryRunEffect;
 }
+
+export type DryRunEffect = 'create' | 'change' | 'destroy' | 'none';
 
 /** The contract every family instantiates: S the input schema, C the context, R what `run` returns. */
 export interface Plugin<S extends z.ZodTypeAny = z.ZodTypeAny, C = unknown, R = unknown> {

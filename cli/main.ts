@@ -30,6 +30,7 @@ import { printHostRecaps } from '../activities/host/recap';
 import { CodecConfigError, codecsOf, decodeSealedIn, describeKeyring, SealedPayloadError } from '../lib/codec';
 import { registerCodecCommands } from './codec';
 import { registerConsoleCommand } from './console';
+import { registerPlanCommands } from './plan';
 
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -268,6 +269,8 @@ export function buildProgram(): Command {
         for (const r of rows) out(`${r.workflowId.padEnd(48)} ${r.runbook.padEnd(24)} ${r.execution.padEnd(11)} ${r.startTime}`);
       });
     });
+
+  registerPlanCommands(program, { actionsOpt, watch }); // cli/plan.ts: live plan, and apply bound to it
 
   registerApprovalCommands(program);
 

@@ -55,6 +55,9 @@ export function auditLines(st: RunStatus): string[] {
   const how = (a: AuthRecord | undefined) =>
     !a ? '' : a.method === 'ssh' || a.method === 'schedule' ? ` (signed${a.method === 'schedule' ? ', schedule' : ''}, ${a.key})` : a.method === 'slack' ? ` (Slack ${a.slackUser}, vouched by ${a.via})` : a.method === 'claim' ? ' (unverified claim)' : ` (${a.method})`;
   if (st.identity) lines.push(`  started by ${st.identity.user}${how(st.identity)}`);
+  if (st.plan) {
+    lines.push(`  applies plan ${st.plan.hash.slice(0, 12)}; ${st.plan.drift.length ? `drift at ${st.plan.drift.map((d) => `${d.step} (${d.outcome})`).join(', ')}` : 'no drift so far'}`);
+  }
   if (st.cancelledBy) lines.push(`  cancelled by ${st.cancelledBy.user}${how(st.cancelledBy)} at ${st.cancelledBy.at}${st.cancelledBy.reason ? `: ${st.cancelledBy.reason}` : ''}`);
   for (const p of st.pendingApprovals) if (p.plan) lines.push(`  plan for ${p.step} (hash ${p.planHash?.slice(0, 12)}):`, ...p.plan.split('\n').map((l) => `    ${l}`));
   for (const d of st.decisions)

@@ -12,9 +12,13 @@ beforeAll(async () => {
 });
 afterAll(async () => os?.close());
 
+const effects: string[] = [];
+/** The dry run's result; its `effect` (the kind of change, for plan summaries) is collected in `effects`, checked at the end. */
 async function dry(name: string, input: Record<string, unknown>) {
   const a = OPENSTACK_ACTIONS.find((x) => x.name === name)!;
-  return a.dryRun!(a.input.parse(input), testCtx());
+  const { effect, ...r } = await a.dryRun!(a.input.parse(input), testCtx());
+  effects.push(`${name}:${r.changed}:${effect}:${/ exists /.test(r.summary) ? 'exists' : ''}:${r.diff?.split('\n').every((l) => l.startsWith('+ ')) ? 'adds' : ''}`);
+  return r;
 }
 const networks = async (name: string) => (await new OpenStackClient('cluster-a').list('network', '/networks', 'networks', { query: { name } })).length;
 
@@ -110,4 +114,14 @@ test('loadbalancer, pool and member: create, then no change; member.update shows
   expect(await dry('openstack.member.delete', member)).toMatchObject({ changed: true, summary: `remove member 10.0.8.1:80 from pool ${pool.id}` });
   const members = await new OpenStackClient('cluster-a').list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members');
   expect(members.map((m: any) => [m.address, m.weight])).toEqual([['10.0.8.1', 1]]);
+});
+
+test('every dry run above says what kind of change it is: create, destroy, change, or none when nothing changes', () => {
+  expect(effects.length).toBeGreaterThan(10);
+  for (const e of effects) {
+    const [name, changed, effect, exists, adds] = e.split(':');
+    if (changed === 'false') expect(`${name}: ${effect}`).toBe(`${name}: none`);
+    // A create whose resource exists already changes it (a security group gets a rule); a batch that only adds members creates.
+    else expect(`${name}: ${effect}`).toBe(`${name}: ${(/create/.test(name) && !exists) || (name === 'openstack.member.batch' && adds) ? 'create' : /delete|release/.test(name) ? 'destroy' : 'change'}`);
+  }
 });

@@ -256,10 +256,20 @@ export class ApprovalGates {
     return this.waitV2(step, path, message);
   }
 
-  private async waitV2(step: ApprovalStep, path: string, message: string): Promise<unknown> {
+  /**
+   * A gate on a plan the caller already has (an applied run's drift: the live plan of one step
+   * and its hash), instead of the plan of the steps that follow. Runs with a plan are new runs,
+   * so always the v2 machine.
+   */
+  async waitOnPlan(step: ApprovalStep, path: string, message: string, prep: PrepareApprovalResult): Promise<unknown> {
+    this.mode = 2;
+    return this.waitV2(step, path, message, prep);
+  }
+
+  private async waitV2(step: ApprovalStep, path: string, message: string, given?: PrepareApprovalResult): Promise<unknown> {
     const seq = ++this.seq;
     const paramsVersion = this.paramsVersion;
-    const prep = await this.prepare(step, path, seq);
+    const prep = given ?? (await this.prepare(step, path, seq));
     const { gate: g, impossible } = M.open({ spec: step.approval, path, message, seq, paramsVersion, prep, startedBy: this.startedBy, now: Date.now() });
     // A gate nobody can ever satisfy fails now rather than waiting for its timeout.
     if (impossible) throw ApplicationFailure.nonRetryable(impossible, 'ApprovalImpossible');
@@ -285,6 +295,8 @@ export class ApprovalGates {
         if (this.paramsVersion !== g.preparedFor) {
           // Params changed (checked first: a quorum reached in the same instant approved the old plan, not this one).
           g.preparedFor = this.paramsVersion;
+          // A gate on a given plan keeps it: params do not change what the dry run saw.
+          if (given) continue;
           const p = await this.prepare(step, path, seq);
           if (M.replan(g, p, Date.now()).length) {
             await posting;

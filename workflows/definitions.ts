@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Runbook, Step } from '../dsl/schema';
+import type { StepMeta } from '../dsl/secret-ref';
 import type { AuthRecord, Proof } from '../lib/identity/request';
 
 export type { AuthRecord, Proof } from '../lib/identity/request';
@@ -38,6 +39,52 @@ export interface RunInput {
   continueAsNewAfterEvents?: number;
   /** Set when a long run continued as new: where it was, so nothing is lost. */
   resume?: RunResume;
+  /** Set by `runwright apply`: the run is bound to this plan; each planned step's dry run is re-checked before it runs. */
+  plan?: AppliedPlan;
+}
+
+/** The plan an applied run is bound to (RunInput.plan): its hash, and each dry-run step's prediction by step path. */
+export interface AppliedPlan {
+  hash: string;
+  steps: Record<string, { hash: string; summary: string; diff?: string; changed: boolean }>;
+}
+
+/** The world changed between plan and apply: what the plan saw at a step and what its dry run says now. */
+export interface DriftRecord {
+  step: string;
+  at: string;
+  planned: { hash: string; summary: string; diff?: string };
+  live: { hash: string; summary: string; diff?: string };
+  /** The hash to approve (`runwright approve --plan-hash`): the plan's, this step, and its live prediction. */
+  planHash: string;
+  outcome?: 'approved' | 'rejected' | 'pending';
+}
+
+/** Input of the `runbookPlan` workflow (`runwright plan`). */
+export interface PlanRunInput {
+  runbook: Runbook;
+  params: Record<string, unknown>;
+  startedBy?: string;
+  /** A signed start request (the same as a run's, over runbook and params): planning reads with the run's credentials, so it needs the right to start. */
+  proof?: Proof;
+}
+
+export const PLAN_WORKFLOW = 'runbookPlan';
+/** One step of a plan or an apply re-check: the action's dry run (or a predicting read) on the worker. */
+export const PLAN_DRY_RUN_ACTIVITY = 'runwright.plan.dryRun';
+
+export interface PlanDryRunInput {
+  action: string;
+  input?: unknown;
+  /** The input depends on values known only after apply: say only what the action would do. */
+  unknown?: boolean;
+  /** The interpreter's second activity argument (secrets policy): runbook, labels, literal references. */
+  meta: StepMeta;
+  /** Apply: only the dry run, never a read. */
+  mode: 'plan' | 'apply';
+  /** Apply: the plan's hash, bound into the live plan hash of a drifted step. */
+  planHash?: string;
+  path?: string;
 }
 
 /** The state a run carries into its continued-as-new successor (only at a top-level step boundary). */
@@ -46,7 +93,7 @@ export interface RunResume {
   next: number;
   steps: Record<string, { outputs?: unknown; state: StepState; error?: string }>;
   compensations: PendingCompensation[];
-  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices' | 'identity'>;
+  status: Pick<RunStatus, 'startedAt' | 'steps' | 'decisions' | 'approvals' | 'refusals' | 'paramChanges' | 'notices' | 'identity' | 'plan'>;
   /** Workflow time (epoch ms) when spec.timeout / the parent's timeout expires. */
   deadline?: number;
   limit?: string;
@@ -189,6 +236,8 @@ export interface RunStatus {
   identity?: AuthRecord;
   /** Who cancelled the run through `runwright cancel` (the signed cancel Update). */
   cancelledBy?: AuthRecord & { reason?: string; at: string };
+  /** Runs applied from a plan: its hash, and the steps where the world had drifted from it. */
+  plan?: { hash: string; drift: DriftRecord[] };
 }
 
 export interface RunResult {

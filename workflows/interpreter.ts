@@ -35,6 +35,10 @@ import {
   FOREACH_CHUNK_WORKFLOW,
   INTERPRETER_WORKFLOW,
   statusQuery,
+  PLAN_DRY_RUN_ACTIVITY,
+  type AppliedPlan,
+  type DriftRecord,
+  type PlanDryRunInput,
   type ChunkInput,
   type ChunkResult,
   type IterationResult,
@@ -129,7 +133,7 @@ export class Interpreter {
     private readonly children: Record<string, Runbook> = {},
     private readonly startedBy: string | undefined,
     private readonly searchAttributes = false,
-    opts: { rootWorkflowId?: string; defaults?: RunDefaults; startDefaults?: RunDefaults } = {},
+    opts: { rootWorkflowId?: string; defaults?: RunDefaults; startDefaults?: RunDefaults; plan?: AppliedPlan } = {},
   ) {
     this.call = { rootWorkflowId: opts.rootWorkflowId ?? workflowInfo().workflowId };
     // The runbook's spec.defaults win over those the run was started with.
@@ -146,7 +150,15 @@ export class Interpreter {
       compensations: [],
     };
     this.approvals = new ApprovalGates(this.status, startedBy, (st) => this.setRunState(st), runbook);
+    // Only runs applied from a plan carry one (older runs' status and commands stay as they were).
+    if (opts.plan) {
+      this.plan = opts.plan;
+      this.status.plan = { hash: opts.plan.hash, drift: [] };
+    }
   }
+
+  /** The plan this run applies (`runwright apply`), if any. */
+  private readonly plan?: AppliedPlan;
 
   /** A continued-as-new run picks up the step records of the runs before it. */
   restore(r: RunResume): void {
@@ -157,8 +169,9 @@ export class Interpreter {
   }
 
   carry(): RunResume['status'] {
-    const { startedAt, decisions, approvals, refusals, paramChanges, notices, identity } = this.status;
-    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity };
+    const { startedAt, decisions, approvals, refusals, paramChanges, notices, identity, plan } = this.status;
+    // `plan` only when there is one (the drift seen so far), so runs without a plan carry what they did.
+    return { startedAt, steps: [...this.stepMap.values()], decisions, approvals, refusals, paramChanges, notices, identity, ...(plan ? { plan } : {}) };
   }
 
   private stepMeta(withInput: unknown): StepMeta {
@@ -276,6 +289,7 @@ export class Interpreter {
     };
     const queue = this.siteQueue(step.site, exprScope(scope), path);
     if (queue) opts.taskQueue = queue;
+    if (this.plan?.steps[path]) await this.recheck(step, path, input, opts, st);
     // A cancelled step counts as ended only once its activity has stopped, so no compensation
     // (a fault.restore armed earlier, an undo in a parent) runs while it is still at work.
     if (patched('runwright-wait-cancel-v1')) opts.cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
@@ -313,6 +327,51 @@ export class Interpreter {
       this.compensations.push(c);
     }
     return res.outputs;
+  }
+
+  /**
+   * An applied plan: before a planned step runs, its dry run again, on the input it runs with. The
+   * same prediction hash as in the plan: go on. Another (the world drifted, or the input did): the
+   * step stops, the drift (planned and live diff) goes in the status, and an approval gate waits
+   * on the live plan's hash (`runwright approve --plan-hash`); approved, the step runs.
+   */
+  private async recheck(step: ActionStep, path: string, input: unknown, opts: ActivityOptions, st: StepStatus | undefined): Promise<void> {
+    const planned = this.plan!.steps[path];
+    const ask: PlanDryRunInput = { action: step.action, input, meta: this.stepMeta(step.with), mode: 'apply', planHash: this.plan!.hash, path };
+    const live = await scheduleActivity<{ kind: string; hash?: string; liveHash?: string; result?: { summary: string; diff?: string } }>(PLAN_DRY_RUN_ACTIVITY, [ask], {
+      ...opts,
+      activityId: `recheck:${path}`,
+      retry: { ...opts.retry, nonRetryableErrorTypes: [...(opts.retry?.nonRetryableErrorTypes ?? []), 'InvalidInput'] },
+    });
+    if (live.kind !== 'dry-run' || live.hash === planned.hash) return;
+    const drift: DriftRecord = {
+      step: path,
+      at: new Date().toISOString(),
+      planned: { hash: planned.hash, summary: planned.summary, ...(planned.diff ? { diff: planned.diff } : {}) },
+      live: { hash: live.hash!, summary: live.result!.summary, ...(live.result!.diff ? { diff: live.result!.diff } : {}) },
+      planHash: live.liveHash!,
+      outcome: 'pending',
+    };
+    this.status.plan!.drift.push(drift);
+    const text = [
+      `The world changed since plan ${this.plan!.hash.slice(0, 12)} at step ${path} (${step.action}).`,
+      `planned: ${drift.planned.summary}`,
+      ...(drift.planned.diff ?? '').split('\n').filter(Boolean).map((l) => `    ${l}`),
+      `now:     ${drift.live.summary}`,
+      ...(drift.live.diff ?? '').split('\n').filter(Boolean).map((l) => `    ${l}`),
+      `Approve the live plan ${drift.planHash} to run the step as it is now.`,
+    ].join('\n');
+    const gate = `drift:${path}`;
+    if (st) st.state = 'waiting';
+    try {
+      await this.approvals.waitOnPlan({ id: gate, approval: { message: text, allowSelfApproval: true } } as ApprovalStep, gate, text, { plan: text, planHash: drift.planHash });
+      drift.outcome = 'approved';
+    } catch (e) {
+      if (!isCancellation(e)) drift.outcome = 'rejected';
+      throw e;
+    } finally {
+      if (st && st.state === 'waiting') st.state = 'running';
+    }
   }
 
   /**
@@ -563,6 +622,7 @@ export async function runbook(input: RunInput): Promise<RunResult> {
     rootWorkflowId: input.rootWorkflowId,
     defaults: input.site ? { ...input.runbook.spec.defaults, site: input.site } : input.runbook.spec.defaults,
     startDefaults: input.defaults,
+    plan: input.plan,
   });
   installHandlers(it);
   it.approvals.useRun(input);
@@ -666,7 +726,7 @@ async function authorizeStart(it: Interpreter, input: RunInput): Promise<string 
     action: 'start',
     user: input.startedBy ?? '',
     proof: input.proof,
-    start: { runbook: input.runbook, params: input.params, children: input.children },
+    start: { runbook: input.runbook, params: input.params, children: input.children, ...(input.plan ? { plan: input.plan } : {}) },
     scheduledBy: typeof scheduled === 'string' ? scheduled : undefined,
   });
   if (!r.ok) {

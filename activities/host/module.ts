@@ -96,7 +96,7 @@ export function defineModule<S extends z.ZodTypeAny>(m: HostModuleSpec<S>): Host
     input: m.args,
     async dryRun(args, ctx) {
       const r = await m.run(args, withContext(ctx, { check: true, diff: true }));
-      return { changed: !!r.changed, summary: typeof r.msg === 'string' && r.msg ? r.msg : `${m.name}: ${r.changed ? 'would change' : 'no change'}`, ...(typeof r.diff === 'string' && r.diff ? { diff: r.diff } : {}) };
+      return { changed: !!r.changed, effect: r.changed ? 'change' : 'none', summary: typeof r.msg === 'string' && r.msg ? r.msg : `${m.name}: ${r.changed ? 'would change' : 'no change'}`, ...(typeof r.diff === 'string' && r.diff ? { diff: r.diff } : {}) };
     },
   };
 }

@@ -60,11 +60,11 @@ export function deleteAction(s: DeleteSpec) {
     },
     async dryRun(i, ctx) {
       const ref = String(i[by]);
-      const keep = { changed: false, summary: `${s.noun} ${ref}: ${i.skip ? 'kept (skip)' : 'already gone'}` };
+      const keep = { changed: false, effect: 'none' as const, summary: `${s.noun} ${ref}: ${i.skip ? 'kept (skip)' : 'already gone'}` };
       if (i.skip) return keep;
       return withClient(`${s.name} ${ref} (dry run)`, i, ctx, async (c) => {
         const exists = s.loadBalancerOf ? (await s.loadBalancerOf(c, ref)) !== undefined : !!(await c.find(s.service, s.path(ref)));
-        return exists ? { changed: true, summary: `delete ${s.noun} ${ref}`, diff: `- ${s.noun} ${ref}` } : keep;
+        return exists ? { changed: true, effect: 'destroy', summary: `delete ${s.noun} ${ref}`, diff: `- ${s.noun} ${ref}` } : keep;
       });
     },
     plan: (i) => {

@@ -43,7 +43,7 @@ export interface AuthorizeInput {
   planHash?: string;
   step?: string;
   /** start: the run's input (hashed here and compared with the signed hash). */
-  start?: { runbook: unknown; params: unknown; children?: unknown };
+  start?: { runbook: unknown; params: unknown; children?: unknown; plan?: unknown };
   /** set-params: the params exactly as requested. */
   params?: Record<string, unknown>;
   /** The TemporalScheduledById of the run (set by the server for runs a schedule started). */
@@ -78,8 +78,11 @@ export function verbOf(action: RequestAction): Verb {
   return action === 'approve' || action === 'reject' ? 'approve' : action === 'set-params' ? 'setParams' : action;
 }
 
-/** The hash a start request binds: the run's whole input (runbook, params, child runbooks). */
-export const startHash = (s: { runbook: unknown; params: unknown; children?: unknown }): string => hashOf({ runbook: s.runbook, params: s.params, children: s.children ?? {} });
+/**
+ * The hash a start request binds: the run's whole input (runbook, params, child runbooks, and the
+ * plan an applied run is bound to; absent, the hash is as it was before plans).
+ */
+export const startHash = (s: { runbook: unknown; params: unknown; children?: unknown; plan?: unknown }): string => hashOf({ runbook: s.runbook, params: s.params, children: s.children ?? {}, plan: s.plan });
 /** The hash a set-params request binds: the params as requested. */
 export const paramsHash = (p: Record<string, unknown>): string => hashOf({ params: p });
 

@@ -67,7 +67,7 @@ test("a host module's dry run is its run in check mode, and leaves the caller's 
   const seen: { check: boolean; diff: boolean }[] = [];
   const m = defineModule({ name: 'spy', description: 'records the mode', args: z.strictObject({}), run: async (_a, c) => (seen.push({ check: c.check, diff: c.diff }), { changed: true, msg: 'line added' }) });
   const ctx = { host: 'h', check: false, diff: false } as unknown as ModuleContext;
-  await expect(m.dryRun({}, ctx)).resolves.toEqual({ changed: true, summary: 'line added' });
+  await expect(m.dryRun({}, ctx)).resolves.toEqual({ changed: true, effect: 'change', summary: 'line added' });
   expect(seen).toEqual([{ check: true, diff: true }]);
   expect(ctx.check).toBe(false);
 });

@@ -78,13 +78,13 @@ export default defineAction({
   async dryRun(input, ctx) {
     return withClient(`openstack.compute-host.evacuate ${input.host} (dry run)`, input, ctx, async (c) => {
       const svc = await computeService(c, input.host);
-      if (input.requireDisabled && svc.status !== 'disabled') return { changed: false, summary: `nova-compute on ${input.host} is enabled: the run would fail (disable it first)` };
+      if (input.requireDisabled && svc.status !== 'disabled') return { changed: false, effect: 'none', summary: `nova-compute on ${input.host} is enabled: the run would fail (disable it first)` };
       const servers = await serversOn(c, input.host);
       const todo = servers.filter((s: any) => !input.ignoreStates.includes(s.status));
       const left = servers.length - todo.length;
       const note = left ? `; ${left} server(s) in ${input.ignoreStates.join('/')} stay` : '';
-      if (!todo.length) return { changed: false, summary: `${input.host} has no server to live-migrate${note}` };
-      return { changed: true, summary: `live-migrate ${todo.length} server(s) off ${input.host}${note}`, diff: todo.map((s: any) => migrationPreview(s, input.targetHost || undefined).line).join('\n') };
+      if (!todo.length) return { changed: false, effect: 'none', summary: `${input.host} has no server to live-migrate${note}` };
+      return { changed: true, effect: 'change', summary: `live-migrate ${todo.length} server(s) off ${input.host}${note}`, diff: todo.map((s: any) => migrationPreview(s, input.targetHost || undefined).line).join('\n') };
     });
   },
   plan: (i) => `live-migrate every server off ${i.host} (${i.maxParallel} at a time${i.targetHost ? ` to ${i.targetHost}` : ''})`,

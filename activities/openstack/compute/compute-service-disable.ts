@@ -36,7 +36,7 @@ export default defineAction({
   async dryRun(input, ctx) {
     return withClient(`openstack.compute-service.disable ${input.binary}@${input.host} (dry run)`, input, ctx, async (c) => {
       const before = await computeService(c, input.host, input.binary);
-      return before.status === 'disabled' ? { changed: false, summary: `${input.binary} on ${input.host} is disabled (${before.disabled_reason ?? 'no reason'})` } : { changed: true, summary: `disable ${input.binary} on ${input.host}`, diff: `status: ${before.status} -> disabled ("${input.reason}")` };
+      return before.status === 'disabled' ? { changed: false, effect: 'none', summary: `${input.binary} on ${input.host} is disabled (${before.disabled_reason ?? 'no reason'})` } : { changed: true, effect: 'change', summary: `disable ${input.binary} on ${input.host}`, diff: `status: ${before.status} -> disabled ("${input.reason}")` };
     });
   },
   plan: (i) => `disable ${i.binary} on ${i.host} ("${i.reason}")`,

@@ -19,10 +19,10 @@ export default defineAction({
     });
   },
   async dryRun(input, ctx) {
-    if (input.skip) return { changed: false, summary: `${input.binary} on ${input.host}: left as it is (skip)` };
+    if (input.skip) return { changed: false, effect: 'none', summary: `${input.binary} on ${input.host}: left as it is (skip)` };
     return withClient(`openstack.compute-service.enable ${input.binary}@${input.host} (dry run)`, input, ctx, async (c) => {
       const before = await computeService(c, input.host, input.binary);
-      return before.status === 'enabled' ? { changed: false, summary: `${input.binary} on ${input.host} is enabled` } : { changed: true, summary: `enable ${input.binary} on ${input.host}`, diff: `status: ${before.status} -> enabled` };
+      return before.status === 'enabled' ? { changed: false, effect: 'none', summary: `${input.binary} on ${input.host} is enabled` } : { changed: true, effect: 'change', summary: `enable ${input.binary} on ${input.host}`, diff: `status: ${before.status} -> enabled` };
     });
   },
   plan: (i) => (i.skip ? `(skip) leave ${i.binary} on ${i.host} as it is` : `enable ${i.binary} on ${i.host}`),

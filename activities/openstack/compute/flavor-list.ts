@@ -6,6 +6,7 @@ import { target, withClient } from '../common';
 export default defineAction({
   name: 'openstack.flavor.list',
   readOnly: true,
+  predicts: true,
   description: 'List flavors (public and private visible to you): id, name, vcpus, ram (MB), disk (GB).',
   input: z.strictObject({ ...target, name: z.string().default('').describe('Only this flavor name') }),
   async run(input, ctx) {

@@ -6,6 +6,7 @@ import { target, withClient } from '../common';
 export default defineAction({
   name: 'openstack.image.list',
   readOnly: true,
+  predicts: true,
   description: 'List images from Glance (all pages): id, name, status, visibility, size.',
   input: z.strictObject({ ...target, name: z.string().default(''), status: z.string().default('') }),
   async run(input, ctx) {

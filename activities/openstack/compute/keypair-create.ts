@@ -42,9 +42,9 @@ export default defineAction({
   async dryRun(input, ctx) {
     return withClient(`openstack.keypair.create ${input.name} (dry run)`, input, ctx, async (c) => {
       const existing = await c.find('compute', `/os-keypairs/${encodeURIComponent(input.name)}`);
-      if (!existing) return { changed: true, summary: `import keypair ${input.name} on ${input.cloud}`, diff: `+ keypair ${input.name}` };
+      if (!existing) return { changed: true, effect: 'create', summary: `import keypair ${input.name} on ${input.cloud}`, diff: `+ keypair ${input.name}` };
       const same = sshKeyBlob(existing.keypair.public_key) === sshKeyBlob(input.publicKey);
-      return { changed: false, summary: same ? `keypair ${input.name} exists with this key` : `keypair ${input.name} exists with a different key (fingerprint ${existing.keypair.fingerprint}): the run would fail` };
+      return { changed: false, effect: 'none', summary: same ? `keypair ${input.name} exists with this key` : `keypair ${input.name} exists with a different key (fingerprint ${existing.keypair.fingerprint}): the run would fail` };
     });
   },
   plan: (i) => `import keypair ${i.name} on ${i.cloud}`,

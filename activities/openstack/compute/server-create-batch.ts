@@ -81,7 +81,7 @@ export default defineAction({
     if (new Set(input.names).size !== input.names.length) throw new Error('openstack.server.create-batch: names must be unique');
     return withClient(`openstack.server.create-batch (${input.names.length}) (dry run)`, input, ctx, async (c) => {
       await serverRequest(c, input); // resolves flavor, image and networks as the run does
-      return { changed: true, summary: `boot ${input.names.length} server(s) (${input.flavor}, ${input.image}) on ${input.cloud}`, diff: input.names.map((n) => `+ server ${n}`).join('\n') };
+      return { changed: true, effect: 'create', summary: `boot ${input.names.length} server(s) (${input.flavor}, ${input.image}) on ${input.cloud}`, diff: input.names.map((n) => `+ server ${n}`).join('\n') };
     });
   },
   plan: (i) => `boot ${i.names.length} server(s) ${i.names.slice(0, 3).join(', ')}${i.names.length > 3 ? ', …' : ''} (${i.flavor}, ${i.image}) on ${i.cloud}${i.wait ? ', wait for ACTIVE' : ''}`,

@@ -51,9 +51,9 @@ export default defineAction({
       await serverRequest(c, input); // resolves flavor, image and networks: a name that does not exist fails here as in the run
       const same = await c.list('compute', '/servers/detail', 'servers', { query: { name: exactName(input.name) } });
       const live = same.find((s: any) => s.status !== 'ERROR');
-      if (input.adopt && live) return { changed: false, summary: `server ${input.name} exists (${live.id}, ${live.status}); adopted` };
+      if (input.adopt && live) return { changed: false, effect: 'none', summary: `server ${input.name} exists (${live.id}, ${live.status}); adopted` };
       const note = same.length ? ` (${same.length} server(s) named ${input.name} exist; adopt: false boots another)` : '';
-      return { changed: true, summary: `boot server ${input.name} (${input.flavor}, ${input.image}) on ${input.cloud}${note}`, diff: `+ server ${input.name}` };
+      return { changed: true, effect: 'create', summary: `boot server ${input.name} (${input.flavor}, ${input.image}) on ${input.cloud}${note}`, diff: `+ server ${input.name}` };
     });
   },
   plan: (i) => `boot server ${i.name} (${i.flavor}, ${i.image}) on ${i.cloud}${i.region ? `/${i.region}` : ''}${i.wait ? ', wait for ACTIVE' : ''}`,

@@ -55,7 +55,7 @@ export default defineAction({
   },
   async dryRun(input, ctx) {
     const ids = [...new Set([...input.ids, ...(input.id ? [input.id] : [])])];
-    if (input.skip || !ids.length) return { changed: false, summary: input.skip ? `server ${input.id}: kept (skip)` : 'no server to delete' };
+    if (input.skip || !ids.length) return { changed: false, effect: 'none', summary: input.skip ? `server ${input.id}: kept (skip)` : 'no server to delete' };
     return withClient(`openstack.server.delete ${ids.join(', ')} (dry run)`, input, ctx, async (c) => {
       const found = (await Promise.all(ids.map((id) => c.find('compute', `/servers/${id}`)))).filter(Boolean).map((r: any) => r.server);
       const diff = found.map((s: any) => `- server ${s.name} (${s.id})`);
@@ -67,7 +67,7 @@ export default defineAction({
           if (input.deletePorts) diff.push(`- port ${p.id}`);
         }
       }
-      return diff.length ? { changed: true, summary: `delete ${found.length} of ${ids.length} server(s)`, diff: diff.join('\n') } : { changed: false, summary: `server(s) ${ids.join(', ')} already gone` };
+      return diff.length ? { changed: true, effect: 'destroy', summary: `delete ${found.length} of ${ids.length} server(s)`, diff: diff.join('\n') } : { changed: false, effect: 'none', summary: `server(s) ${ids.join(', ')} already gone` };
     });
   },
   plan: (i) => (i.skip ? `(skip) keep server ${i.id}` : i.ids.length ? `delete ${i.ids.length} server(s)` : `delete server ${i.id}${i.releaseFloatingIps ? ', release its floating IPs' : ''}${i.deletePorts ? ' and delete its ports' : ''}`),

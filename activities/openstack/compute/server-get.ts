@@ -7,6 +7,7 @@ import { getServer, summarize } from './servers';
 export default defineAction({
   name: 'openstack.server.get',
   readOnly: true,
+  predicts: true,
   description: 'Show a server (by id or exact name): status, host, addresses, fault.',
   input: z.strictObject({ ...target, server: z.string().min(1) }),
   async run(input, ctx) {

@@ -7,6 +7,7 @@ import { summarize } from './servers';
 export default defineAction({
   name: 'openstack.server.list',
   readOnly: true,
+  predicts: true,
   description: 'List servers (all pages) with Nova filters: name (regex), status, host and allTenants (admin), tags.',
   input: z.strictObject({
     ...target,

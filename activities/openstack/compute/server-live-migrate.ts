@@ -91,7 +91,7 @@ export default defineAction({
   async dryRun(input, ctx) {
     return withClient(`openstack.server.live-migrate ${input.server} (dry run)`, input, ctx, async (c) => {
       const p = migrationPreview((await c.get('compute', `/servers/${input.server}`)).body.server, input.host || undefined);
-      return p.moves ? { changed: true, summary: `live-migrate server ${input.server}`, diff: p.line } : { changed: false, summary: p.line };
+      return p.moves ? { changed: true, effect: 'change', summary: `live-migrate server ${input.server}`, diff: p.line } : { changed: false, effect: 'none', summary: p.line };
     });
   },
   plan: (i) => `live-migrate server ${i.server}${i.host ? ` to ${i.host}` : ''} (block_migration ${i.blockMigration})`,

@@ -12,6 +12,7 @@ import { resolveFlavor, resolveImage, resolveNetwork } from './servers';
 export default defineAction({
   name: 'openstack.server.prepare',
   readOnly: true,
+  predicts: true,
   description: 'Resolve flavor/image/network/security groups to ids, check quota, and name N new servers (prefix-1, prefix-2, ... after the highest existing).',
   input: z.strictObject({
     ...target,

@@ -101,8 +101,8 @@ export function memberSummary(m: any) {
 
 /** A create's dry run from what the lookup found: "exists, no change", or "would create" with a one-line diff. */
 export function createDryRun(noun: string, where: string, found: { resource: any; created?: boolean } | undefined): DryRunResult {
-  if (found) return { changed: false, summary: `${noun} exists (${found.resource.id}${found.created === false ? ', adopted' : ''})` };
-  return { changed: true, summary: `create ${noun} ${where}`, diff: `+ ${noun}` };
+  if (found) return { changed: false, effect: 'none', summary: `${noun} exists (${found.resource.id}${found.created === false ? ', adopted' : ''})` };
+  return { changed: true, effect: 'create', summary: `create ${noun} ${where}`, diff: `+ ${noun}` };
 }
 
 /** A pool's member by id, or by address and protocol port; undefined when there is none. */

@@ -23,12 +23,12 @@ export default defineAction({
     });
   },
   async dryRun(input, ctx) {
-    if (input.skip) return { changed: false, summary: `load balancer ${input.id}: kept (skip)` };
+    if (input.skip) return { changed: false, effect: 'none', summary: `load balancer ${input.id}: kept (skip)` };
     return withClient(`openstack.loadbalancer.delete ${input.id} (dry run)`, input, ctx, async (c) => {
       const exists = await c.find('load-balancer', `/lbaas/loadbalancers/${input.id}`);
-      if (!exists) return { changed: false, summary: `load balancer ${input.id}: already gone` };
-      if (exists.loadbalancer.provisioning_status === 'PENDING_DELETE') return { changed: false, summary: `load balancer ${input.id}: already being deleted` };
-      return { changed: true, summary: `delete load balancer ${input.id}${input.cascade ? ' with everything in it' : ''}`, diff: `- load balancer ${exists.loadbalancer.name || input.id}` };
+      if (!exists) return { changed: false, effect: 'none', summary: `load balancer ${input.id}: already gone` };
+      if (exists.loadbalancer.provisioning_status === 'PENDING_DELETE') return { changed: false, effect: 'none', summary: `load balancer ${input.id}: already being deleted` };
+      return { changed: true, effect: 'destroy', summary: `delete load balancer ${input.id}${input.cascade ? ' with everything in it' : ''}`, diff: `- load balancer ${exists.loadbalancer.name || input.id}` };
     });
   },
   plan: (i) => (i.skip ? `(skip) keep load balancer ${i.id}` : `delete load balancer ${i.id}${i.cascade ? ' with everything in it' : ''}`),

@@ -132,7 +132,7 @@ export default defineAction({
     });
   },
   async dryRun(raw, ctx) {
-    if (raw.skip) return { changed: false, summary: `pool ${raw.pool}: left as it is (skip)` };
+    if (raw.skip) return { changed: false, effect: 'none', summary: `pool ${raw.pool}: left as it is (skip)` };
     const input = withAddresses(raw);
     return withClient(`openstack.member.batch ${input.pool} (dry run)`, input, ctx, async (c) => {
       const pool = await getPool(c, input.pool);
@@ -140,7 +140,7 @@ export default defineAction({
       const p = planBatch(input, await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members'), [], new Map());
       const diff = [...p.added.map((k) => `+ member ${k}`), ...p.updated.map((k) => `~ member ${k}`), ...p.removed.map((k) => `- member ${k}`)].join('\n');
       const changed = diff.length > 0;
-      return { changed, summary: changed ? `pool ${input.pool}: add ${p.added.length}, update ${p.updated.length}, remove ${p.removed.length}` : `pool ${input.pool}: members as wanted`, ...(changed ? { diff } : {}) };
+      return { changed, effect: !changed ? 'none' : p.updated.length || p.removed.length ? 'change' : 'create', summary: changed ? `pool ${input.pool}: add ${p.added.length}, update ${p.updated.length}, remove ${p.removed.length}` : `pool ${input.pool}: members as wanted`, ...(changed ? { diff } : {}) };
     });
   },
   plan: (i) => (i.skip ? '(skip) leave the pool as it is' : `batch update pool ${i.pool}: ${i.members.length + i.addresses.length} ${i.updateOnly ? 'update' : 'add/update'}, ${i.remove.length} remove`),

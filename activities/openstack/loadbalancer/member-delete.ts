@@ -31,12 +31,12 @@ export default defineAction({
     });
   },
   async dryRun(input, ctx) {
-    const keep = (why: string) => ({ changed: false, summary: `member ${memberRef(input)} of pool ${input.pool}: ${why}` });
+    const keep = (why: string) => ({ changed: false, effect: 'none' as const, summary: `member ${memberRef(input)} of pool ${input.pool}: ${why}` });
     if (input.skip) return keep('kept (skip)');
     return withClient(`openstack.member.delete ${memberRef(input)} (dry run)`, input, ctx, async (c) => {
       const pool = await poolIfExists(c, input.pool);
       const m = pool && (await findMember(c, pool.id, input));
-      return m ? { changed: true, summary: `remove member ${memberRef(input)} from pool ${input.pool}`, diff: `- member ${m.address}:${m.protocol_port} (${m.id})` } : keep('already gone');
+      return m ? { changed: true, effect: 'destroy', summary: `remove member ${memberRef(input)} from pool ${input.pool}`, diff: `- member ${m.address}:${m.protocol_port} (${m.id})` } : keep('already gone');
     });
   },
   plan: (i) => (i.skip ? '(skip) keep member' : `remove member ${i.id || `${i.address}:${i.protocolPort}`} from pool ${i.pool}`),

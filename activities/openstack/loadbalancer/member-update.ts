@@ -46,8 +46,8 @@ export default defineAction({
       const m = await findMember(c, pool.id, input);
       if (!m) throw notFound('member', memberRef(input));
       const body = changes(m, input);
-      if (!Object.keys(body).length) return { changed: false, summary: `member ${memberRef(input)} in ${input.pool} is as wanted` };
-      return { changed: true, summary: `update member ${memberRef(input)} in ${input.pool}: ${Object.keys(body).join(', ')}`, diff: Object.entries(body).map(([k, v]) => `${k}: ${JSON.stringify(m[k])} -> ${JSON.stringify(v)}`).join('\n') };
+      if (!Object.keys(body).length) return { changed: false, effect: 'none', summary: `member ${memberRef(input)} in ${input.pool} is as wanted` };
+      return { changed: true, effect: 'change', summary: `update member ${memberRef(input)} in ${input.pool}: ${Object.keys(body).join(', ')}`, diff: Object.entries(body).map(([k, v]) => `${k}: ${JSON.stringify(m[k])} -> ${JSON.stringify(v)}`).join('\n') };
     });
   },
   plan: (i) => `update member ${i.id || `${i.address}:${i.protocolPort}`} in ${i.pool}${i.weight !== undefined ? ` (weight ${i.weight})` : ''}`,

@@ -26,9 +26,9 @@ export default defineAction({
       const f = await findFloatingIp(c, input.floatingIp);
       if (!f) throw notFound('floating IP', input.floatingIp);
       const want = input.port || null;
-      if (f.port_id === want && (!input.fixedIp || f.fixed_ip_address === input.fixedIp)) return { changed: false, summary: `floating IP ${f.floating_ip_address} is ${want ? `on port ${want}` : 'not associated'}` };
+      if (f.port_id === want && (!input.fixedIp || f.fixed_ip_address === input.fixedIp)) return { changed: false, effect: 'none', summary: `floating IP ${f.floating_ip_address} is ${want ? `on port ${want}` : 'not associated'}` };
       const to = want ? `port ${want}${input.fixedIp ? ` (${input.fixedIp})` : ''}` : 'nothing';
-      return { changed: true, summary: want ? `associate floating IP ${f.floating_ip_address} with ${to}` : `disassociate floating IP ${f.floating_ip_address}`, diff: `port: ${f.port_id ?? 'none'} -> ${want ?? 'none'}` };
+      return { changed: true, effect: 'change', summary: want ? `associate floating IP ${f.floating_ip_address} with ${to}` : `disassociate floating IP ${f.floating_ip_address}`, diff: `port: ${f.port_id ?? 'none'} -> ${want ?? 'none'}` };
     });
   },
   plan: (i) => (i.port ? `associate floating IP ${i.floatingIp} with port ${i.port}` : `disassociate floating IP ${i.floatingIp}`),

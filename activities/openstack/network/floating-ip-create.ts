@@ -47,7 +47,7 @@ export default defineAction({
     return withClient('openstack.floating-ip.create (dry run)', input, ctx, async (c) => {
       // Every step allocates its own address (no name to adopt by): a run always allocates one.
       const { port } = await resolveTarget(c, input);
-      return { changed: true, summary: `allocate a floating IP from ${input.network}${port ? ` for port ${port}` : ''}`, diff: `+ floating IP (${input.network})${port ? ` -> port ${port}` : ''}` };
+      return { changed: true, effect: 'create', summary: `allocate a floating IP from ${input.network}${port ? ` for port ${port}` : ''}`, diff: `+ floating IP (${input.network})${port ? ` -> port ${port}` : ''}` };
     });
   },
   plan: (i) => `allocate a floating IP from ${i.network}${i.port ? ` for port ${i.port}` : i.server ? ` for server ${i.server}` : ''}`,

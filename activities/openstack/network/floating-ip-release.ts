@@ -23,10 +23,10 @@ export default defineAction({
     });
   },
   async dryRun(input, ctx) {
-    if (input.skip) return { changed: false, summary: `floating IP ${input.floatingIp}: kept (skip)` };
+    if (input.skip) return { changed: false, effect: 'none', summary: `floating IP ${input.floatingIp}: kept (skip)` };
     return withClient(`openstack.floating-ip.release ${input.floatingIp} (dry run)`, input, ctx, async (c) => {
       const f = await findFloatingIp(c, input.floatingIp);
-      return f ? { changed: true, summary: `release floating IP ${f.floating_ip_address} (${f.id})`, diff: `- floating IP ${f.floating_ip_address}` } : { changed: false, summary: `floating IP ${input.floatingIp}: already released` };
+      return f ? { changed: true, effect: 'destroy', summary: `release floating IP ${f.floating_ip_address} (${f.id})`, diff: `- floating IP ${f.floating_ip_address}` } : { changed: false, effect: 'none', summary: `floating IP ${input.floatingIp}: already released` };
     });
   },
   plan: (i) => (i.skip ? `(skip) keep floating IP ${i.floatingIp}` : `release floating IP ${i.floatingIp}`),

@@ -21,8 +21,8 @@ export default defineAction({
     return withClient(`openstack.network.create ${input.name} (dry run)`, input, ctx, async (c) => {
       const hit = await lookupNeutron(c, ctx, ensure(input));
       return hit
-        ? { changed: false, summary: `network ${input.name} exists (${hit.resource.id}${hit.created ? '' : ', adopted'})` }
-        : { changed: true, summary: `create network ${input.name} on ${input.cloud}`, diff: `+ network ${input.name}` };
+        ? { changed: false, effect: 'none', summary: `network ${input.name} exists (${hit.resource.id}${hit.created ? '' : ', adopted'})` }
+        : { changed: true, effect: 'create', summary: `create network ${input.name} on ${input.cloud}`, diff: `+ network ${input.name}` };
     });
   },
   plan: (i) => `ensure network ${i.name} on ${i.cloud}`,

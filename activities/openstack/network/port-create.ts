@@ -37,7 +37,7 @@ export default defineAction({
   async dryRun(input, ctx) {
     return withClient(`openstack.port.create ${input.name || input.network} (dry run)`, input, ctx, async (c) => {
       const what = `port ${input.name || '(unnamed)'} on ${input.network}`;
-      const create = { changed: true, summary: `create ${what}`, diff: `+ ${what}` };
+      const create = { changed: true, effect: 'create' as const, summary: `create ${what}`, diff: `+ ${what}` };
       if (!input.adopt || !input.name) return create;
       const net = looksLikeId(input.network) ? { id: input.network } : await findNetwork(c, input.network).catch((e) => {
             if ((e as { info?: { kind?: string } }).info?.kind === 'not-found') return undefined;
@@ -45,7 +45,7 @@ export default defineAction({
           });
       if (!net) return { ...create, summary: `${create.summary} (the network does not exist yet)` };
       const hit = await lookupNeutron(c, ctx, { path: '/ports', key: 'port', what: 'port', adopt: true, body: { name: input.name }, filters: { network_id: net.id } });
-      return hit ? { changed: false, summary: `port ${input.name} exists (${hit.resource.id})` } : create;
+      return hit ? { changed: false, effect: 'none', summary: `port ${input.name} exists (${hit.resource.id})` } : create;
     });
   },
   plan: (i) => `create port ${i.name || ''} on ${i.network}`.replace('  ', ' '),

@@ -27,9 +27,9 @@ export default defineAction({
       const hit = await lookupNeutron(c, ctx, { path: '/security-groups', key: 'security_group', what: 'security group', adopt: input.adopt, body: { name: input.name } });
       const missing = hit ? input.rules.filter((r) => !sameRule(hit.resource.security_group_rules ?? [], hit.resource.id, r)) : input.rules;
       const diff = [...(hit ? [] : [`+ security group ${input.name}`]), ...missing.map((r) => `+ rule ${ruleText(r)}`)].join('\n');
-      if (!hit) return { changed: true, summary: `create security group ${input.name} with ${input.rules.length} rule(s) on ${input.cloud}`, diff };
-      if (!missing.length) return { changed: false, summary: `security group ${input.name} exists (${hit.resource.id}) with its ${input.rules.length} rule(s)` };
-      return { changed: true, summary: `security group ${input.name} exists (${hit.resource.id}); add ${missing.length} rule(s)`, diff };
+      if (!hit) return { changed: true, effect: 'create', summary: `create security group ${input.name} with ${input.rules.length} rule(s) on ${input.cloud}`, diff };
+      if (!missing.length) return { changed: false, effect: 'none', summary: `security group ${input.name} exists (${hit.resource.id}) with its ${input.rules.length} rule(s)` };
+      return { changed: true, effect: 'change', summary: `security group ${input.name} exists (${hit.resource.id}); add ${missing.length} rule(s)`, diff };
     });
   },
   plan: (i) => `ensure security group ${i.name} with ${i.rules.length} rule(s)`,

@@ -21,7 +21,7 @@ export default defineAction({
     return withClient(`openstack.security-group-rule.create ${input.securityGroup} (dry run)`, input, ctx, async (c) => {
       const sg = await findSecurityGroup(c, ctx, input.securityGroup);
       const known = sameRule(sg.security_group_rules ?? [], sg.id, input);
-      return known ? { changed: false, summary: `rule ${ruleText(input)} exists in ${input.securityGroup} (${known.id})` } : { changed: true, summary: `add rule ${ruleText(input)} to ${input.securityGroup}`, diff: `+ rule ${ruleText(input)}` };
+      return known ? { changed: false, effect: 'none', summary: `rule ${ruleText(input)} exists in ${input.securityGroup} (${known.id})` } : { changed: true, effect: 'create', summary: `add rule ${ruleText(input)} to ${input.securityGroup}`, diff: `+ rule ${ruleText(input)}` };
     });
   },
   plan: (i) => `allow ${ruleText(i)} in ${i.securityGroup}`,

@@ -34,10 +34,10 @@ export default defineAction({
         if ((e as { info?: { kind?: string } }).info?.kind === 'not-found') return undefined;
         throw e;
       });
-      const create = { changed: true, summary: `create subnet ${input.name} (${input.cidr}) on network ${input.network}`, diff: `+ subnet ${input.name} ${input.cidr}` };
+      const create = { changed: true, effect: 'create' as const, summary: `create subnet ${input.name} (${input.cidr}) on network ${input.network}`, diff: `+ subnet ${input.name} ${input.cidr}` };
       if (!net) return { ...create, summary: `${create.summary} (the network does not exist yet)` };
       const hit = await lookupNeutron(c, ctx, { path: '/subnets', key: 'subnet', what: 'subnet', adopt: input.adopt, body: { name: input.name }, filters: { network_id: net.id } });
-      return hit ? { changed: false, summary: `subnet ${input.name} exists (${hit.resource.id}, ${hit.resource.cidr})` } : create;
+      return hit ? { changed: false, effect: 'none', summary: `subnet ${input.name} exists (${hit.resource.id}, ${hit.resource.cidr})` } : create;
     });
   },
   plan: (i) => `ensure subnet ${i.name} (${i.cidr}) on network ${i.network}`,
