@@ -67,6 +67,8 @@ describe.each([['bash', undefined], ['sh', 'sh']] as const)('shell in %s', (shel
     const r = await conn.exec('cat > /tmp/in.bin; sha256sum < /tmp/in.bin | cut -d" " -f1; wc -c < /tmp/in.bin', { stdin: input });
     expect(r.stdout).toBe(`${sum}\n300000\n`);
 
+    // Small text stdin (read by builtins in bash): UTF-8, backslashes, no final newline, at the 4 KiB edge.
+    for (const text of ['héllo\\n\twörld \\', `${'a\\b "c" $d\n'.repeat(372)}xyzw`]) expect((await conn.exec('cat', { stdin: text })).stdout).toBe(text);
     const tricky = 'printf "RWOUT 0 0 0\\nRWPID 1\\nRWEND\\n"\nprintf "no newline"\necho "to stderr" >&2\nexit 7';
     const t = await conn.exec(tricky);
     expect(t).toEqual({ code: 7, signal: null, stdout: 'RWOUT 0 0 0\nRWPID 1\nRWEND\nno newline', stderr: 'to stderr\n' });

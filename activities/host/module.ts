@@ -174,8 +174,9 @@ export async function readRemoteFile(ctx: ModuleContext, path: string, max = 8 <
 if [ -L "$p" ] && [ ! -e "$p" ]; then echo dangling; exit 0; fi
 if [ ! -e "$p" ]; then echo absent; exit 0; fi
 if [ ! -f "$p" ]; then echo notfile; exit 0; fi
-printf 'file %s\\n' "$(stat -L -c '%a %U %G %s' -- "$p")"
-head -c ${max + 1} -- "$p" | base64 -w0`;
+set -- $(stat -L -c '%a %U %G %s' -- "$p")
+echo "file $1 $2 $3 $4"
+if [ "$4" -le ${max} ]; then base64 -w0 -- "$p"; else head -c ${max + 1} -- "$p" | base64 -w0; fi`;
   const r = await ctx.exec(script);
   if (r.code !== 0) throw failed(r, `reading ${path}`);
   const nl = r.stdout.indexOf('\n');
@@ -217,24 +218,26 @@ export async function ensureFile(ctx: ModuleContext, a: EnsureFileArgs): Promise
   const { createHash } = await import('node:crypto');
   const want = createHash('sha256').update(a.content).digest('hex');
   const script = `dest=${shq(a.path)}; want=${shq(want)}; mode=${shq(a.mode ?? '')}; owner=${shq(a.owner ?? '')}; group=${shq(a.group ?? '')}; check=${ctxFlag(ctx.check)}; expect=${shq(a.expectSha === undefined ? '-' : a.expectSha ?? 'absent')}; backup=${a.backup ? 1 : 0}
-if [ -e "$dest" ] && [ ! -f "$dest" ]; then echo "err=$dest exists and is not a regular file"; cat >/dev/null; exit 0; fi
-if [ -f "$dest" ]; then existed=1; before=$(sha256sum < "$dest" | cut -c1-64); else existed=0; before=absent; fi
+# Few processes (this runs for every file of every host): unread stdin is fine (a file or a pipe
+# the sender does not wait on); the attributes are read once, before any change.
+if [ -e "$dest" ] && [ ! -f "$dest" ]; then echo "err=$dest exists and is not a regular file"; exit 0; fi
+if [ -f "$dest" ]; then existed=1; set -- $(sha256sum < "$dest"); before=$1; set -- $(stat -c '%a %U %G' -- "$dest"); else existed=0; before=absent; fi
 echo "existed=$existed"
-if [ "$expect" != "-" ] && [ "$expect" != "$before" ]; then echo "err=$dest changed while it was being edited; run again"; cat >/dev/null; exit 0; fi
+if [ "$expect" != "-" ] && [ "$expect" != "$before" ]; then echo "err=$dest changed while it was being edited; run again"; exit 0; fi
 if [ "$before" != "$want" ]; then
   echo content=1
-  if [ "$check" = 1 ]; then cat >/dev/null; else
-    d=$(dirname -- "$dest")
-    if [ ! -d "$d" ]; then echo "err=folder $d does not exist"; cat >/dev/null; exit 0; fi
-    tmp=$(mktemp "$d/.rw-XXXXXX") || { echo "err=cannot create a temporary file in $d"; cat >/dev/null; exit 0; }
+  if [ "$check" != 1 ]; then
+    case "$dest" in */*) d=\${dest%/*}; d=\${d:-/} ;; *) d=. ;; esac
+    if [ ! -d "$d" ]; then echo "err=folder $d does not exist"; exit 0; fi
+    tmp=$(mktemp "$d/.rw-XXXXXX") || { echo "err=cannot create a temporary file in $d"; exit 0; }
     if ! cat > "$tmp"; then rm -f "$tmp"; echo "err=cannot write $tmp"; exit 0; fi
     if [ "$existed" = 1 ]; then chmod --reference="$dest" "$tmp"; chown --reference="$dest" "$tmp" 2>/dev/null
       if [ "$backup" = 1 ]; then b="$dest.$(date +%Y%m%d%H%M%S)~"; cp -p -- "$dest" "$b" && echo "backup=$b"; fi
     else chmod 0644 "$tmp"; fi
     mv -f -- "$tmp" "$dest" || { rm -f "$tmp"; echo "err=cannot replace $dest"; exit 0; }
   fi
-else cat >/dev/null; fi
-if [ -e "$dest" ]; then set -- $(stat -c '%a %U %G' -- "$dest"); else set -- 644 $(id -un) $(id -gn); fi
+fi
+if [ "$existed" = 0 ]; then if [ -e "$dest" ]; then set -- $(stat -c '%a %U %G' -- "$dest"); else set -- 644 $(id -un) $(id -gn); fi; fi
 if [ -n "$mode" ] && [ "$1" != "$mode" ]; then echo "mode=$1 -> $mode"; [ "$check" = 1 ] || chmod "$mode" -- "$dest" || echo "err=chmod failed"; fi
 if [ -n "$owner" ] && [ "$2" != "$owner" ]; then echo "owner=$2 -> $owner"; [ "$check" = 1 ] || chown -- "$owner" "$dest" || echo "err=chown failed"; fi
 if [ -n "$group" ] && [ "$3" != "$group" ]; then echo "group=$3 -> $group"; [ "$check" = 1 ] || chgrp -- "$group" "$dest" || echo "err=chgrp failed"; fi

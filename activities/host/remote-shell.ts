@@ -7,7 +7,7 @@
  * `cd` or `set -e` in one command never touch the next, and cancellation kills its process group.
  * It forks as little as it can: per command the command's own shell, and `cat` for output there is.
  *
- * Wire format, driver stdin:  "<m> <stdin bytes>\n", the script's lines, "<m>\n", the stdin bytes.
+ * Wire format, driver stdin:  "<m> <stdin bytes> <1 if small text>\n", the script's lines, "<m>\n", the stdin.
  *              driver stdout: "RWREADY <pid>\n" once; per command "<m> <pid>\n" when it started,
  *                             then its stdout, "<m> <exit code>\n", its stderr, "<m>\n".
  * <m> is 128 random bits per command, so neither a script nor its output can end a frame early.
@@ -30,15 +30,18 @@ if [ -n "\${BASH_VERSION:-}" ]; then
   set -m
   start() { /bin/sh "$d/s" < "$d/i" > "$d/o" 2> "$d/e" & }
   emit() { if LC_ALL=C IFS= read -r -d '' x < "$1"; then cat "$1"; else LC_ALL=C printf '%s' "$x"; fi; }
+  # Small stdin without NUL bytes (the sender says so) is read with builtins too.
+  take() { if [ "$2" = 1 ]; then LC_ALL=C IFS= read -r -N "$1" x; LC_ALL=C printf '%s' "$x" > "$d/i"; else head -c "$1" > "$d/i"; fi; }
 else
   command -v setsid >/dev/null 2>&1 || exit 98
   start() { setsid /bin/sh "$d/s" < "$d/i" > "$d/o" 2> "$d/e" & }
   emit() { cat "$1"; }
+  take() { head -c "$1" > "$d/i"; }
 fi
 echo "RWREADY $$"
-while IFS=' ' read -r m n; do
+while IFS=' ' read -r m n t; do
   while IFS= read -r l; do [ "$l" = "$m" ] && break; printf '%s\\n' "$l"; done > "$d/s"
-  if [ "$n" -gt 0 ]; then head -c "$n" > "$d/i"; else : > "$d/i"; fi
+  if [ "$n" -gt 0 ]; then take "$n" "$t"; else : > "$d/i"; fi
   start
   echo "$m $!"
   wait "$!"; rc=$?
@@ -192,7 +195,9 @@ export class RemoteShell {
       do m = randomBytes(16).toString('hex');
       while (script.includes(m));
       const body = script.endsWith('\n') ? script : `${script}\n`;
-      this.ch.write(`${m} ${stdin?.length ?? 0}\n${body}${m}\n`);
+      // Small stdin without NUL bytes can be read by the shell's builtins (no `head` process).
+      const text = stdin && stdin.length <= 4096 && !stdin.includes(0) ? 1 : 0;
+      this.ch.write(`${m} ${stdin?.length ?? 0} ${text}\n${body}${m}\n`);
       if (stdin?.length) this.ch.write(stdin);
       const started = new RegExp(`^${m} (\\d+)$`).exec(await this.reader.line());
       if (!started) throw this.broken('unexpected reply');
