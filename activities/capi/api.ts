@@ -30,8 +30,8 @@ export interface KindInfo {
   provider: string;
 }
 
-function kind(area: keyof typeof GROUPS, k: string, plural: string, provider: string): KindInfo {
-  return { group: GROUPS[area], version: VERSIONS[area], apiVersion: `${GROUPS[area]}/${VERSIONS[area]}`, kind: k, plural, provider };
+function kind(area: keyof typeof GROUPS, k: string, plural: string, provider: string, version: string = VERSIONS[area]): KindInfo {
+  return { group: GROUPS[area], version, apiVersion: `${GROUPS[area]}/${version}`, kind: k, plural, provider };
 }
 
 export const KINDS = {
@@ -44,6 +44,35 @@ export const KINDS = {
 } as const satisfies Record<string, KindInfo>;
 
 export type CapiKind = keyof typeof KINDS;
+
+/**
+ * Cluster API's in-memory infrastructure provider (CAPD's Dev* kinds with `backend.inMemory`,
+ * `infrastructure.cluster.x-k8s.io/v1beta2`): simulated machines and workload-cluster API
+ * servers, no VMs. For tests and demos; not in KINDS, whose CRDs an OpenStack management cluster has.
+ */
+export const DEV_KINDS = {
+  DevCluster: kind('infrastructure', 'DevCluster', 'devclusters', 'Cluster API in-memory infrastructure provider (CAPD Dev* kinds)', 'v1beta2'),
+  DevMachineTemplate: kind('infrastructure', 'DevMachineTemplate', 'devmachinetemplates', 'Cluster API in-memory infrastructure provider (CAPD Dev* kinds)', 'v1beta2'),
+} as const satisfies Record<string, KindInfo>;
+
+/** Where the machines come from: OpenStack (CAPO, the default) or the in-memory provider (tests). */
+export const INFRASTRUCTURES = ['openstack', 'inmemory'] as const;
+export type Infrastructure = (typeof INFRASTRUCTURES)[number];
+
+/** The infrastructure cluster and machine-template kinds of an infrastructure. */
+export const INFRA_KINDS: Record<Infrastructure, { cluster: KindInfo; machineTemplate: KindInfo }> = {
+  openstack: { cluster: KINDS.OpenStackCluster, machineTemplate: KINDS.OpenStackMachineTemplate },
+  inmemory: { cluster: DEV_KINDS.DevCluster, machineTemplate: DEV_KINDS.DevMachineTemplate },
+};
+
+/** The machine-template kinds Runwright renders, by kind name (a KCP's or MD's infrastructureRef.kind). */
+export const machineTemplateKind = (k: string | undefined): KindInfo | undefined => Object.values(INFRA_KINDS).find((i) => i.machineTemplate.kind === k)?.machineTemplate;
+
+/** Every kind a cluster on an infrastructure needs: core, kubeadm, and the infrastructure's. */
+export function kindsFor(infrastructure: Infrastructure): KindInfo[] {
+  const i = INFRA_KINDS[infrastructure];
+  return [KINDS.Cluster, KINDS.MachineDeployment, KINDS.KubeadmConfigTemplate, KINDS.KubeadmControlPlane, i.cluster, i.machineTemplate];
+}
 
 /** Label CAPI puts on every object of a cluster. */
 export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';

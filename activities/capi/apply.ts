@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineAction } from '../define';
 import { resolveSecret } from '../../lib/secrets';
-import { CLUSTER_NAME_LABEL, KINDS, MANAGED_BY, MANAGED_BY_LABEL } from './api';
+import { CLUSTER_NAME_LABEL, KINDS, kindsFor, MANAGED_BY, MANAGED_BY_LABEL } from './api';
 import { applyObject, connect, Connection, failure, listObjects, requireKinds, type KubeObject } from './kube';
 import { ClusterSpecInput, describeCluster, renderCluster } from './render';
 
@@ -15,8 +15,8 @@ type ApplyInput = z.output<typeof input>;
 
 /** The objects to apply: the cloud-config Secret (when Runwright makes it) and the rendered cluster. */
 function objectsFor(input: ApplyInput): { rendered: ReturnType<typeof renderCluster>; objects: KubeObject[] } {
-  if (input.cloudsYaml && input.identitySecret) throw failure('InvalidInput', 'give either cloudsYaml (Runwright creates the Secret) or identitySecret (an existing one), not both');
-  if (!input.cloudsYaml && !input.identitySecret) throw failure('InvalidInput', 'cloudsYaml (a secret reference) or identitySecret (an existing Secret) is required for CAPO to reach OpenStack');
+  if (input.infrastructure === 'openstack' && input.cloudsYaml && input.identitySecret) throw failure('InvalidInput', 'give either cloudsYaml (Runwright creates the Secret) or identitySecret (an existing one), not both');
+  if (input.infrastructure === 'openstack' && !input.cloudsYaml && !input.identitySecret) throw failure('InvalidInput', 'cloudsYaml (a secret reference) or identitySecret (an existing Secret) is required for CAPO to reach OpenStack');
   const rendered = renderCluster(input);
   const objects: KubeObject[] = [];
   if (rendered.cloudConfigSecret) {
@@ -43,7 +43,7 @@ export default defineAction({
   async dryRun(input) {
     const { objects } = objectsFor(input);
     const kube = connect(input);
-    await requireKinds(kube);
+    await requireKinds(kube, kindsFor(input.infrastructure));
     const lines: string[] = [];
     for (const obj of objects) {
       const r = await applyObject(kube, obj, { force: input.force, dryRun: true });
@@ -54,7 +54,7 @@ export default defineAction({
   async run(input, ctx) {
     const { rendered, objects } = objectsFor(input);
     const kube = connect(input);
-    await requireKinds(kube);
+    await requireKinds(kube, kindsFor(input.infrastructure));
 
     const applied: { kind: string; name: string; created: boolean; changed: boolean }[] = [];
     for (const obj of objects) {

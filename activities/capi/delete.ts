@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from '../define';
-import { CLUSTER_NAME_LABEL, KINDS, MANAGED_BY, MANAGED_BY_LABEL } from './api';
+import { CLUSTER_NAME_LABEL, INFRA_KINDS, KINDS, MANAGED_BY, MANAGED_BY_LABEL } from './api';
 import { condition, connect, Connection, deleteObject, describeCondition, durationMs, DurationText, failure, getObject, listObjects, Name, Namespace, pollUntil, requireKinds, SECRET, type KubeObject } from './kube';
 
 export default defineAction({
@@ -26,7 +26,7 @@ export default defineAction({
   },
   async run(input, ctx) {
     const kube = connect(input);
-    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmConfigTemplate, KINDS.OpenStackMachineTemplate]);
+    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmConfigTemplate]);
     const where = `Cluster ${input.namespace}/${input.name}`;
     const existed = (await getObject(kube, KINDS.Cluster, input.namespace, input.name)) !== null;
     if (existed) {
@@ -54,12 +54,15 @@ export default defineAction({
     // What capi.cluster.apply created and CAPI does not own: templates and the cloud-config Secret.
     const selector = `${CLUSTER_NAME_LABEL}=${input.name},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
     const removed: string[] = [];
-    for (const k of [KINDS.OpenStackMachineTemplate, KINDS.KubeadmConfigTemplate, SECRET]) {
+    // The machine templates of whichever infrastructure providers the management cluster has.
+    const templateKinds = [];
+    for (const { machineTemplate } of Object.values(INFRA_KINDS)) if (await requireKinds(kube, [machineTemplate]).then(() => true, () => false)) templateKinds.push(machineTemplate);
+    for (const k of [...templateKinds, KINDS.KubeadmConfigTemplate, SECRET]) {
       for (const o of await listObjects(kube, k, input.namespace, selector)) {
         if (await deleteObject(kube, k, input.namespace, o.metadata!.name!)) removed.push(`${k.kind}/${o.metadata!.name}`);
       }
     }
     return { cluster: input.name, namespace: input.namespace, deleted: existed, alreadyGone: !existed, removed, changed: existed || removed.length > 0 };
   },
-  plan: (i) => `delete Cluster ${i.namespace}/${i.name} and everything Cluster API created for it (machines, control plane, OpenStack resources); wait up to ${i.timeout} until gone`,
+  plan: (i) => `delete Cluster ${i.namespace}/${i.name} and everything Cluster API created for it (machines, control plane, infrastructure: OpenStack resources or in-memory machines); wait up to ${i.timeout} until gone`,
 });

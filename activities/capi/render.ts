@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SecretRef } from '../../lib/secrets';
-import { CLUSTER_NAME_LABEL, cloudConfigSecretName, KINDS, MANAGED_BY, MANAGED_BY_LABEL, ref } from './api';
+import { CLUSTER_NAME_LABEL, cloudConfigSecretName, INFRA_KINDS, INFRASTRUCTURES, KINDS, MANAGED_BY, MANAGED_BY_LABEL, ref, type Infrastructure } from './api';
 import { blankAsUnset, KubeVersion, Name, Namespace, type KubeObject } from './kube';
 
 const Cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR like 10.6.0.0/24');
@@ -47,6 +47,10 @@ export const ClusterSpecInput = {
     })
     .prefault({}),
   apiServerLoadBalancer: z.boolean().default(true),
+  infrastructure: z
+    .enum(INFRASTRUCTURES)
+    .default('openstack')
+    .describe('openstack: CAPO (OpenStackCluster, OpenStackMachineTemplates; the default). inmemory: Cluster API\'s in-memory provider (DevCluster, DevMachineTemplates), simulated machines for tests; image, flavor and the OpenStack fields are not used.'),
 };
 export const ClusterSpec = z.strictObject(ClusterSpecInput);
 export type ClusterSpec = z.output<typeof ClusterSpec>;
@@ -59,25 +63,39 @@ function labels(cluster: string, extra: Record<string, string> = {}): Record<str
   return { [CLUSTER_NAME_LABEL]: cluster, [MANAGED_BY_LABEL]: MANAGED_BY, ...extra };
 }
 
-/** kubelet flags for an OpenStack machine with the external cloud provider. */
-const nodeRegistration = () => ({
+/**
+ * The node name from cloud-init, and for an OpenStack machine the kubelet flags of the external
+ * cloud provider (not for simulated machines). Never empty: the CRDs want at least one property.
+ */
+const nodeRegistration = (infrastructure: Infrastructure) => ({
   name: '{{ local_hostname }}',
-  kubeletExtraArgs: [
-    { name: 'cloud-provider', value: 'external' },
-    { name: 'provider-id', value: 'openstack:///{{ instance_id }}' },
-  ],
+  ...(infrastructure === 'openstack'
+    ? {
+        kubeletExtraArgs: [
+          { name: 'cloud-provider', value: 'external' },
+          { name: 'provider-id', value: 'openstack:///{{ instance_id }}' },
+        ],
+      }
+    : {}),
 });
 
-export function machineTemplateSpec(s: Pick<ClusterSpec, 'sshKeyName'>, flavor: string, image: string): Record<string, unknown> {
+/** How long a simulated machine's parts take to come up (in-memory provider). */
+const inMemoryStartup = (duration: string) => ({ provisioning: { startupDuration: duration, startupJitter: '0.2' } });
+
+export function machineTemplateSpec(s: Pick<ClusterSpec, 'sshKeyName'> & { infrastructure?: Infrastructure }, flavor: string, image: string): Record<string, unknown> {
+  if (s.infrastructure === 'inmemory') {
+    return { backend: { inMemory: { vm: inMemoryStartup('2s'), node: inMemoryStartup('1s'), apiServer: inMemoryStartup('1s'), etcd: inMemoryStartup('1s') } } };
+  }
   return { flavor, image: { filter: { name: image } }, ...(s.sshKeyName ? { sshKeyName: s.sshKeyName } : {}) };
 }
 
-/** An OpenStackMachineTemplate whose name carries a hash of its spec. */
-export function machineTemplate(cluster: string, namespace: string, role: string, spec: Record<string, unknown>): KubeObject {
+/** A machine template (OpenStackMachineTemplate or DevMachineTemplate) whose name carries a hash of its spec. */
+export function machineTemplate(cluster: string, namespace: string, role: string, spec: Record<string, unknown>, infrastructure: Infrastructure = 'openstack'): KubeObject {
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 8);
+  const k = INFRA_KINDS[infrastructure].machineTemplate;
   return {
-    apiVersion: KINDS.OpenStackMachineTemplate.apiVersion,
-    kind: KINDS.OpenStackMachineTemplate.kind,
+    apiVersion: k.apiVersion,
+    kind: k.kind,
     metadata: { name: `${cluster}-${role}-${hash}`, namespace, labels: labels(cluster, { 'runwright.dev/machine-role': role }) },
     spec: { template: { spec } },
   };
@@ -96,9 +114,10 @@ export function renderCluster(s: ClusterSpec): Rendered {
   const identitySecret = s.identitySecret ?? cloudConfigSecretName(name);
   const objects: KubeObject[] = [];
 
-  const cpTemplate = machineTemplate(name, namespace, 'control-plane', machineTemplateSpec(s, s.controlPlane.flavor, s.image));
+  const infra = INFRA_KINDS[s.infrastructure];
+  const cpTemplate = machineTemplate(name, namespace, 'control-plane', machineTemplateSpec(s, s.controlPlane.flavor, s.image), s.infrastructure);
   objects.push(cpTemplate);
-  const poolTemplates = s.workers.map((p) => machineTemplate(name, namespace, p.name, machineTemplateSpec(s, p.flavor, p.image ?? s.image)));
+  const poolTemplates = s.workers.map((p) => machineTemplate(name, namespace, p.name, machineTemplateSpec(s, p.flavor, p.image ?? s.image), s.infrastructure));
   objects.push(...poolTemplates);
 
   if (s.workers.length) {
@@ -106,21 +125,27 @@ export function renderCluster(s: ClusterSpec): Rendered {
       apiVersion: KINDS.KubeadmConfigTemplate.apiVersion,
       kind: KINDS.KubeadmConfigTemplate.kind,
       metadata: meta(workerConfigTemplateName(name)),
-      spec: { template: { spec: { joinConfiguration: { nodeRegistration: nodeRegistration() } } } },
+      spec: { template: { spec: { joinConfiguration: { nodeRegistration: nodeRegistration(s.infrastructure) } } } },
     });
   }
 
   objects.push({
-    apiVersion: KINDS.OpenStackCluster.apiVersion,
-    kind: KINDS.OpenStackCluster.kind,
-    metadata: meta(name),
-    spec: {
-      identityRef: { cloudName: s.cloudName, name: identitySecret },
-      managedSubnets: [{ cidr: s.network.nodeCIDR, ...(s.network.dnsNameservers.length ? { dnsNameservers: s.network.dnsNameservers } : {}) }],
-      ...(s.network.externalNetworkId ? { externalNetwork: { id: s.network.externalNetworkId } } : {}),
-      apiServerLoadBalancer: { enabled: s.apiServerLoadBalancer },
-      managedSecurityGroups: { allowAllInClusterTraffic: false },
-    },
+    apiVersion: infra.cluster.apiVersion,
+    kind: infra.cluster.kind,
+    // The in-memory DevCluster reconciler (v1.13.7) writes its listener into metadata.annotations
+    // without making the map: a DevCluster without annotations panics it ("assignment to entry
+    // in nil map"). ClusterClass-made DevClusters always have some; give ours one.
+    metadata: s.infrastructure === 'inmemory' ? { ...meta(name), annotations: { 'runwright.dev/infrastructure': 'inmemory' } } : meta(name),
+    spec:
+      s.infrastructure === 'inmemory'
+        ? { backend: { inMemory: {} } }
+        : {
+            identityRef: { cloudName: s.cloudName, name: identitySecret },
+            managedSubnets: [{ cidr: s.network.nodeCIDR, ...(s.network.dnsNameservers.length ? { dnsNameservers: s.network.dnsNameservers } : {}) }],
+            ...(s.network.externalNetworkId ? { externalNetwork: { id: s.network.externalNetworkId } } : {}),
+            apiServerLoadBalancer: { enabled: s.apiServerLoadBalancer },
+            managedSecurityGroups: { allowAllInClusterTraffic: false },
+          },
   });
 
   objects.push({
@@ -130,11 +155,11 @@ export function renderCluster(s: ClusterSpec): Rendered {
     spec: {
       replicas: s.controlPlane.replicas,
       version: s.kubernetesVersion,
-      machineTemplate: { spec: { infrastructureRef: ref(KINDS.OpenStackMachineTemplate, cpTemplate.metadata!.name!) } },
+      machineTemplate: { spec: { infrastructureRef: ref(infra.machineTemplate, cpTemplate.metadata!.name!) } },
       kubeadmConfigSpec: {
-        clusterConfiguration: { controllerManager: { extraArgs: [{ name: 'cloud-provider', value: 'external' }] } },
-        initConfiguration: { nodeRegistration: nodeRegistration() },
-        joinConfiguration: { nodeRegistration: nodeRegistration() },
+        ...(s.infrastructure === 'openstack' ? { clusterConfiguration: { controllerManager: { extraArgs: [{ name: 'cloud-provider', value: 'external' }] } } } : {}),
+        initConfiguration: { nodeRegistration: nodeRegistration(s.infrastructure) },
+        joinConfiguration: { nodeRegistration: nodeRegistration(s.infrastructure) },
       },
     },
   });
@@ -156,7 +181,7 @@ export function renderCluster(s: ClusterSpec): Rendered {
             clusterName: name,
             version: s.kubernetesVersion,
             bootstrap: { configRef: ref(KINDS.KubeadmConfigTemplate, workerConfigTemplateName(name)) },
-            infrastructureRef: ref(KINDS.OpenStackMachineTemplate, poolTemplates[i].metadata!.name!),
+            infrastructureRef: ref(infra.machineTemplate, poolTemplates[i].metadata!.name!),
           },
         },
       },
@@ -170,14 +195,14 @@ export function renderCluster(s: ClusterSpec): Rendered {
     spec: {
       clusterNetwork: { pods: { cidrBlocks: s.network.podCIDRs }, services: { cidrBlocks: s.network.serviceCIDRs }, serviceDomain: 'cluster.local' },
       controlPlaneRef: ref(KINDS.KubeadmControlPlane, controlPlaneName(name)),
-      infrastructureRef: ref(KINDS.OpenStackCluster, name),
+      infrastructureRef: ref(infra.cluster, name),
     },
   });
 
-  return { objects, cloudConfigSecret: s.cloudsYaml ? cloudConfigSecretName(name) : undefined };
+  return { objects, cloudConfigSecret: s.cloudsYaml && s.infrastructure === 'openstack' ? cloudConfigSecretName(name) : undefined };
 }
 
 export function describeCluster(s: ClusterSpec): string {
   const pools = s.workers.map((p) => `${machineDeploymentName(s.name, p.name)} ${p.replicas}×${p.flavor}`).join(', ');
-  return `Cluster ${s.namespace}/${s.name} ${s.kubernetesVersion} (image ${s.image}): control plane ${s.controlPlane.replicas}×${s.controlPlane.flavor}${pools ? `; workers ${pools}` : '; no workers'}`;
+  return `Cluster ${s.namespace}/${s.name} ${s.kubernetesVersion} (${s.infrastructure === 'inmemory' ? 'in-memory machines' : `image ${s.image}`}): control plane ${s.controlPlane.replicas}×${s.controlPlane.flavor}${pools ? `; workers ${pools}` : '; no workers'}`;
 }

@@ -46,7 +46,10 @@ export function rolloutDone(o: KubeObject): boolean {
   const p = rolloutProgress(o);
   const st = o.status ?? {};
   const versions: { version: string }[] = st.versions ?? (st.version ? [{ version: st.version }] : []);
-  const versionsOk = p.desired === 0 ? true : versions.length === 1 && versions[0].version === p.version;
+  // A KubeadmControlPlane reports status.version (its machines' lowest); a v1beta2 MachineDeployment
+  // reports no version at all: there, upToDateReplicas (machines matching the spec, version
+  // included) is what says the rollout reached every machine.
+  const versionsOk = p.desired === 0 || (versions.length === 0 ? o.kind === 'MachineDeployment' : versions.length === 1 && versions[0].version === p.version);
   const rollingOut = (st.conditions ?? []).find((c: any) => c.type === 'RollingOut')?.status === 'True';
   return (
     p.observedGeneration >= p.generation &&

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { defineAction, type ActionContext } from '../define';
-import { CLUSTER_NAME_LABEL, KINDS, ref } from './api';
+import { CLUSTER_NAME_LABEL, INFRA_KINDS, KINDS, machineTemplateKind, ref } from './api';
 import { applyObject, blankAsUnset, compareVersions, connect, Connection, durationMs, DurationText, failure, getObject, KubeVersion, listObjects, Name, Namespace, requireKinds, semver, type Kube, type KubeObject } from './kube';
 import { machineTemplate } from './render';
 import { rolloutDone, specVersion, waitForRollout, type RolloutProgress } from './rollout';
@@ -62,13 +62,18 @@ async function inspect(kube: Kube, i: Input): Promise<Plan> {
   return { cluster, kcp, mds, from: kcp.spec?.version };
 }
 
-/** The KCP's or MD's current machine template, with the image replaced: the template to roll to. */
+/**
+ * The KCP's or MD's current machine template, with the image replaced: the template to roll to.
+ * An in-memory (DevMachineTemplate) machine has no image: its template stays, the version alone rolls.
+ */
 async function nextTemplate(kube: Kube, i: Input, owner: KubeObject, currentRef: any, image: string, role: string): Promise<KubeObject> {
-  if (currentRef?.kind !== KINDS.OpenStackMachineTemplate.kind) throw failure('InvalidInput', `${owner.kind} ${owner.metadata!.name} uses ${currentRef?.kind ?? 'no'} infrastructure template, not an OpenStackMachineTemplate`);
-  const cur = await getObject(kube, KINDS.OpenStackMachineTemplate, i.namespace, currentRef.name);
-  if (!cur) throw failure('KubeNotFound', `OpenStackMachineTemplate ${i.namespace}/${currentRef.name} (used by ${owner.kind} ${owner.metadata!.name}) not found`);
-  const spec = { ...(cur.spec?.template?.spec ?? {}), image: { filter: { name: image } } };
-  return machineTemplate(i.cluster, i.namespace, cur.metadata?.labels?.['runwright.dev/machine-role'] ?? role, spec);
+  const k = machineTemplateKind(currentRef?.kind);
+  if (!k) throw failure('InvalidInput', `${owner.kind} ${owner.metadata!.name} uses ${currentRef?.kind ?? 'no'} infrastructure template, not an OpenStackMachineTemplate or DevMachineTemplate`);
+  const cur = await getObject(kube, k, i.namespace, currentRef.name);
+  if (!cur) throw failure('KubeNotFound', `${k.kind} ${i.namespace}/${currentRef.name} (used by ${owner.kind} ${owner.metadata!.name}) not found`);
+  const infrastructure = k === INFRA_KINDS.inmemory.machineTemplate ? 'inmemory' : 'openstack';
+  const spec = infrastructure === 'inmemory' ? (cur.spec?.template?.spec ?? {}) : { ...(cur.spec?.template?.spec ?? {}), image: { filter: { name: image } } };
+  return machineTemplate(i.cluster, i.namespace, cur.metadata?.labels?.['runwright.dev/machine-role'] ?? role, spec, infrastructure);
 }
 
 /** What upgrading one KCP or MD means, read-only: its version and template now and the template to roll to. */
@@ -119,7 +124,7 @@ async function upgradeOne(kube: Kube, ctx: ActionContext, i: Input, owner: KubeO
   if (needed) {
     ctx.heartbeat({ phase, step: 'template', template: tplName });
     await applyObject(kube, tpl);
-    const infrastructureRef = ref(KINDS.OpenStackMachineTemplate, tplName);
+    const infrastructureRef = ref(machineTemplateKind(tpl.kind)!, tplName);
     // Version and template in one update, so the controller rolls the machines once.
     const patch = isKcp
       ? { spec: { version: i.version, machineTemplate: { spec: { infrastructureRef } } } }
@@ -146,7 +151,7 @@ export default defineAction({
   defaults: { timeout: '3h' },
   async run(i, ctx) {
     const kube = connect(i);
-    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment, KINDS.OpenStackMachineTemplate]);
+    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment]);
     const p = await inspect(kube, i);
     const cpWhat = `the control plane of ${i.namespace}/${i.cluster}`;
     const summary = { cluster: i.cluster, namespace: i.namespace, from: p.from, to: i.version, controlPlane: p.kcp.metadata!.name!, machineDeployments: p.mds.map((m) => m.metadata!.name!) };
@@ -174,7 +179,7 @@ export default defineAction({
   },
   async dryRun(i) {
     const kube = connect(i);
-    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment, KINDS.OpenStackMachineTemplate]);
+    await requireKinds(kube, [KINDS.Cluster, KINDS.KubeadmControlPlane, KINDS.MachineDeployment]);
     const p = await inspect(kube, i);
     const diff: string[] = [];
     for (const t of scopeTargets(i, p)) {

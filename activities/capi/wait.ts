@@ -37,14 +37,30 @@ export function notReadyReason(c: KubeObject, conditions: readonly string[]): st
   failing.sort(([, a], [, b]) => Number(b?.status === 'False') - Number(a?.status === 'False'));
   const parts = failing.map(([t, cond]) => describeCondition(cond, t));
   const others = ((c.status?.conditions ?? []) as any[]).filter((x) => x.status === 'False' && !conditions.includes(x.type)).map((x) => describeCondition(x, x.type));
-  return [...parts, ...others].join('; ') || `phase ${c.status?.phase ?? 'unknown'}`;
+  const st = c.status ?? {};
+  const counts = [allReplicas(st.controlPlane) ? '' : `control plane ${replicas(st.controlPlane)}`, allReplicas(st.workers) ? '' : `workers ${replicas(st.workers)}`].filter(Boolean);
+  return [...parts, ...others, ...counts].join('; ') || `phase ${c.status?.phase ?? 'unknown'}`;
 }
+
+/**
+ * Every desired machine exists, is up to date and available. CAPI's Available conditions are True
+ * earlier: ControlPlaneAvailable with one healthy control-plane machine of three, while KCP
+ * still scales up one machine at a time.
+ */
+const allReplicas = (r: any) => !r || ((r.replicas ?? 0) === (r.desiredReplicas ?? 0) && (r.upToDateReplicas ?? 0) === (r.desiredReplicas ?? 0) && (r.availableReplicas ?? 0) === (r.desiredReplicas ?? 0));
 
 export function isReady(c: KubeObject, conditions: readonly string[]): boolean {
   const st = c.status ?? {};
   if (c.metadata?.deletionTimestamp) return false;
   if ((c.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) return false;
-  return st.phase === 'Provisioned' && st.initialization?.infrastructureProvisioned === true && st.initialization?.controlPlaneInitialized === true && conditions.every((t) => condition(c, t)?.status === 'True');
+  return (
+    st.phase === 'Provisioned' &&
+    st.initialization?.infrastructureProvisioned === true &&
+    st.initialization?.controlPlaneInitialized === true &&
+    conditions.every((t) => condition(c, t)?.status === 'True') &&
+    allReplicas(st.controlPlane) &&
+    allReplicas(st.workers)
+  );
 }
 
 export async function waitForCluster(
@@ -77,7 +93,7 @@ export async function waitForCluster(
 export default defineAction({
   name: 'capi.cluster.wait',
   readOnly: true,
-  description: 'Wait until a Cluster is Provisioned and its Available, ControlPlaneAvailable and WorkersAvailable conditions are True (v1beta2 status), heartbeating progress; on timeout, fail with the failing conditions\' reasons.',
+  description: 'Wait until a Cluster is Provisioned and its Available, ControlPlaneAvailable and WorkersAvailable conditions are True and every control-plane and worker machine is up to date and available (v1beta2 status), heartbeating progress; on timeout, fail with the failing conditions\' reasons.',
   input: z.strictObject({
     name: Name,
     namespace: Namespace,

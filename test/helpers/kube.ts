@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { KINDS } from '../../activities/capi/api';
+import { KINDS, type KindInfo } from '../../activities/capi/api';
 
 const root = resolve(__dirname, '../..');
 
@@ -32,12 +32,17 @@ export interface KubeEnv {
 
 /** Where kube-apiserver and etcd are: RUNWRIGHT_KUBE_BIN_DIR, or the scripts/kube-binaries cache. */
 export function kubeBinDir(): string {
-  const fromEnv = process.env.RUNWRIGHT_KUBE_BIN_DIR;
+  return builtDir('RUNWRIGHT_KUBE_BIN_DIR', 'scripts/kube-binaries', 'kube-apiserver and etcd are not built: run scripts/kube-binaries first (a cold build takes 10-20 minutes; .ci/run does it)');
+}
+
+/** A build's directory: from the environment variable, else the script's cache (`--check`); else fail with `notBuilt`. */
+export function builtDir(envVar: string, script: string, notBuilt: string): string {
+  const fromEnv = process.env[envVar];
   if (fromEnv) return fromEnv;
   try {
-    return execFileSync(join(root, 'scripts/kube-binaries'), ['--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    return execFileSync(join(root, script), ['--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch {
-    throw new Error('kube-apiserver and etcd are not built: run scripts/kube-binaries first (a cold build takes 10-20 minutes; .ci/run does it)');
+    throw new Error(notBuilt);
   }
 }
 
@@ -229,10 +234,15 @@ const loadCrd = (f: string) => k8s.loadYaml<k8s.V1CustomResourceDefinition>(read
 
 /** Create the fixture CRDs, wait until each is Established and its kind is discoverable. */
 export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const crds = readdirSync(CRD_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => loadCrd(f));
+  await createCrds(kc, crds, Object.values(KINDS));
+}
+
+/** Create CRDs, wait until each is Established and `kinds` are discoverable and listable. */
+export async function createCrds(kc: k8s.KubeConfig, crds: k8s.V1CustomResourceDefinition[], kinds: readonly KindInfo[]): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   for (const crd of crds) await ext.createCustomResourceDefinition({ body: crd });
   const deadline = Date.now() + 60_000;
   for (const crd of crds) {
@@ -246,14 +256,14 @@ export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
   // Discovery lags Established a little; wait until a fresh client sees every kind.
   for (;;) {
     const api = k8s.KubernetesObjectApi.makeApiClient(kc) as unknown as { resource(a: string, k: string): Promise<unknown> };
-    const found = await Promise.all(Object.values(KINDS).map((k) => api.resource(k.apiVersion, k.kind).catch(() => undefined)));
+    const found = await Promise.all(kinds.map((k) => api.resource(k.apiVersion, k.kind).catch(() => undefined)));
     if (found.every(Boolean)) break;
     if (Date.now() > deadline) throw new Error('CRD kinds not discoverable after 60s');
     await sleep(200);
   }
   // A new CRD answers 429 "storage is (re)initializing" until its watch cache is ready.
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  for (const k of Object.values(KINDS)) {
+  for (const k of kinds) {
     for (;;) {
       const ok = await objects.list(k.apiVersion, k.kind, 'default').then(() => true, () => false);
       if (ok) break;
