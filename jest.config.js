@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // test/realstack needs a real OpenStack (scripts/realstack up): `npm run test:realstack`;
-  // test/prodstack the production-shaped Temporal stack (scripts/prodstack): `npm run test:prodstack`.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realstack/', '<rootDir>/test/prodstack/'],
+  // test/prodstack the production-shaped Temporal stack (scripts/prodstack): `npm run test:prodstack`;
+  // the CAPI lifecycle on the real Cluster API controllers (scripts/capi-binaries): `npm run test:capi`.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realstack/', '<rootDir>/test/prodstack/', '<rootDir>/test/capi.test.ts', '<rootDir>/test/capi-crash.test.ts'],
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
