@@ -45,6 +45,9 @@ export const KINDS = {
 
 export type CapiKind = keyof typeof KINDS;
 
+/** Cluster API's Machines: read to check that a rollout reached every machine (not in KINDS: a management cluster checked for CRDs has them, test fixtures need not). */
+export const MACHINE = kind('core', 'Machine', 'machines', 'Cluster API core');
+
 /**
  * Cluster API's in-memory infrastructure provider (CAPD's Dev* kinds with `backend.inMemory`,
  * `infrastructure.cluster.x-k8s.io/v1beta2`): simulated machines and workload-cluster API

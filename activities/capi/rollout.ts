@@ -4,8 +4,8 @@
  * available, and all machines run the spec's version.
  */
 import type { ActionContext } from '../define';
-import type { KindInfo } from './api';
-import { describeCondition, failure, getObject, pollUntil, type Kube, type KubeObject } from './kube';
+import { MACHINE, type KindInfo } from './api';
+import { describeCondition, failure, getObject, isNotFound, kubeFailure, pollUntil, type Kube, type KubeObject } from './kube';
 
 export interface RolloutProgress {
   kind: string;
@@ -62,6 +62,35 @@ export function rolloutDone(o: KubeObject): boolean {
   );
 }
 
+/**
+ * The Machines of a KubeadmControlPlane or MachineDeployment, by Cluster API's own labels;
+ * undefined where the API has no Machine kind (a stand-in that keeps machines to itself).
+ */
+async function machinesOf(kube: Kube, o: KubeObject): Promise<KubeObject[] | undefined> {
+  const label = o.kind === 'KubeadmControlPlane' ? 'cluster.x-k8s.io/control-plane-name' : 'cluster.x-k8s.io/deployment-name';
+  try {
+    const list = await kube.objects.list(MACHINE.apiVersion, MACHINE.kind, o.metadata!.namespace, undefined, undefined, undefined, undefined, `${label}=${o.metadata!.name}`);
+    return list.items as KubeObject[];
+  } catch (e: any) {
+    if (isNotFound(e) || /unrecognized api version and kind/i.test(String(e?.message))) return undefined;
+    throw kubeFailure(e, `listing the Machines of ${o.kind} ${o.metadata!.namespace}/${o.metadata!.name}`, kube);
+  }
+}
+
+/**
+ * Counts and conditions can say "done" before the machines do: a v1beta2 MachineDeployment has no
+ * status.version, and its counts were seen full while its machines still ran the old version. So
+ * the rollout is done only when there are exactly `desired` Machines, none being deleted, all
+ * on the spec's version. Returns what is still off, or '' when all is well.
+ */
+export function machinesPending(o: KubeObject, machines: KubeObject[]): string {
+  const p = rolloutProgress(o);
+  const deleting = machines.filter((m) => m.metadata?.deletionTimestamp).length;
+  const old = machines.filter((m) => m.spec?.version !== p.version).length;
+  if (machines.length === p.desired && !deleting && !old) return '';
+  return `${machines.length} machines (${p.desired} wanted), ${deleting} being deleted, ${old} not on ${p.version}`;
+}
+
 export function describeRollout(p: RolloutProgress): string {
   return `${p.kind} ${p.name} → ${p.version}: ${p.upToDate}/${p.desired} up to date, ${p.available} available, ${p.replicas} machines (versions ${p.versions})${p.observedGeneration < p.generation ? `, generation ${p.generation} not yet observed` : ''}`;
 }
@@ -83,7 +112,10 @@ export async function waitForRollout(
       if (!o) throw failure('KubeNotFound', `${k.kind} ${namespace}/${name} disappeared during ${opts.phase}`);
       last = o;
       const p = rolloutProgress(o);
-      return rolloutDone(o) ? { done: p } : { progress: { phase: opts.phase, ...p } };
+      if (!rolloutDone(o)) return { progress: { phase: opts.phase, ...p } };
+      const machines = await machinesOf(kube, o);
+      const pending = machines ? machinesPending(o, machines) : '';
+      return pending ? { progress: { phase: opts.phase, ...p, machines: pending } } : { done: p };
     },
     async () => {
       const notTrue = ((last?.status?.conditions ?? []) as any[]).filter((c) => (c.type === 'RollingOut' ? c.status === 'True' : c.status !== 'True'));
