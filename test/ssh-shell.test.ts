@@ -79,16 +79,18 @@ describe.each([['bash', undefined], ['sh', 'sh']] as const)('shell in %s', (shel
     expect((await conn.exec("printf 'e\\000r' >&2")).stderr).toBe('e\0r');
     const big = await conn.exec('head -c 6000000 /dev/zero | tr "\\0" x; echo end >&2');
     expect(big.stdout.length).toBe(6_000_000);
-    expect(big.stdout).toMatch(/^x+$/);
+    // search, not /^x+$/: V8's backtracking overflows its stack on a 6 MB match.
+    expect(big.stdout.search(/[^x]/)).toBe(-1);
     expect(big.stderr).toBe('end\n');
   }, 60_000);
 
   test('a background process holding stdout open neither holds the command nor spills into the next one', async () => {
     const started = Date.now();
-    const r = await conn.exec('(sleep 2; echo late) & echo now');
+    const r = await conn.exec('(sleep 6; echo late) & echo now');
     expect(r.stdout).toBe('now\n');
-    expect(Date.now() - started).toBeLessThan(1500);
-    await new Promise((res) => setTimeout(res, 2500));
+    // Returned well before the background sleep ends (a wide margin: this is behaviour, not speed).
+    expect(Date.now() - started).toBeLessThan(5000);
+    await new Promise((res) => setTimeout(res, 6500));
     expect((await conn.exec('echo next')).stdout).toBe('next\n');
   }, 30_000);
 
