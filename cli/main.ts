@@ -31,6 +31,7 @@ import { CodecConfigError, codecsOf, decodeSealedIn, describeKeyring, SealedPayl
 import { registerCodecCommands } from './codec';
 import { registerConsoleCommand } from './console';
 import { registerPlanCommands } from './plan';
+import { registerRehearseCommands } from './rehearse';
 
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -272,6 +273,8 @@ export function buildProgram(): Command {
 
   registerPlanCommands(program, { actionsOpt, watch }); // cli/plan.ts: live plan, and apply bound to it
 
+  registerRehearseCommands(program, { actionsOpt }); // cli/rehearse.ts: snapshot a cloud, rehearse on its twin
+
   registerApprovalCommands(program);
 
   registerCancelCommand(program); // cli/cancel.ts: a signed request the run authorizes
@@ -401,7 +404,8 @@ export async function main(argv = process.argv): Promise<number> {
   // The in-process worker logs only warnings; progress is the CLI's job.
   // Only long-running commands let the SDK turn SIGINT/SIGTERM into a graceful worker shutdown.
   const longRunning = ['worker', 'dev'].includes(argv[2]) || (argv[2] === 'console' && argv[3] !== 'token');
-  Runtime.install({ logger: new DefaultLogger('WARN'), ...(longRunning ? {} : { shutdownSignals: [] }) });
+  // A rehearsal expects failed steps (injected faults); its report says what failed.
+  Runtime.install({ logger: new DefaultLogger(argv[2] === 'rehearse' ? 'ERROR' : 'WARN'), ...(longRunning ? {} : { shutdownSignals: [] }) });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

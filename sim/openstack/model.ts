@@ -560,10 +560,39 @@ export function seedCloud(spec: CloudSpec, now = Date.now()): CloudState {
   return { name: spec.name, domains: [domain], projects, users, roles, assignments, appCreds: [], regions };
 }
 
+/** A region with nothing in it (seedRegion fills it; a twin copies a snapshot into it). */
+export function emptyRegion(name: string): RegionState {
+  return {
+    name,
+    flavors: [],
+    images: [],
+    keypairs: [],
+    services: [],
+    servers: {},
+    migrations: [],
+    serverGroups: {},
+    networks: {},
+    subnets: {},
+    ports: {},
+    floatingips: {},
+    securityGroups: {},
+    sgRules: {},
+    routers: {},
+    loadbalancers: {},
+    listeners: {},
+    pools: {},
+    members: {},
+    healthmonitors: {},
+    quotas: { compute: {}, network: {}, lb: {} },
+    pending: [],
+    seq: { migration: 0, service: 0, keypair: 0, hypervisor: 0, mac: 0 },
+  };
+}
+
 export function seedRegion(spec: CloudSpec, region: string, projects: Project[], now: number): RegionState {
   const [adminP] = projects;
   const rs: RegionState = {
-    name: region,
+    ...emptyRegion(region),
     flavors: FLAVORS.map(([name, vcpus, ram, disk], i) => ({
       id: String(i + 1),
       name,
@@ -592,26 +621,6 @@ export function seedRegion(spec: CloudSpec, region: string, projects: Project[],
       created_at: now,
       os_distro: distro,
     })),
-    keypairs: [],
-    services: [],
-    servers: {},
-    migrations: [],
-    serverGroups: {},
-    networks: {},
-    subnets: {},
-    ports: {},
-    floatingips: {},
-    securityGroups: {},
-    sgRules: {},
-    routers: {},
-    loadbalancers: {},
-    listeners: {},
-    pools: {},
-    members: {},
-    healthmonitors: {},
-    quotas: { compute: {}, network: {}, lb: {} },
-    pending: [],
-    seq: { migration: 0, service: 0, keypair: 0, hypervisor: 0, mac: 0 },
   };
   const svc = (binary: string, host: string, extra: Partial<ComputeService> = {}): ComputeService => ({
     num: ++rs.seq.service,

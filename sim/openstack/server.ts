@@ -37,6 +37,8 @@ export interface OpenStackSimOptions {
   latency?: Partial<Latencies>;
   tokenTtlSeconds?: number;
   log?: (line: string) => void;
+  /** Start from this state (a twin: sim/openstack/snapshot.ts), not from a file or the seed. */
+  world?: World;
 }
 
 export interface CallFilter {
@@ -98,7 +100,8 @@ let faultSeq = 0;
 export async function startOpenStackSim(opts: OpenStackSimOptions = {}): Promise<OpenStackSim> {
   const log = opts.log ?? (() => {});
   let world: World;
-  if (opts.stateFile && existsSync(opts.stateFile) && !opts.reset) {
+  if (opts.world) world = opts.world;
+  else if (opts.stateFile && existsSync(opts.stateFile) && !opts.reset) {
     world = JSON.parse(readFileSync(opts.stateFile, 'utf8')) as World;
     if (world.version !== 1) throw new Error(`${opts.stateFile}: unknown state version ${world.version}`);
     // Clouds asked for that the file lacks are added; existing ones keep their state.
