@@ -1,6 +1,6 @@
 /** Host configuration over SSH: the actions this area adds to the registry. */
-import { withDryRunSwitch, type ActionDefinition } from '../define';
+import type { ActionDefinition } from '../define';
 import hostInventory from './inventory';
 import hostPlay from './play';
 
-export const HOST_ACTIONS: readonly ActionDefinition[] = [hostInventory as ActionDefinition, withDryRunSwitch(hostPlay as ActionDefinition, 'check')];
+export const HOST_ACTIONS: readonly ActionDefinition[] = [hostInventory as ActionDefinition, hostPlay as ActionDefinition];

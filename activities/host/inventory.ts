@@ -141,6 +141,8 @@ function normSerial(s: unknown): unknown {
 export default defineAction({
   name: 'host.inventory',
   readOnly: true,
+  // A quick local read whose batches a plan walks item by item (and an apply re-checks).
+  predicts: true,
   description: 'Resolve an Ansible inventory + host pattern + limit into rolling batches, and load a play file. Changes nothing.',
   input: InventoryInput,
   async run(input) {

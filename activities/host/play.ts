@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import { defineAction } from '../define';
+import { defineAction, type ActionContext } from '../define';
 import { loadInventory, InventoryError } from './inventory-files';
 import { redact, resolveSecret, SecretRef } from '../../lib/secrets';
 import { inlinePlayProblems, PlaySchema, Tags } from './play-schema';
@@ -86,81 +86,101 @@ function fitOutputs(out: PlayOutputs, budget = 1_500_000): PlayOutputs {
 }
 const rank = (r: HostResult): number => (r.status === 'ok' ? 0 : r.status === 'changed' ? 1 : 2);
 
+/** Run the play on the batch (the action's `run`; its dry run runs it in check mode with diff). */
+async function runPlayAction(input: z.output<typeof PlayInput>, ctx: ActionContext): Promise<PlayOutputs> {
+  let inventory;
+  try {
+    inventory = loadInventory(input.inventory);
+  } catch (e: any) {
+    if (e instanceof InventoryError) throw ApplicationFailure.nonRetryable(e.message, 'InventoryError');
+    throw e;
+  }
+  const unknown = input.hosts.filter((h) => !inventory.hosts.has(h));
+  if (unknown.length) throw ApplicationFailure.nonRetryable(`hosts not in the inventory: ${unknown.join(', ')}`, 'InventoryError');
+  const resume = ctx.attempt > 1 ? ctx.heartbeatDetails<PlayProgress>() : undefined;
+  if (resume) ctx.log(`attempt ${ctx.attempt}: resuming; ${Object.keys(resume.done).length} host(s) already done`);
+  let last: PlayProgress = resume ?? { done: {}, notified: {} };
+  // Heartbeat regularly even while a long command runs (the SDK throttles what it sends).
+  const beat = setInterval(() => ctx.heartbeat(last), 1000);
+  let results: Record<string, HostResult>;
+  let secrets: string[];
+  try {
+    ({ results, secrets } = await runPlay({
+      inventory,
+      hosts: input.hosts,
+      play: input.play,
+      check: input.check,
+      diff: input.diff,
+      forks: input.forks ?? input.play.forks ?? 50,
+      extraVars: input.vars,
+      tags: input.tags,
+      skipTags: input.skipTags,
+      localTasks: process.env[ENV.localTasks] === '1',
+      ssh: { ...input.ssh, knownHostsFile: input.ssh.knownHostsFile || undefined },
+      signal: ctx.signal,
+      resume,
+      journalKey: ctx.executionKey,
+      // Resolved here, on the worker, under the secrets policy; the value never reaches history.
+      vaultPassword: input.vaultPassword ? resolveSecret(input.vaultPassword) : undefined,
+      onProgress: (p) => {
+        last = JSON.parse(JSON.stringify(p));
+        ctx.heartbeat(last);
+      },
+      log: ctx.log,
+    }));
+  } finally {
+    clearInterval(beat);
+  }
+  const recap: Recap = Object.fromEntries(Object.entries(results).map(([h, r]) => [h, { ...r.counts, status: r.status }]));
+  const failed = Object.keys(results).filter((h) => results[h].status === 'failed');
+  const unreachable = Object.keys(results).filter((h) => results[h].status === 'unreachable');
+  let outputs: PlayOutputs = {
+    changed: Object.values(results).some((r) => r.counts.changed > 0),
+    check: input.check,
+    recap,
+    hosts: results,
+    failed,
+    unreachable,
+    summary: summarize(results, input.check),
+  };
+  if (secrets.length) outputs = JSON.parse(redact(JSON.stringify(outputs), secrets.map((s) => JSON.stringify(s).slice(1, -1))));
+  outputs = fitOutputs(outputs);
+  const bad = failed.length + unreachable.length;
+  const max = input.maxFailPercentage ?? input.play.max_fail_percentage ?? 0;
+  if (bad > 0 && (bad * 100) / Math.max(1, input.hosts.length) > max) {
+    const sample = [...unreachable, ...failed].slice(0, 5).map((h) => (results[h].msg?.startsWith(`${h} `) ? results[h].msg : `${h}: ${results[h].msg}`)).join('; ');
+    // The details carry the whole result, so the CLI can print the recap of a failed batch too.
+    throw ApplicationFailure.create({
+      message: redact(`${bad} of ${input.hosts.length} host(s) failed (max ${max}%): ${sample}`, secrets),
+      type: 'HostPlayFailed',
+      nonRetryable: true,
+      details: [outputs],
+    });
+  }
+  return outputs;
+}
+
 export default defineAction({
   name: 'host.play',
   description: 'Run a play (tasks + handlers, Ansible-style modules) on a batch of inventory hosts over SSH; check and diff modes; per-host recap.',
   input: PlayInput,
-  async run(input, ctx) {
-    let inventory;
-    try {
-      inventory = loadInventory(input.inventory);
-    } catch (e: any) {
-      if (e instanceof InventoryError) throw ApplicationFailure.nonRetryable(e.message, 'InventoryError');
-      throw e;
+  run: runPlayAction,
+  /**
+   * Check mode with diff, as a plan shows it: per host, each task that would change and its diff
+   * (files, lines, routes). The diff is what an apply re-checks, so a host whose file was edited
+   * after the plan is drift.
+   */
+  async dryRun(input, ctx) {
+    const out = await runPlayAction({ ...input, check: true, diff: true }, ctx);
+    const lines: string[] = [];
+    for (const host of Object.keys(out.hosts).sort()) {
+      const r = out.hosts[host];
+      for (const t of [...r.tasks, ...r.handlers].filter((x) => x.status === 'changed')) {
+        lines.push(`~ ${host}: ${t.task}`);
+        if (t.diff) lines.push(...t.diff.replace(/\n$/, '').split('\n').map((l) => `    ${l}`));
+      }
     }
-    const unknown = input.hosts.filter((h) => !inventory.hosts.has(h));
-    if (unknown.length) throw ApplicationFailure.nonRetryable(`hosts not in the inventory: ${unknown.join(', ')}`, 'InventoryError');
-    const resume = ctx.attempt > 1 ? ctx.heartbeatDetails<PlayProgress>() : undefined;
-    if (resume) ctx.log(`attempt ${ctx.attempt}: resuming; ${Object.keys(resume.done).length} host(s) already done`);
-    let last: PlayProgress = resume ?? { done: {}, notified: {} };
-    // Heartbeat regularly even while a long command runs (the SDK throttles what it sends).
-    const beat = setInterval(() => ctx.heartbeat(last), 1000);
-    let results: Record<string, HostResult>;
-    let secrets: string[];
-    try {
-      ({ results, secrets } = await runPlay({
-        inventory,
-        hosts: input.hosts,
-        play: input.play,
-        check: input.check,
-        diff: input.diff,
-        forks: input.forks ?? input.play.forks ?? 50,
-        extraVars: input.vars,
-        tags: input.tags,
-        skipTags: input.skipTags,
-        localTasks: process.env[ENV.localTasks] === '1',
-        ssh: { ...input.ssh, knownHostsFile: input.ssh.knownHostsFile || undefined },
-        signal: ctx.signal,
-        resume,
-        journalKey: ctx.executionKey,
-        // Resolved here, on the worker, under the secrets policy; the value never reaches history.
-        vaultPassword: input.vaultPassword ? resolveSecret(input.vaultPassword) : undefined,
-        onProgress: (p) => {
-          last = JSON.parse(JSON.stringify(p));
-          ctx.heartbeat(last);
-        },
-        log: ctx.log,
-      }));
-    } finally {
-      clearInterval(beat);
-    }
-    const recap: Recap = Object.fromEntries(Object.entries(results).map(([h, r]) => [h, { ...r.counts, status: r.status }]));
-    const failed = Object.keys(results).filter((h) => results[h].status === 'failed');
-    const unreachable = Object.keys(results).filter((h) => results[h].status === 'unreachable');
-    let outputs: PlayOutputs = {
-      changed: Object.values(results).some((r) => r.counts.changed > 0),
-      check: input.check,
-      recap,
-      hosts: results,
-      failed,
-      unreachable,
-      summary: summarize(results, input.check),
-    };
-    if (secrets.length) outputs = JSON.parse(redact(JSON.stringify(outputs), secrets.map((s) => JSON.stringify(s).slice(1, -1))));
-    outputs = fitOutputs(outputs);
-    const bad = failed.length + unreachable.length;
-    const max = input.maxFailPercentage ?? input.play.max_fail_percentage ?? 0;
-    if (bad > 0 && (bad * 100) / Math.max(1, input.hosts.length) > max) {
-      const sample = [...unreachable, ...failed].slice(0, 5).map((h) => (results[h].msg?.startsWith(`${h} `) ? results[h].msg : `${h}: ${results[h].msg}`)).join('; ');
-      // The details carry the whole result, so the CLI can print the recap of a failed batch too.
-      throw ApplicationFailure.create({
-        message: redact(`${bad} of ${input.hosts.length} host(s) failed (max ${max}%): ${sample}`, secrets),
-        type: 'HostPlayFailed',
-        nonRetryable: true,
-        details: [outputs],
-      });
-    }
-    return outputs;
+    return { changed: out.changed, effect: out.changed ? 'change' : 'none', summary: out.summary, ...(lines.length ? { diff: lines.join('\n') } : {}) };
   },
   templateProblems(input) {
     return inlinePlayProblems(input);
