@@ -108,6 +108,8 @@ export function defineAction<S extends z.ZodTypeAny, O>(def: ActionDefinition<S,
  */
 export function dryRunVia<I extends object>(flag: 'dryRun' | 'check', run: (input: I, ctx: ActionContext) => Promise<unknown>, summary: (input: I, outputs: any) => string) {
   return async (input: I, ctx: ActionContext): Promise<DryRunResult> => {
+    // The step itself only checks (its switch is on in the input): it changes nothing when it runs.
+    if ((input as Record<string, unknown>)[flag] === true) return { changed: false, effect: 'none', summary: `${flag === 'check' ? 'check mode' : 'dry run'} only: changes nothing` };
     const out = (await run({ ...input, [flag]: true }, ctx)) as { changed?: unknown; diff?: unknown } | null;
     const diff = out?.diff === undefined || out.diff === null ? undefined : typeof out.diff === 'string' ? out.diff : JSON.stringify(out.diff, null, 1);
     const effect = (out as { effect?: unknown } | null)?.effect;

@@ -65,9 +65,10 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps): v
       const extraActions = [...registry.values()].filter((a) => !buildRegistry().has(a.name));
       const steps = await withSession({ worker: 'if-embedded', extraActions }, async (s) => {
         const id = `plan-${newRunId(runbook.metadata.name)}`;
-        // Signed like a start (over runbook and params; no children: a plan does not run them).
-        const { proof } = await signStart({ runbook, params, children: {}, startedBy: currentUser(o.as) }, id, signingKey(o.key));
-        const input: PlanRunInput = { runbook, params, startedBy: currentUser(o.as), ...(proof ? { proof } : {}) };
+        // Signed like a start (over runbook, params and the child runbooks it plans in place).
+        const children = loaded.children ?? {};
+        const { proof } = await signStart({ runbook, params, children, startedBy: currentUser(o.as) }, id, signingKey(o.key));
+        const input: PlanRunInput = { runbook, params, startedBy: currentUser(o.as), children, ...(proof ? { proof } : {}) };
         const h = await s.client.workflow.start(PLAN_WORKFLOW, { taskQueue: s.taskQueue, workflowId: id, args: [input], memo: { runbook: runbook.metadata.name, plan: true } });
         try {
           return ((await h.result()) as { steps: StepPrediction[] }).steps;

@@ -253,8 +253,9 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalReport> {
 
     // 1. The live plan, on the twin.
     const planId = `rehearsal-plan-${runbook.metadata.name}-${Date.now().toString(36)}`;
-    const { proof } = await signStart({ runbook, params, children: {}, startedBy: user }, planId, signingKey(o.key));
-    const planInput: PlanRunInput = { runbook, params, startedBy: user, ...(proof ? { proof } : {}) };
+    const children = loaded.children ?? {};
+    const { proof } = await signStart({ runbook, params, children, startedBy: user }, planId, signingKey(o.key));
+    const planInput: PlanRunInput = { runbook, params, startedBy: user, children, ...(proof ? { proof } : {}) };
     let planSteps: StepPrediction[];
     try {
       planSteps = ((await client.workflow.execute(PLAN_WORKFLOW, { taskQueue, workflowId: planId, args: [planInput] })) as { steps: StepPrediction[] }).steps;

@@ -13,6 +13,7 @@ import { renderActionInput } from './play-values';
 import { tryRender } from './plan';
 import { stepKind } from './kinds';
 import { childLists } from './walk';
+import { resolveParams } from './params';
 import type { Runbook, Step } from './schema';
 
 export const KNOWN_AFTER_APPLY = '(known after apply)';
@@ -159,13 +160,16 @@ export function summaryLine(c: PlanCounts): string {
 /**
  * Walk the runbook as the interpreter would, asking `ask` about every action step. Foreach items
  * known now are walked one by one (paths `loop[0].step`); items known only after apply give one
- * entry per inner step at `loop[*].step`. Child runbooks are not planned here.
+ * entry per inner step at `loop[*].step`. A child runbook given in `children` is walked in
+ * place with its params (paths `step/child-step`, as the child's workflow id is `<parent>/<step>`);
+ * one that is not given, or whose params are known only after apply, is not planned.
  */
 export async function livePlan(
   runbook: Pick<Runbook, 'metadata' | 'spec'>,
   params: Record<string, unknown>,
   ask: (q: StepAsk) => Promise<StepAnswer>,
   maxItems = 200,
+  children: Record<string, Pick<Runbook, 'metadata' | 'spec'>> = {},
 ): Promise<StepPrediction[]> {
   const out: StepPrediction[] = [];
   const scope: Scope = { params, steps: {}, run: { id: '⟨run.id⟩', runbook: runbook.metadata.name }, [CEL_ENGINE]: DEFAULT_CEL_ENGINE };
@@ -236,8 +240,23 @@ export async function livePlan(
         continue;
       }
       if ('runbook' in step) {
-        e.status = 'not-planned';
-        e.summary = `runs child runbook ${step.runbook} (plan it on its own)`;
+        const child = children[step.runbook];
+        const given = child ? tryRender(step.with ?? {}, sc) : undefined;
+        if (!child || hasUnknown(given)) {
+          e.status = 'not-planned';
+          e.summary = child ? `runs child runbook ${step.runbook}; its params are ${KNOWN_AFTER_APPLY}` : `runs child runbook ${step.runbook} (not given with the plan: plan it on its own)`;
+          continue;
+        }
+        const resolved = resolveParams(child, (given ?? {}) as Record<string, unknown>);
+        if (resolved.errors.length) {
+          e.status = 'not-planned';
+          e.summary = `child runbook ${step.runbook}: ${resolved.errors.map((x) => x.message).join('; ')}`;
+          continue;
+        }
+        e.status = 'gate';
+        e.summary = `child runbook ${step.runbook}`;
+        const childScope: Scope = { params: resolved.values, steps: {}, run: { id: '⟨run.id⟩', runbook: child.metadata.name }, [CEL_ENGINE]: DEFAULT_CEL_ENGINE };
+        await walk(child.spec.steps, depth + 1, `${path}/`, childScope);
         continue;
       }
       // parallel and steps groups: their children run in this scope, in order here.

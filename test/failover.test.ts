@@ -2,11 +2,16 @@
  * runbooks/failover.yaml end to end on the real Temporal dev server, against three clusters with
  * real steering in front (test/helpers/active-active.ts): PowerDNS, HAProxy and Octavia member
  * weights on the OpenStack stand-in, with Prometheus scraping the clusters. Checked from the
- * outside: real DNS answers, real HTTP through the proxy, the stand-in's member weights.
+ * outside: real DNS answers, real HTTP through the proxy, the stand-in's member weights. Last, the
+ * live plan of a failover and an apply that meets drift (a member weight changed by hand).
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { readServer } from '../activities/traffic/haproxy-client';
-import { statusQuery, type RunResult } from '../workflows/definitions';
+import { OpenStackClient } from '../activities/openstack/client';
+import { sendDecision } from '../client/decide';
+import type { StepPrediction } from '../dsl/live-plan';
+import { appliedPlan, makePlanFile } from '../lib/plan-file';
+import { PLAN_WORKFLOW, statusQuery, type RunResult } from '../workflows/definitions';
 import { failureMessage, maybeRecordHistory, shippedInput, startRun, useTestWorker } from './helpers/temporal';
 import { startActiveActive, type ActiveActive } from './helpers/active-active';
 import { CLUSTER_ADDRESSES } from './helpers/services';
@@ -131,3 +136,44 @@ test('no healthy peer: nothing moves', async () => {
   expect(msg).toMatch(/no healthy cluster to take the traffic of cluster-b/);
   expect(await aa.resolve()).toEqual([A, B, C]);
 }, 60_000);
+
+test('plan and apply: the plan shows each backend\'s change; an Octavia member weight changed after the plan is drift at the shift', async () => {
+  const planned = input({ cluster: 'cluster-b', force: true });
+  const ph = await t.env.client.workflow.start(PLAN_WORKFLOW, { taskQueue: t.queue, workflowId: `plan-failover-${Date.now().toString(36)}`, args: [{ runbook: planned.runbook, params: planned.params, startedBy: 'planner' }] });
+  const { steps } = (await ph.result()) as { steps: StepPrediction[] };
+  const plan = makePlanFile(planned.runbook, planned.children ?? {}, planned.params, steps);
+  const shift = plan.steps.find((s) => s.path === 'shift')!;
+  expect(shift).toMatchObject({ status: 'planned', changed: true, effect: 'change' });
+  expect(shift.summary).toMatch(/cluster-b/);
+  expect(shift.diff).toMatch(/octavia/);
+  expect(shift.diff).toContain(B);
+  // The preflight is a dry run itself: it changes nothing, and the plan counts one change.
+  expect(plan.steps.find((s) => s.path === 'preflight')).toMatchObject({ changed: false, effect: 'none' });
+  expect(plan.summary).toMatchObject({ create: 0, change: 1, destroy: 0 });
+  // The plan moved nothing.
+  expect((await aa.memberWeights())[B]).toBe(10);
+
+  // Someone halves cluster-b's member weight by hand before the apply.
+  const octavia = (aa.params().backends as any[]).find((b) => b.kind === 'octavia');
+  const c = new OpenStackClient(octavia.cloud);
+  const pools = await c.list('load-balancer', '/lbaas/pools', 'pools');
+  const pool = pools.find((p: any) => p.id === octavia.pool || p.name === octavia.pool);
+  const member = (await c.list('load-balancer', `/lbaas/pools/${pool.id}/members`, 'members')).find((m: any) => m.address === B);
+  await c.put('load-balancer', `/lbaas/pools/${pool.id}/members/${member.id}`, { member: { weight: 5 } });
+
+  const h = await startRun(t.env, t.queue, shippedInput('failover', plan.params, { startedBy: 'operator', plan: appliedPlan(plan) }));
+  let st = await h.query(statusQuery);
+  for (let i = 0; i < 200 && !st.pendingApprovals[0]?.planHash; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    st = await h.query(statusQuery);
+  }
+  expect(st.pendingApprovals.map((p) => p.step)).toEqual(['drift:shift']);
+  const drift = st.plan!.drift[0];
+  expect(drift.live.diff).not.toBe(drift.planned.diff);
+  expect(drift.live.diff).toMatch(/5/);
+  expect(await aa.resolve()).toEqual([A, B, C]);
+  expect((await sendDecision(t.env.client, h.workflowId, { decision: 'approve', user: 'reviewer', source: 'cli', planHash: drift.planHash })).status).toBe('accepted');
+  await h.result();
+  expect(await aa.memberWeights()).toEqual({ [A]: 10, [B]: 0, [C]: 10 });
+  expect(await aa.resolve()).toEqual([A, C]);
+}, 120_000);

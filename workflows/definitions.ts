@@ -65,8 +65,10 @@ export interface PlanRunInput {
   runbook: Runbook;
   params: Record<string, unknown>;
   startedBy?: string;
-  /** A signed start request (the same as a run's, over runbook and params): planning reads with the run's credentials, so it needs the right to start. */
+  /** A signed start request (the same as a run's, over runbook, params and children): planning reads with the run's credentials, so it needs the right to start. */
   proof?: Proof;
+  /** Child runbooks by name: their steps are planned in place. */
+  children?: Record<string, Runbook>;
 }
 
 export const PLAN_WORKFLOW = 'runbookPlan';

@@ -18,7 +18,7 @@ export async function runbookPlan(input: PlanRunInput): Promise<{ steps: StepPre
     action: 'start',
     user: input.startedBy ?? '',
     proof: input.proof,
-    start: { runbook, params: input.params, children: {} },
+    start: { runbook, params: input.params, children: input.children ?? {} },
     workflowId: workflowInfo().workflowId,
     runbook: runbook.metadata.name,
     ...(labels ? { labels } : {}),
@@ -40,6 +40,6 @@ export async function runbookPlan(input: PlanRunInput): Promise<{ steps: StepPre
       heartbeatTimeout: '1m',
       retry: { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: ['InvalidInput'] },
     });
-  });
+  }, undefined, input.children ?? {});
   return { steps };
 }

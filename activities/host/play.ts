@@ -171,6 +171,8 @@ export default defineAction({
    * after the plan is drift.
    */
   async dryRun(input, ctx) {
+    // A step that is itself a check changes nothing when it runs.
+    if (input.check) return { changed: false, effect: 'none', summary: 'check mode only: changes nothing' };
     const out = await runPlayAction({ ...input, check: true, diff: true }, ctx);
     const lines: string[] = [];
     for (const host of Object.keys(out.hosts).sort()) {

@@ -17,5 +17,5 @@ export const TRAFFIC_ACTIONS: readonly ActionDefinition[] = [
   withDryRunSwitch(haproxyDrain, 'dryRun'),
   withDryRunSwitch(haproxyReady, 'dryRun'),
   withDryRunSwitch(haproxyMaint, 'dryRun'),
-  withDryRunSwitch(trafficShift, 'dryRun'),
+  trafficShift,
 ] as ActionDefinition[];

@@ -237,7 +237,7 @@ async function healthy(url: string, signal: AbortSignal): Promise<string | null>
   return null;
 }
 
-export default defineAction({
+const trafficShift = defineAction({
   name: 'traffic.shift',
   description: "Set one cluster's share of traffic (0-100 %) on DNS (PowerDNS), HAProxy and Octavia at once; idempotent, returns changed + before/after per backend.",
   input: ShiftInput,
@@ -274,5 +274,19 @@ export default defineAction({
     if (changed && !i.dryRun) ctx.log(`traffic.shift ${i.cluster} → ${i.weight}%: ${backends.filter((r) => r.changed).map((r) => `${r.kind} ${r.target}`).join('; ')}`);
     return { cluster: i.cluster, weight: i.weight, changed, dryRun: i.dryRun, at: at(), backends };
   },
+  /**
+   * What the shift would change, per backend: its state before and after (records, weights,
+   * admin states), the diff a plan shows and an apply re-checks.
+   */
+  async dryRun(i, ctx) {
+    const out = (await trafficShift.run({ ...i, dryRun: true }, ctx)) as { changed: boolean; skipped?: string; backends: BackendShift[] };
+    // A step that is itself a dry run (a preflight) changes nothing when it runs.
+    if (i.dryRun) return { changed: false, effect: 'none', summary: `dry run only: checks every backend knows ${i.cluster}; changes nothing` };
+    const lines = out.backends.filter((b) => b.changed).flatMap((b) => [`~ ${b.kind} ${b.target}`, `    - ${JSON.stringify(b.before)}`, `    + ${JSON.stringify(b.after)}`]);
+    const summary = out.skipped ?? (out.changed ? `${i.cluster} to ${i.weight}%: would change ${out.backends.filter((b) => b.changed).map((b) => `${b.kind} ${b.target}`).join('; ')}` : `${i.cluster} is at ${i.weight}% on every backend already`);
+    return { changed: out.changed, effect: out.changed ? 'change' : 'none', summary, ...(lines.length ? { diff: lines.join('\n') } : {}) };
+  },
   plan: (i) => `${i.dryRun ? 'dry run: ' : ''}set ${i.cluster} to ${i.weight}% of its traffic on ${i.backends.map((b) => b.kind).join(', ')}`,
 });
+
+export default trafficShift;

@@ -104,3 +104,45 @@ test('plan file: same content same hash; a secret param never in it; an edit is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a child runbook given with the plan is walked in place with its rendered params; one not given, or with params known only after apply, is not planned', async () => {
+  const child = rb(`
+apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: child }
+spec:
+  params:
+    name: { type: string }
+    size: { type: integer, default: 3 }
+  steps:
+    - id: make
+      action: openstack.network.create
+      with: { cloud: c, name: "{{ params.name + '-' + string(params.size) }}" }
+`);
+  const parent = rb(`
+apiVersion: runwright/v1
+kind: Runbook
+metadata: { name: parent }
+spec:
+  steps:
+    - id: names
+      action: openstack.server.prepare
+      with: { cloud: c, count: 1, namePrefix: web, flavor: f, image: i, network: n }
+    - id: sub
+      runbook: child
+      with: { name: "{{ steps.names.outputs.names[0] }}" }
+    - id: later
+      runbook: child
+      with: { name: "{{ steps.sub.outputs.make.id }}" }
+    - id: other
+      runbook: elsewhere
+`);
+  const asked: StepAsk[] = [];
+  const steps = await livePlan(parent, {}, fakeWorker(asked), 200, { child });
+  expect(steps.map((s) => `${s.path}:${s.status}`)).toEqual(['names:read', 'sub:gate', 'sub/make:planned', 'later:not-planned', 'other:not-planned']);
+  // The child's param default applied, the parent's read fed its input.
+  expect(asked.find((q) => q.path === 'sub/make')?.input).toEqual({ cloud: 'c', name: 'web-7-3' });
+  expect(steps.find((s) => s.path === 'later')?.summary).toBe('runs child runbook child; its params are (known after apply)');
+  expect(steps.find((s) => s.path === 'other')?.summary).toMatch(/not given with the plan/);
+  expect(countChanges(steps)).toMatchObject({ create: 1 });
+});
