@@ -1,6 +1,8 @@
 /**
  * capi.cluster.apply's dry run against a real kube-apiserver (test/helpers/kube.ts): a
- * server-side dry-run apply (dryRun=All) that reports what would change and stores nothing.
+ * server-side dry-run apply (dryRun=All) that reports what would change and stores nothing. Last,
+ * the live plan of the shipped capi-cluster-create runbook through Temporal (`runwright plan`'s
+ * workflow) on the same kube-apiserver.
  */
 import { startKube, type KubeEnv } from './helpers/kube';
 import capiApply from '../activities/capi/apply';
@@ -10,6 +12,9 @@ import upgrade from '../activities/capi/upgrade';
 import { KINDS } from '../activities/capi/api';
 import { connect, getObject } from '../activities/capi/kube';
 import type { ActionContext } from '../activities/define';
+import { countChanges, type StepPrediction } from '../dsl/live-plan';
+import { PLAN_WORKFLOW, type PlanRunInput } from '../workflows/definitions';
+import { shippedInput, startSuiteWorker } from './helpers/temporal';
 
 let kube: KubeEnv;
 beforeAll(async () => {
@@ -73,3 +78,22 @@ test('upgrade: the version change as a diff, nothing stored; no change at the cu
   const kcp = await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.KubeadmControlPlane, 'default', 'dry1-control-plane');
   expect((kcp as any).spec.version).toBe('v1.31.4');
 }, 60_000);
+
+test('live plan of capi-cluster-create: the apply step lists every object it would create (server-side dry run); nothing is stored', async () => {
+  const suite = await startSuiteWorker('capi-plan');
+  try {
+    const input = shippedInput('capi-cluster-create', { name: 'plan1', kubernetesVersion: 'v1.31.4', image: 'ubuntu-2404-kube-v1.31.4', identitySecret: 'existing-clouds', kubeconfig: kube.kubeconfig, workers: [{ name: 'md-0', replicas: 2, flavor: 'm1.medium' }] });
+    const arg: PlanRunInput = { runbook: input.runbook, params: input.params, startedBy: 'planner' };
+    const h = await suite.env.client.workflow.start(PLAN_WORKFLOW, { taskQueue: suite.queue, workflowId: `plan-capi-${Date.now().toString(36)}`, args: [arg] });
+    const { steps } = (await h.result()) as { steps: StepPrediction[] };
+    const apply = steps.find((x) => x.path === 'apply')!;
+    expect(apply).toMatchObject({ status: 'planned', changed: true, effect: 'create' });
+    expect(apply.diff).toMatch(/^\+ Cluster\/plan1$/m);
+    expect(apply.diff).toMatch(/^\+ KubeadmControlPlane\/plan1-control-plane$/m);
+    expect(apply.diff).toMatch(/^\+ MachineDeployment\/plan1-md-0$/m);
+    expect(countChanges(steps).create).toBeGreaterThanOrEqual(1);
+    expect(await getObject(connect({ kubeconfig: kube.kubeconfig }), KINDS.Cluster, 'default', 'plan1')).toBeFalsy();
+  } finally {
+    await suite.stop();
+  }
+}, 120_000);
