@@ -14,6 +14,8 @@ import { collectPlayOutputs } from '../activities/host/recap';
 import { formatDiagnostic } from '../dsl/diagnostics';
 import { maskParams, paramsJsonSchema, secretParamNames } from '../dsl/params';
 import { formatPlan, planRunbook } from '../dsl/plan';
+import { formatLivePlan, type StepPrediction } from '../dsl/live-plan';
+import { appliedPlan, checkPlanFile, makePlanFile, PlanFileError, type PlanFile } from '../lib/plan-file';
 import { eachStep } from '../dsl/walk';
 import { codecsOf, decodeSealedIn, SealedPayloadError } from '../lib/codec';
 import { loadApprovers } from '../lib/approvers';
@@ -21,7 +23,7 @@ import { activeFreeze, loadFreezeCalendar, FreezeCalendarError } from '../lib/fr
 import { paramsHash, startHash, verbOf } from '../lib/identity/authorize';
 import { loadAccessPolicy, policyRefusal } from '../lib/identity/policy';
 import type { RequestAction } from '../lib/identity/request';
-import { cancelUpdate, type RunStatus } from '../workflows/definitions';
+import { cancelUpdate, PLAN_WORKFLOW, type PlanRunInput, type RunStatus } from '../workflows/definitions';
 import { describeOutcome, decisionTimeoutMs, sendDecision, sendSetParams } from '../client/decide';
 import { reportFromFolder, reportFromRun, ReportFileError } from '../client/drill-report';
 import { checkRunParams, expandPaths, loadCatalog, type CatalogEntry } from '../client/runbooks';
@@ -276,6 +278,75 @@ export const ROUTES: Route[] = [
       const rb = e.loaded.runbook;
       const steps = planRunbook(rb, params, r.deps.registry);
       return { runbook: rb.metadata.name, params: maskParams(params, secretParamNames(rb.spec.params)), text: formatPlan(rb, steps), steps };
+    },
+  },
+  {
+    method: 'post',
+    path: '/plans',
+    tag: 'runs',
+    summary: 'Live plan (`runwright plan`): every step\'s dry run against the real systems, on the worker; the plan with its hash',
+    body: S.PlanRequest,
+    response: S.LivePlanView,
+    handler: async (r) => {
+      const b = r.body as z.infer<typeof S.PlanRequest>;
+      const e = entry(r.deps, b.runbook);
+      const rb = e.loaded.runbook;
+      // Planning reads with the run's credentials: it needs the right to start the runbook.
+      checkPolicy('start', rb.metadata.name, rb.metadata.labels, r.user);
+      const params = checkedParams(e, b.params);
+      const children = e.loaded.children ?? {};
+      const id = `plan-${newRunId(rb.metadata.name)}`;
+      const proof = await r.deps.auth.proof({ action: 'start', workflowId: id, runbook: rb.metadata.name, hash: startHash({ runbook: rb, params, children }), user: r.user });
+      const input: PlanRunInput = { runbook: rb, params, startedBy: r.user, children, ...(proof ? { proof } : {}) };
+      let steps: StepPrediction[];
+      try {
+        const h = await r.deps.client.workflow.start(PLAN_WORKFLOW, { taskQueue: r.deps.taskQueue, workflowId: id, args: [input], memo: { runbook: rb.metadata.name, plan: true, via: 'console' } });
+        steps = ((await h.result()) as { steps: StepPrediction[] }).steps;
+      } catch (err) {
+        let c: any = err;
+        while (c?.cause) c = c.cause;
+        throw new ApiError(422, `the plan failed: ${c?.message ?? err}`);
+      }
+      const plan = makePlanFile(rb, children, params, steps);
+      return { hash: plan.hash, summary: plan.summary, text: formatLivePlan(rb.metadata.name, plan.steps), plan: plan as unknown as Record<string, unknown> };
+    },
+  },
+  {
+    method: 'post',
+    path: '/plans/apply',
+    tag: 'runs',
+    summary: 'Run the runbook bound to a plan (`runwright apply`): each planned step is re-checked first; drift stops it for an approval of the live plan',
+    body: S.ApplyRequest,
+    response: S.Started,
+    status: 201,
+    handler: async (r) => {
+      const b = r.body as z.infer<typeof S.ApplyRequest>;
+      let plan: PlanFile;
+      try {
+        plan = checkPlanFile(b.plan as unknown as PlanFile);
+      } catch (err) {
+        if (err instanceof PlanFileError) throw new ApiError(400, err.message);
+        throw err;
+      }
+      const rb = plan.runbook.definition;
+      checkPolicy('start', rb.metadata.name, rb.metadata.labels, r.user);
+      const extra = Object.keys(b.params).filter((k) => !plan.maskedParams.includes(k));
+      if (extra.length) throw new ApiError(400, `params ${extra.join(', ')}: a plan is applied with the params it was made with (plan again to change them); only its masked secret params (${plan.maskedParams.join(', ') || 'none'}) are given again`);
+      const missing = plan.maskedParams.filter((k) => !(k in b.params));
+      if (missing.length) throw new ApiError(400, `the plan holds no value for secret param(s) ${missing.join(', ')}: give them again in params`);
+      const { values, errors } = checkRunParams(rb, { ...plan.params, ...b.params });
+      if (errors.length) throw new ApiError(400, errors.map((x) => x.message).join('; '));
+      const id = b.id ?? newRunId(rb.metadata.name);
+      let input = { ...runInputFor({ runbook: rb, children: plan.runbook.children ?? {} } as Parameters<typeof runInputFor>[0], values, r.user, r.deps.searchAttributes), plan: appliedPlan(plan) };
+      const proof = await r.deps.auth.proof({ action: 'start', workflowId: id, runbook: rb.metadata.name, hash: startHash(input), user: r.user });
+      if (proof) input = { ...input, proof };
+      try {
+        await startRun(r.deps, input, id, { via: 'console', actor: r.actor, planHash: plan.hash }, b.id !== undefined);
+      } catch (err) {
+        if (err instanceof RunExistsError) throw new ApiError(409, err.message);
+        throw err;
+      }
+      return { workflowId: id, url: `#/runs/${encodeURIComponent(id)}` };
     },
   },
   {

@@ -71,6 +71,18 @@ export const PlanView = z.object({
   steps: z.array(z.object({ path: z.string(), depth: z.number(), kind: z.string(), title: z.string(), detail: z.string().optional(), condition: z.string().optional() })),
 });
 
+export const LivePlanView = z.object({
+  hash: z.string(),
+  summary: z.object({ create: z.number(), change: z.number(), destroy: z.number(), afterApply: z.number() }),
+  text: z.string().describe('The plan as `runwright plan` prints it'),
+  plan: z.record(z.string(), z.unknown()).describe('The plan file: give it back to POST /plans/apply unchanged'),
+});
+export const ApplyRequest = z.strictObject({
+  plan: z.record(z.string(), z.unknown()).describe('A plan from POST /plans (or `runwright plan --json`), unchanged'),
+  params: Params.default({}).describe("Only the plan's masked secret params, given again"),
+  id: z.string().min(1).optional(),
+});
+
 export const DecisionRequest = z.strictObject({
   step: z.string().optional(),
   reason: z.string().max(2000).optional(),

@@ -78,6 +78,11 @@ export function readPlanFile(path: string): PlanFile {
   } catch (e) {
     throw new PlanFileError(`${path} is not a plan file (not JSON: ${(e as Error).message}); make one with \`runwright plan FILE --out ${path}\``);
   }
+  return checkPlanFile(p, path);
+}
+
+/** Check a plan (parsed JSON: a file's, or one sent to the console's API): intact, or a clear PlanFileError. */
+export function checkPlanFile(p: PlanFile, path = 'the plan'): PlanFile {
   if (!p || typeof p !== 'object' || p.format !== PLAN_FORMAT) throw new PlanFileError(`${path} is not a plan file (format is not ${PLAN_FORMAT}); make one with \`runwright plan FILE --out ${path}\``);
   if (typeof p.hash !== 'string' || !p.runbook?.definition || !Array.isArray(p.steps) || !p.params || typeof p.params !== 'object') throw new PlanFileError(`${path} is not a complete plan file (hash, runbook, params or steps missing)`);
   const actual = planHash(p);

@@ -138,6 +138,39 @@ test('plan preview renders the params into the steps, secrets masked', async () 
   expect(r.body.text).toContain('count 3');
 });
 
+test('live plan and apply through the API: the plan with its hash, a run bound to it; a tampered plan or changed params refused (400)', async () => {
+  const p = await api('/api/v1/plans', { method: 'POST', json: { runbook: 'gated', params: { count: 2 } } });
+  expect(p.status).toBe(200);
+  expect(p.body.hash).toMatch(/^[0-9a-f]{64}$/);
+  expect(p.body.plan.hash).toBe(p.body.hash);
+  expect(p.body.text).toContain('Live plan of gated');
+  expect(p.body.text).toContain('Plan: 0 to create, 0 to change, 0 to destroy.');
+  expect(p.body.plan.steps.map((s: any) => `${s.path}:${s.status}`)).toEqual(['before:not-run', 'gate:gate', 'after:not-run']);
+
+  const tampered = await api('/api/v1/plans/apply', { method: 'POST', json: { plan: { ...p.body.plan, params: { ...p.body.plan.params, count: 5 } } } });
+  expect(tampered.status).toBe(400);
+  expect(tampered.body.error.message).toMatch(/was changed after it was made/);
+  const changed = await api('/api/v1/plans/apply', { method: 'POST', json: { plan: p.body.plan, params: { count: 4 } } });
+  expect(changed.status).toBe(400);
+  expect(changed.body.error.message).toMatch(/^params count: a plan is applied with the params it was made with/);
+  const notAPlan = await api('/api/v1/plans/apply', { method: 'POST', json: { plan: { format: 'x' } } });
+  expect(notAPlan.status).toBe(400);
+
+  const a = await api('/api/v1/plans/apply', { method: 'POST', json: { plan: p.body.plan } });
+  expect(a.status).toBe(201);
+  const h = t.env.client.workflow.getHandle(a.body.workflowId);
+  try {
+    const st = await waitFor(async () => {
+      const x = (await h.query(statusQuery)) as RunStatus;
+      return x.pendingApprovals.length ? x : undefined;
+    }, 'the gate');
+    expect(st.plan).toEqual({ hash: p.body.hash, drift: [] });
+    expect((await h.describe()).memo).toMatchObject({ planHash: p.body.hash, via: 'console' });
+  } finally {
+    await h.terminate('test done');
+  }
+});
+
 test('start, wait for the approval, approve on the plan reviewed (not the starter): recorded as console, with the caller address', async () => {
   const started = await api('/api/v1/runs', { method: 'POST', json: { runbook: 'gated', params: { count: 2 } } });
   expect(started.status).toBe(201);
