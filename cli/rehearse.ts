@@ -122,7 +122,7 @@ export function formatRehearsal(r: RehearsalReport): string {
   for (const f of r.run.faults) lines.push(`Fault: ${Object.entries(f).filter(([k]) => !['at', 'injectedAt', 'fired'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',')} ${f.at ? `at step ${f.at}` : 'from the start'}${f.injectedAt ? ` (injected ${f.injectedAt}; hit ${f.fired ?? 0} request(s))` : f.at ? ' (step never reached: not injected)' : ''}`);
   lines.push('', `Run on the twin: ${r.run.state}${r.run.error ? `: ${r.run.error}` : ''}`);
   for (const s of r.run.steps) {
-    const how = s.mode === 'dry-run' ? ' [dry run: not changed in a rehearsal]' : s.mode === 'skipped' ? ' [skipped: no dry run]' : '';
+    const how = s.mode === 'dry-run' ? ' [dry run: not changed in a rehearsal]' : s.mode === 'skipped' ? ' [skipped: no dry run]' : s.mode === 'mixed' ? ' [Octavia on the twin; DNS and HAProxy as dry runs]' : '';
     lines.push(`  ${s.state.padEnd(10)} ${s.path}${s.action ? ` (${s.action})` : ''}${how}${s.error ? `: ${s.error}` : ''}`);
   }
   for (const a of r.run.approvals) lines.push(`  approval ${a.step}: approved by stand-in approver(s) ${a.by.join(', ')}`);

@@ -7,7 +7,11 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { readServer } from '../activities/traffic/haproxy-client';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OpenStackClient } from '../activities/openstack/client';
+import { runCli } from './helpers/cli';
 import { sendDecision } from '../client/decide';
 import type { StepPrediction } from '../dsl/live-plan';
 import { appliedPlan, makePlanFile } from '../lib/plan-file';
@@ -177,3 +181,26 @@ test('plan and apply: the plan shows each backend\'s change; an Octavia member w
   expect(await aa.memberWeights()).toEqual({ [A]: 10, [B]: 0, [C]: 10 });
   expect(await aa.resolve()).toEqual([A, C]);
 }, 120_000);
+
+test('rehearse a failover on a twin of the cloud: Octavia weights move on the twin, DNS and HAProxy are dry runs, nothing real moves', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-failover-rehearse-'));
+  try {
+    // The verification probes look at the real steering, which a rehearsal does not move: off.
+    writeFileSync(join(dir, 'params.json'), JSON.stringify(aa.params({ cluster: 'cluster-b', force: true, entrypoint: '', dnsServer: '', prometheus: '' })));
+    const octavia = (aa.params().backends as any[]).find((b) => b.kind === 'octavia');
+    const r = await runCli(['rehearse', join(__dirname, '..', 'runbooks', 'failover.yaml'), '--from-cloud', octavia.cloud, '--params', join(dir, 'params.json'), '--json'], { cwd: dir, env: { RUNWRIGHT_HOME: join(dir, '.runwright') }, timeoutMs: 180_000 });
+    expect({ code: r.code, stderr: r.code ? r.stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
+    const rep = JSON.parse(r.stdout);
+    expect(rep.run.state).toBe('succeeded');
+    expect(rep.run.steps.find((s: any) => s.path === 'shift')).toMatchObject({ state: 'succeeded', mode: 'mixed' });
+    const weights = rep.twin.changes.filter((c: any) => c.kind === 'member').map((c: any) => `${c.key}: ${JSON.stringify(c.fields.weight)}`);
+    expect(weights).toEqual([expect.stringMatching(new RegExp(`${B.replace(/\./g, '\\.')}:\\d+: \\[10,0\\]$`))]);
+    expect(rep.comparison.notInPlan).toEqual([]);
+    // Nothing real moved.
+    expect(await aa.memberWeights()).toEqual({ [A]: 10, [B]: 10, [C]: 10 });
+    expect(await aa.resolve()).toEqual([A, B, C]);
+    expect((await haproxyState('cluster-b')).admin).toBe('ready');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 240_000);
