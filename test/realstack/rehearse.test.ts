@@ -3,7 +3,8 @@
  * provision-vm and openstack-upgrade's compute phase on its twin (`runwright rehearse
  * --from-cloud realstack`, the CLI in a child process), check that the real cloud saw reads only,
  * then run the same runbooks for real (`runwright run`) and compare what changed on the real cloud
- * with what changed on the twin: the same resources created, changed and deleted, by name.
+ * with what changed on the twin: the same resources created, changed and deleted, by name. Last,
+ * `runwright plan` and `runwright apply` on the real cloud, with drift made between them.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,11 @@ import { OpenStackClient } from '../../activities/openstack/client';
 import { takeSnapshot } from '../../activities/openstack/snapshot';
 import { changeLine, compareChanges, diffSnapshots, type StateChange } from '../../lib/twin-state';
 import { runCli } from '../helpers/cli';
+import { serverAddress } from '../helpers/temporal';
+import { statusQuery, type RunStatus } from '../../workflows/definitions';
+import type { PlanFile } from '../../lib/plan-file';
 import { act } from '../helpers/openstack';
-import { CLOUD, CLOUDS_FILE, IMAGE, ROOT, deleteLoadBalancers, deleteServers, runPrefix, useRealstack } from './helpers';
+import { CLOUD, CLOUDS_FILE, IMAGE, ROOT, deleteLoadBalancers, deleteServers, runPrefix, startWorker, useRealstack } from './helpers';
 
 const P = runPrefix('reh');
 let dir: string;
@@ -28,7 +32,7 @@ afterAll(async () => {
   await deleteServers(P);
   await deleteLoadBalancers(P);
   for (const h of ['compute-1', 'compute-2']) await act('openstack.compute-service.enable', { cloud: CLOUD, host: h });
-  for (const g of await new OpenStackClient(CLOUD).list('network', '/security-groups', 'security_groups', { query: { name: `${P}-sg` } })) await act('openstack.security-group.delete', { cloud: CLOUD, id: g.id });
+  for (const g of await new OpenStackClient(CLOUD).list('network', '/security-groups', 'security_groups')) if (String(g.name).startsWith(P)) await act('openstack.security-group.delete', { cloud: CLOUD, id: g.id });
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 600_000);
 
@@ -93,3 +97,46 @@ test('openstack-upgrade compute phase: the twin drains and re-enables the comput
   expect(twinLines).toEqual([`changed server ${P}-b1 (host: "compute-2" → "compute-1")`]);
   expect(lines(real)).toEqual(twinLines);
 }, 900_000);
+
+test('plan and apply on the real cloud: a security group created by hand after the plan is drift; approved on the live plan\'s hash, the run finishes', async () => {
+  const w = await startWorker('realstack-plan');
+  try {
+    const env = { TEMPORAL_ADDRESS: serverAddress(), RUNWRIGHT_TASK_QUEUE: w.queue, RUNWRIGHT_HOME: join(dir, '.runwright-plan'), OS_CLIENT_CONFIG_FILE: CLOUDS_FILE, OS_CLOUD: '', RUNWRIGHT_CODEC: 'off' };
+    const f = join(dir, 'plan.json');
+    const sg = `${P}-dsg`;
+    const lb = await act('openstack.loadbalancer.create', { cloud: CLOUD, name: `${P}-dlb`, vipSubnet: 'private-subnet', wait: true });
+    const l = await act('openstack.listener.create', { cloud: CLOUD, loadbalancer: lb.id, name: `${P}-dhttp`, protocol: 'HTTP', protocolPort: 80 });
+    await act('openstack.pool.create', { cloud: CLOUD, listener: l.id, name: `${P}-dpool`, protocol: 'HTTP' });
+    const planned = await runCli(['plan', join(ROOT, 'runbooks', 'provision-vm.yaml'), '--set', `cloud=${CLOUD}`, '--set', `pool=${P}-dpool`, '--set', 'count=1', '--set', `namePrefix=${P}-d`, '--set', `securityGroup=${sg}`, '--set', `image=${IMAGE}`, '--out', f], { env, timeoutMs: 300_000 });
+    expect({ code: planned.code, stderr: planned.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(planned.stdout).toContain(`+ security group ${sg}`);
+    const plan = JSON.parse(readFileSync(f, 'utf8')) as PlanFile;
+
+    // Someone makes the security group (without its rule) on the real cloud before the apply.
+    await new OpenStackClient(CLOUD).post('network', '/security-groups', { security_group: { name: sg } });
+
+    const id = `${P}-apply`;
+    const started = await runCli(['apply', f, '--detach', '--id', id], { env });
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+    const h = w.env.client.workflow.getHandle(id);
+    let st = (await h.query(statusQuery)) as RunStatus;
+    for (let i = 0; i < 400 && !st.pendingApprovals[0]?.planHash; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      st = (await h.query(statusQuery)) as RunStatus;
+    }
+    expect(st.pendingApprovals.map((p) => p.step)).toEqual(['drift:secgroup']);
+    const drift = st.plan!.drift[0];
+    expect(drift.planned.diff).toBe(`+ security group ${sg}\n+ rule ingress tcp/80`);
+    expect(drift.live.diff).toBe('+ rule ingress tcp/80');
+    const old = await runCli(['approve', id, '--plan-hash', plan.hash, '--as', 'reviewer'], { env });
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/changed since you reviewed it/);
+    const ok = await runCli(['approve', id, '--plan-hash', drift.planHash, '--as', 'reviewer'], { env });
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
+    await h.result();
+    const servers = await new OpenStackClient(CLOUD).list('compute', '/servers', 'servers', { query: { name: `^${P}-d-` } });
+    expect(servers.map((x: any) => x.name)).toEqual([`${P}-d-1`]);
+  } finally {
+    await w.stop();
+  }
+}, 600_000);
