@@ -52,6 +52,8 @@ export const ENV = {
   localTasks: 'RUNWRIGHT_LOCAL_TASKS',
   /** `0`: run every host command on an SSH channel of its own, not in the connection's long-lived shell (activities/host/remote-shell.ts); `sh`: that shell in POSIX sh even where bash is there. */
   sshShell: 'RUNWRIGHT_SSH_SHELL',
+  /** SSH handshakes in flight at once in a worker (default 32); more connections wait their turn. */
+  sshHandshakes: 'RUNWRIGHT_SSH_HANDSHAKES',
 } as const;
 
 /** Long enough for a package upgrade or a service restart over SSH to end on its own. */

@@ -352,6 +352,41 @@ export class HostConnection {
   }
 }
 
+/**
+ * Handshakes in flight at once. A key exchange costs CPU on both ends; 500 at once on a small
+ * worker time each other out ("Timed out while waiting for handshake"), while the same
+ * connections taken 32 at a time all finish. The connect timeout starts when a handshake does.
+ */
+const handshakes = { running: 0, waiting: [] as (() => void)[] };
+const handshakeLimit = (): number => Math.max(1, Number(process.env[ENV.sshHandshakes]) || 32);
+
+async function handshakeSlot(signal?: AbortSignal): Promise<() => void> {
+  if (handshakes.running >= handshakeLimit()) {
+    if (signal?.aborted) throw signal.reason;
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal?.removeEventListener('abort', stop);
+        resolve();
+      };
+      const stop = (): void => {
+        handshakes.waiting.splice(handshakes.waiting.indexOf(go), 1);
+        reject(signal!.reason);
+      };
+      handshakes.waiting.push(go);
+      signal?.addEventListener('abort', stop, { once: true });
+    });
+  } else handshakes.running++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = handshakes.waiting.shift();
+    // The slot passes straight to the next waiter; otherwise it is freed.
+    if (next) next();
+    else handshakes.running--;
+  };
+}
+
 /** Connect with host key verification (known_hosts by default, like StrictHostKeyChecking=yes). */
 export async function connectHost(o: SshConnectOptions): Promise<HostConnection> {
   const port = o.port ?? 22;
@@ -397,6 +432,7 @@ export async function connectHost(o: SshConnectOptions): Promise<HostConnection>
       /* ignore */
     }
   };
+  const release = await handshakeSlot(o.signal);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await ssh.connect({
@@ -422,6 +458,7 @@ export async function connectHost(o: SshConnectOptions): Promise<HostConnection>
     if (/privateKeyPath|private key/i.test(msg)) throw new SshError(`${where}: cannot use private key ${o.privateKeyFile}: ${msg}`, 'auth');
     throw new SshError(`${where}: unreachable: ${e?.code && !msg.includes(e.code) ? `${e.code} ` : ''}${msg}`, 'unreachable');
   } finally {
+    release();
     o.signal?.removeEventListener('abort', onAbort);
   }
   if (acceptNew) appendKnownHost(knownHostsFile, o.host, port, acceptNew);
