@@ -422,44 +422,57 @@ export async function connectHost(o: SshConnectOptions): Promise<HostConnection>
     );
     return false;
   };
-  const ssh = new NodeSSH();
   const agent = o.agent ?? (!o.privateKeyFile && !o.password ? process.env.SSH_AUTH_SOCK : undefined);
   const algos = hostKeyAlgorithms(known.keys.map((k) => k.keyType));
-  const onAbort = (): void => {
+  let ssh: NodeSSH;
+  // A handshake that timed out after the TCP connection came up (a busy worker, hundreds of hosts
+  // at once) is tried again, up to 3 times in all; a dead host, a refused connection, a key or an
+  // authentication problem is not.
+  for (let attempt = 1; ; attempt++) {
+    ssh = new NodeSSH();
+    const current = ssh;
+    const onAbort = (): void => {
+      try {
+        current.connection?.end();
+      } catch {
+        /* ignore */
+      }
+    };
+    const release = await handshakeSlot(o.signal);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    let tcpUp = false;
     try {
-      ssh.connection?.end();
-    } catch {
-      /* ignore */
+      const connecting = ssh.connect({
+        host: o.host,
+        port,
+        username: o.user ?? userInfo().username,
+        privateKeyPath: o.privateKeyFile,
+        password: o.password,
+        agent,
+        tryKeyboard: !!o.password,
+        readyTimeout: o.connectTimeoutMs ?? 10_000,
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+        hostVerifier,
+        ...(algos ? { algorithms: { serverHostKey: algos as any } } : {}),
+      });
+      // The TCP connection came up: a timeout after this is a slow handshake, not a dead host.
+      (ssh.connection as unknown as { once?(ev: string, f: () => void): void } | null)?.once?.('connect', () => (tcpUp = true));
+      await connecting;
+      break;
+    } catch (e: any) {
+      ssh.dispose();
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (refusal) throw refusal;
+      const msg = String(e?.message ?? e);
+      if (tcpUp && /Timed out while waiting for handshake/i.test(msg) && attempt < 3) continue;
+      if (/authentication methods failed|All configured authentication/i.test(msg)) throw new SshError(`${where}: authentication refused for user ${o.user ?? userInfo().username} (${msg})`, 'auth');
+      if (/privateKeyPath|private key/i.test(msg)) throw new SshError(`${where}: cannot use private key ${o.privateKeyFile}: ${msg}`, 'auth');
+      throw new SshError(`${where}: unreachable: ${e?.code && !msg.includes(e.code) ? `${e.code} ` : ''}${msg}${attempt > 1 ? ` (${attempt} attempts)` : ''}`, 'unreachable');
+    } finally {
+      release();
+      o.signal?.removeEventListener('abort', onAbort);
     }
-  };
-  const release = await handshakeSlot(o.signal);
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await ssh.connect({
-      host: o.host,
-      port,
-      username: o.user ?? userInfo().username,
-      privateKeyPath: o.privateKeyFile,
-      password: o.password,
-      agent,
-      tryKeyboard: !!o.password,
-      readyTimeout: o.connectTimeoutMs ?? 10_000,
-      keepaliveInterval: 10_000,
-      keepaliveCountMax: 3,
-      hostVerifier,
-      ...(algos ? { algorithms: { serverHostKey: algos as any } } : {}),
-    });
-  } catch (e: any) {
-    ssh.dispose();
-    if (o.signal?.aborted) throw o.signal.reason;
-    if (refusal) throw refusal;
-    const msg = String(e?.message ?? e);
-    if (/authentication methods failed|All configured authentication/i.test(msg)) throw new SshError(`${where}: authentication refused for user ${o.user ?? userInfo().username} (${msg})`, 'auth');
-    if (/privateKeyPath|private key/i.test(msg)) throw new SshError(`${where}: cannot use private key ${o.privateKeyFile}: ${msg}`, 'auth');
-    throw new SshError(`${where}: unreachable: ${e?.code && !msg.includes(e.code) ? `${e.code} ` : ''}${msg}`, 'unreachable');
-  } finally {
-    release();
-    o.signal?.removeEventListener('abort', onAbort);
   }
   if (acceptNew) appendKnownHost(knownHostsFile, o.host, port, acceptNew);
   // Many small request/response exchanges: without TCP_NODELAY, Nagle + delayed ACKs add ~40 ms to each.
