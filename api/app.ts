@@ -26,7 +26,7 @@ import type { RequestAction } from '../lib/identity/request';
 import { cancelUpdate, PLAN_WORKFLOW, type PlanRunInput, type RunStatus } from '../workflows/definitions';
 import { describeOutcome, decisionTimeoutMs, sendDecision, sendSetParams } from '../client/decide';
 import { reportFromFolder, reportFromRun, ReportFileError } from '../client/drill-report';
-import { checkRunParams, expandPaths, loadCatalog, type CatalogEntry } from '../client/runbooks';
+import { checkRunParams, expandPaths, loadCatalog, planApplyParams, type CatalogEntry } from '../client/runbooks';
 import { statSync } from 'node:fs';
 import { existingRun, fetchStatus, listRuns, newRunId, RunExistsError, runFacts, runInputFor, RunQueryError, startRun } from '../client/runs';
 import { viewOf } from '../client/schedules';
@@ -330,12 +330,8 @@ export const ROUTES: Route[] = [
       }
       const rb = plan.runbook.definition;
       checkPolicy('start', rb.metadata.name, rb.metadata.labels, r.user);
-      const extra = Object.keys(b.params).filter((k) => !plan.maskedParams.includes(k));
-      if (extra.length) throw new ApiError(400, `params ${extra.join(', ')}: a plan is applied with the params it was made with (plan again to change them); only its masked secret params (${plan.maskedParams.join(', ') || 'none'}) are given again`);
-      const missing = plan.maskedParams.filter((k) => !(k in b.params));
-      if (missing.length) throw new ApiError(400, `the plan holds no value for secret param(s) ${missing.join(', ')}: give them again in params`);
-      const { values, errors } = checkRunParams(rb, { ...plan.params, ...b.params });
-      if (errors.length) throw new ApiError(400, errors.map((x) => x.message).join('; '));
+      const { values, problem } = planApplyParams(plan, b.params, new Set(), { given: 'params', how: 'in params' });
+      if (problem !== undefined) throw new ApiError(400, problem);
       const id = b.id ?? newRunId(rb.metadata.name);
       let input = { ...runInputFor({ runbook: rb, children: plan.runbook.children ?? {} } as Parameters<typeof runInputFor>[0], values, r.user, r.deps.searchAttributes), plan: appliedPlan(plan) };
       const proof = await r.deps.auth.proof({ action: 'start', workflowId: id, runbook: rb.metadata.name, hash: startHash(input), user: r.user });

@@ -11,7 +11,7 @@ import { formatLivePlan, summaryLine, type StepPrediction } from '../dsl/live-pl
 import { appliedPlan, makePlanFile, PlanFileError, readPlanFile, type PlanFile } from '../lib/plan-file';
 import { runLink } from '../lib/config';
 import { buildRegistry } from '../activities/registry';
-import { checkRunParams, displayPath } from '../client/runbooks';
+import { displayPath, planApplyParams } from '../client/runbooks';
 import { newRunId, RunExistsError, startRun } from '../client/runs';
 import { PLAN_WORKFLOW, type PlanRunInput, type RunInput } from '../workflows/definitions';
 import { collectParams, currentUser, out, prepareRun, runInput, withSession } from './common';
@@ -38,13 +38,9 @@ export function loadPlan(path: string): PlanFile {
 /** The params an applied run starts with: the plan's, plus the masked secret ones given again with --set. */
 export function applyParams(plan: PlanFile, sets: string[]): Record<string, unknown> {
   const given = collectParams(undefined, sets);
-  const extra = Object.keys(given.values).filter((k) => !plan.maskedParams.includes(k));
-  if (extra.length) throw new CliError(`runwright apply: --set ${extra.join(', ')}: a plan is applied with the params it was made with (plan again to change them); only its masked secret params (${plan.maskedParams.join(', ') || 'none'}) are given again`, EXIT.usage);
-  const missing = plan.maskedParams.filter((k) => !(k in given.values));
-  if (missing.length) throw new CliError(`runwright apply: the plan holds no value for secret param(s) ${missing.join(', ')}: give them again with --set NAME=VALUE (or a secret:/env:/file: reference)`, EXIT.usage);
-  const { values, errors } = checkRunParams(plan.runbook.definition, { ...plan.params, ...given.values }, given.coerce);
-  if (errors.length) throw new CliError(`runwright apply: ${errors.map((e) => e.message).join('; ')}`, EXIT.usage);
-  return values;
+  const r = planApplyParams(plan, given.values, given.coerce, { given: '--set', how: 'with --set NAME=VALUE (or a secret:/env:/file: reference)' });
+  if (r.problem !== undefined) throw new CliError(`runwright apply: ${r.problem}`, EXIT.usage);
+  return r.values;
 }
 
 export function registerPlanCommands(program: Command, deps: PlanCommandDeps): void {

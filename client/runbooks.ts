@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 import type { ActionRegistry } from '../activities/registry';
 import type { Diagnostic } from '../dsl/diagnostics';
 import type { Runbook, Step } from '../dsl/schema';
+import type { PlanFile } from '../lib/plan-file';
 import { validateRunbookText } from '../dsl/validate';
 import { eachStep } from '../dsl/walk';
 import { ENV } from '../lib/config';
@@ -165,4 +166,24 @@ export function loadCatalog(paths: string[], registry: ActionRegistry): { entrie
     entries.push({ name: md.name, description: md.description, labels: md.labels, file: displayPath(f), loaded: r.loaded });
   }
   return { entries: entries.sort((a, b) => a.name.localeCompare(b.name)), diagnostics };
+}
+
+/**
+ * The params a plan is applied with (`runwright apply`, the console's POST /plans/apply): the
+ * plan's own, plus its masked secret params given again; anything else is a problem to report.
+ * `given` names how the caller passes params ("--set", "params"); `how` says how to give one.
+ */
+export function planApplyParams(
+  plan: PlanFile,
+  provided: Record<string, unknown>,
+  coerce: Set<string>,
+  words: { given: string; how: string },
+): { values: Record<string, unknown>; problem?: undefined } | { values?: undefined; problem: string } {
+  const extra = Object.keys(provided).filter((k) => !plan.maskedParams.includes(k));
+  if (extra.length) return { problem: `${words.given} ${extra.join(', ')}: a plan is applied with the params it was made with (plan again to change them); only its masked secret params (${plan.maskedParams.join(', ') || 'none'}) are given again` };
+  const missing = plan.maskedParams.filter((k) => !(k in provided));
+  if (missing.length) return { problem: `the plan holds no value for secret param(s) ${missing.join(', ')}: give them again ${words.how}` };
+  const { values, errors } = checkRunParams(plan.runbook.definition, { ...plan.params, ...provided }, coerce);
+  if (errors.length) return { problem: errors.map((e) => e.message).join('; ') };
+  return { values };
 }
