@@ -24,7 +24,7 @@ import { paramsHash, startHash, verbOf } from '../lib/identity/authorize';
 import { loadAccessPolicy, policyRefusal } from '../lib/identity/policy';
 import type { RequestAction } from '../lib/identity/request';
 import { cancelUpdate, PLAN_WORKFLOW, type PlanRunInput, type RunStatus } from '../workflows/definitions';
-import { describeOutcome, decisionTimeoutMs, sendDecision, sendSetParams } from '../client/decide';
+import { describeOutcome, decisionTimeoutMs, rootMessage, sendDecision, sendSetParams } from '../client/decide';
 import { reportFromFolder, reportFromRun, ReportFileError } from '../client/drill-report';
 import { checkRunParams, expandPaths, loadCatalog, planApplyParams, type CatalogEntry } from '../client/runbooks';
 import { statSync } from 'node:fs';
@@ -80,12 +80,6 @@ interface Req {
   query: any;
   body: any;
 }
-
-const rootMessage = (e: unknown): string => {
-  let c: any = e;
-  while (c?.cause) c = c.cause;
-  return String(c?.message ?? e);
-};
 
 /** The access policy's early answer (the worker checks again): 403 with the CLI's message. */
 function checkPolicy(action: RequestAction, runbook: string, labels: Record<string, string> | undefined, user: string): void {
@@ -303,9 +297,7 @@ export const ROUTES: Route[] = [
         const h = await r.deps.client.workflow.start(PLAN_WORKFLOW, { taskQueue: r.deps.taskQueue, workflowId: id, args: [input], memo: { runbook: rb.metadata.name, plan: true, via: 'console' } });
         steps = ((await h.result()) as { steps: StepPrediction[] }).steps;
       } catch (err) {
-        let c: any = err;
-        while (c?.cause) c = c.cause;
-        throw new ApiError(422, `the plan failed: ${c?.message ?? err}`);
+        throw new ApiError(422, `the plan failed: ${rootMessage(err)}`);
       }
       const plan = makePlanFile(rb, children, params, steps);
       return { hash: plan.hash, summary: plan.summary, text: formatLivePlan(rb.metadata.name, plan.steps), plan: plan as unknown as Record<string, unknown> };

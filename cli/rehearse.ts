@@ -32,7 +32,7 @@ import { changeCounts, changeLine, compareWithPlan, diffSnapshots, type PlanComp
 import { dataConverter } from '../lib/codec';
 import { startDevServer } from '../lib/dev-server';
 import { findTemporalCli } from '../lib/temporal-cli';
-import { sendDecision } from '../client/decide';
+import { rootMessage, sendDecision } from '../client/decide';
 import { displayPath } from '../client/runbooks';
 import { startRun } from '../client/runs';
 import { createWorkers, runWorkers } from '../workers/worker';
@@ -161,12 +161,6 @@ function actionsById(v: unknown, out = new Map<string, string>()): Map<string, s
     for (const x of Object.values(o)) actionsById(x, out);
   }
   return out;
-}
-
-function rootMessage(e: unknown): string {
-  let c: any = e;
-  while (c?.cause) c = c.cause;
-  return String(c?.message ?? e);
 }
 
 async function snapshotOf(o: { fromCloud?: string; snapshot?: string; region?: string }): Promise<{ snap: OpenStackSnapshot; from: string }> {

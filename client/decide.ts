@@ -43,7 +43,8 @@ export function decisionTimeoutMs(env: NodeJS.ProcessEnv = process.env): number 
   return Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
 }
 
-function rootMessage(e: unknown): string {
+/** The innermost cause's message of a Temporal failure (what the user should read). */
+export function rootMessage(e: unknown): string {
   let c: any = e;
   while (c?.cause) c = c.cause;
   return String(c?.message ?? e);
