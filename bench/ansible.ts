@@ -81,6 +81,17 @@ function cpuNow(h: TestHosts, serverPid: number | undefined): { hosts: number; c
   return { hosts, controller: cpuOf('self') + (serverPid ? cpuOf(serverPid, false) : 0) };
 }
 
+/** The last PID handed out in the first host's PID namespace. */
+function lastPid(h: TestHosts): number {
+  return Number(h.sh(h.hosts[0].name, 'cat /proc/sys/kernel/ns_last_pid').trim());
+}
+
+/** What one lastPid read costs in PIDs (nsenter's child and what it runs). */
+function pidsPerRead(h: TestHosts): number {
+  const a = lastPid(h);
+  return lastPid(h) - a;
+}
+
 /** Per host and run: changed tasks (10) plus the handler. */
 const CHANGES_PER_HOST = 11;
 
@@ -260,14 +271,17 @@ async function main(): Promise<void> {
         hosts = startTestHosts(SET, N);
         if (rep === 0 && tool === TOOLS[0]) writePlays(hosts.gateway);
         for (const [which, changed] of [['first', true], ['second', false]] as const) {
+          const pidsBefore = lastPid(hosts);
           const before = cpuNow(hosts, tool === 'runwright' ? server.pid : undefined);
           const ms = tool === 'runwright' ? await runRunwright(hosts, changed) : tool === 'floor' ? await runFloor(hosts, changed) : await runAnsible(hosts, tool === 'mitogen', changed);
           await new Promise((r) => setTimeout(r, 1000)); // closed sessions reaped by their sshd
           const after = cpuNow(hosts, tool === 'runwright' ? server.pid : undefined);
           const cpu = { hosts: after.hosts - before.hosts, controller: after.controller - before.controller };
+          // Processes started on the first host during the run (its PID namespace counts them).
+          const forked = lastPid(hosts) - pidsBefore - pidsPerRead(hosts);
           results[tool][which].push(ms);
           cpuResults[tool][which].push(cpu.hosts + cpu.controller);
-          console.error(`rep ${rep + 1} ${tool} ${which}: ${(ms / 1000).toFixed(2)} s wall, CPU ${cpu.hosts.toFixed(2)} s on hosts + ${cpu.controller.toFixed(2)} s controller`);
+          console.error(`rep ${rep + 1} ${tool} ${which}: ${(ms / 1000).toFixed(2)} s wall, CPU ${cpu.hosts.toFixed(2)} s on hosts + ${cpu.controller.toFixed(2)} s controller, ${forked} processes on ${hosts.hosts[0].name}`);
         }
         // The hosts really are configured (spot check of the last one).
         const last = hosts.hosts[N - 1].name;

@@ -74,11 +74,17 @@ test('a retry after the handler ran, before the host was reported done, does not
   expect(th.sh('h1', 'cat /var/tmp/journal-reloads')).toBe('reloaded\n');
 }, 120_000);
 
-test('journals a week old are cleaned up when a play starts on the host', async () => {
+test('journals a week old are cleaned up when a play starts on a host that has more than 16', async () => {
   th.sh('h1', 'printf reload > /var/tmp/.runwright-notify-old && touch -d "8 days ago" /var/tmp/.runwright-notify-old && printf reload > /var/tmp/.runwright-notify-new');
+  // Two journals: not worth a `find` on every connection; the old one stays for now.
+  await attempt('wf-5:apply[0]', 0, new AbortController().signal, { done: {}, notified: {} });
+  expect(th.sh('h1', 'ls -a /var/tmp/ | grep runwright-notify- | grep -c -e -old -e -new || true').trim()).toBe('2');
+  th.sh('h1', 'for i in $(seq 1 16); do printf reload > /var/tmp/.runwright-notify-fresh$i; done');
   await attempt('wf-5:apply[0]', 0, new AbortController().signal, { done: {}, notified: {} });
   expect(th.sh('h1', 'ls -a /var/tmp/ | grep runwright-notify- | grep -c -e -old -e -new || true').trim()).toBe('1');
   expect(th.sh('h1', 'test -e /var/tmp/.runwright-notify-new && echo kept')).toBe('kept\n');
+  expect(th.sh('h1', 'ls -a /var/tmp/ | grep -c runwright-notify-fresh').trim()).toBe('16');
+  th.sh('h1', 'rm -f /var/tmp/.runwright-notify-fresh* /var/tmp/.runwright-notify-new');
 }, 120_000);
 
 test('the same when no heartbeat at all reached the server (the retry has no resume details)', async () => {

@@ -215,9 +215,9 @@ export interface EnsureFileResult {
  * and fixes mode/owner/group. In check mode it only reports what it would do.
  */
 export async function ensureFile(ctx: ModuleContext, a: EnsureFileArgs): Promise<EnsureFileResult> {
-  const { createHash } = await import('node:crypto');
+  const { createHash, randomBytes } = await import('node:crypto');
   const want = createHash('sha256').update(a.content).digest('hex');
-  const script = `dest=${shq(a.path)}; want=${shq(want)}; mode=${shq(a.mode ?? '')}; owner=${shq(a.owner ?? '')}; group=${shq(a.group ?? '')}; check=${ctxFlag(ctx.check)}; expect=${shq(a.expectSha === undefined ? '-' : a.expectSha ?? 'absent')}; backup=${a.backup ? 1 : 0}
+  const script = `dest=${shq(a.path)}; want=${shq(want)}; mode=${shq(a.mode ?? '')}; owner=${shq(a.owner ?? '')}; group=${shq(a.group ?? '')}; check=${ctxFlag(ctx.check)}; expect=${shq(a.expectSha === undefined ? '-' : a.expectSha ?? 'absent')}; backup=${a.backup ? 1 : 0}; tok=${randomBytes(12).toString('hex')}
 # Few processes (this runs for every file of every host): unread stdin is fine (a file or a pipe
 # the sender does not wait on); the attributes are read once, before any change.
 if [ -e "$dest" ] && [ ! -f "$dest" ]; then echo "err=$dest exists and is not a regular file"; exit 0; fi
@@ -229,15 +229,20 @@ if [ "$before" != "$want" ]; then
   if [ "$check" != 1 ]; then
     case "$dest" in */*) d=\${dest%/*}; d=\${d:-/} ;; *) d=. ;; esac
     if [ ! -d "$d" ]; then echo "err=folder $d does not exist"; exit 0; fi
-    tmp=$(mktemp "$d/.rw-XXXXXX") || { echo "err=cannot create a temporary file in $d"; exit 0; }
+    # The temporary name is random (from the worker) and created exclusively (set -C: O_EXCL),
+    # as mktemp would, without its process; umask 022 makes a new file 0644 without chmod.
+    tmp="$d/.rw-$tok"; umask 022; set -C
+    if ! { true > "$tmp"; } 2>/dev/null; then echo "err=cannot create a temporary file in $d"; exit 0; fi
+    set +C
     if ! cat > "$tmp"; then rm -f "$tmp"; echo "err=cannot write $tmp"; exit 0; fi
     if [ "$existed" = 1 ]; then chmod --reference="$dest" "$tmp"; chown --reference="$dest" "$tmp" 2>/dev/null
       if [ "$backup" = 1 ]; then b="$dest.$(date +%Y%m%d%H%M%S)~"; cp -p -- "$dest" "$b" && echo "backup=$b"; fi
-    else chmod 0644 "$tmp"; fi
+    fi
     mv -f -- "$tmp" "$dest" || { rm -f "$tmp"; echo "err=cannot replace $dest"; exit 0; }
   fi
 fi
-if [ "$existed" = 0 ]; then if [ -e "$dest" ]; then set -- $(stat -c '%a %U %G' -- "$dest"); else set -- 644 $(id -un) $(id -gn); fi; fi
+# A file this script created is 0644 and ours: stat only when owner or group is asked for.
+if [ "$existed" = 0 ]; then if [ -z "$owner$group" ]; then set -- 644; elif [ -e "$dest" ]; then set -- $(stat -c '%a %U %G' -- "$dest"); else set -- 644 $(id -un) $(id -gn); fi; fi
 if [ -n "$mode" ] && [ "$1" != "$mode" ]; then echo "mode=$1 -> $mode"; [ "$check" = 1 ] || chmod "$mode" -- "$dest" || echo "err=chmod failed"; fi
 if [ -n "$owner" ] && [ "$2" != "$owner" ]; then echo "owner=$2 -> $owner"; [ "$check" = 1 ] || chown -- "$owner" "$dest" || echo "err=chown failed"; fi
 if [ -n "$group" ] && [ "$3" != "$group" ]; then echo "group=$3 -> $group"; [ "$check" = 1 ] || chgrp -- "$group" "$dest" || echo "err=chgrp failed"; fi

@@ -675,7 +675,11 @@ async function runHost(name: string, o: RunPlayOptions, secrets: string[], notif
     // does not run them twice; old journals of finished plays are cleaned up here.
     const handlersRan = new Set<string>();
     if (journal) {
-      const readJournal = `cat ${shq(journal)} 2>/dev/null; find /var/tmp -maxdepth 1 -name '.runwright-notify-*' -mtime +7 -delete 2>/dev/null; true`;
+      // Read with builtins; the sweep of week-old journals (a find) runs once the host has
+      // more than 16 of them (counted with a glob), not on every connection.
+      const readJournal = `if [ -f ${shq(journal)} ]; then while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < ${shq(journal)}; fi
+n=0; for f in /var/tmp/.runwright-notify-*; do n=$((n + 1)); done
+if [ "$n" -gt 16 ]; then find /var/tmp -maxdepth 1 -name '.runwright-notify-*' -mtime +7 -delete 2>/dev/null; fi; true`;
       let text: string;
       if (o.play.gather_facts && !facts) {
         // One command for both (one per host fewer): the journal, a random separator, the facts.

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { shq } from '../ssh';
 import { AbsPath, defineModule, failed, Mode, ModuleError, Owner, readRemoteFile, writeEditedFile, type ModuleContext } from '../module';
@@ -42,7 +43,9 @@ const Regex = z.string().refine(isPyRegExp, 'not a valid regular expression');
 /** Ansible's `create` makes the missing folders too. */
 export async function makeParent(ctx: ModuleContext, path: string): Promise<void> {
   if (ctx.check) return;
-  const r = await ctx.exec(`mkdir -p -- "$(dirname -- ${shq(path)})"`);
+  // The folder is known here: no dirname process, and no mkdir when it exists.
+  const dir = posix.dirname(path);
+  const r = await ctx.exec(`[ -d ${shq(dir)} ] || mkdir -p -- ${shq(dir)}`);
   if (r.code !== 0) throw failed(r, `creating the folder of ${path}`);
 }
 
