@@ -270,6 +270,7 @@ async function main(): Promise<void> {
         hosts?.down();
         hosts = startTestHosts(SET, N);
         if (rep === 0 && tool === TOOLS[0]) writePlays(hosts.gateway);
+        const readCost = pidsPerRead(hosts);
         for (const [which, changed] of [['first', true], ['second', false]] as const) {
           const pidsBefore = lastPid(hosts);
           const before = cpuNow(hosts, tool === 'runwright' ? server.pid : undefined);
@@ -278,7 +279,7 @@ async function main(): Promise<void> {
           const after = cpuNow(hosts, tool === 'runwright' ? server.pid : undefined);
           const cpu = { hosts: after.hosts - before.hosts, controller: after.controller - before.controller };
           // Processes started on the first host during the run (its PID namespace counts them).
-          const forked = lastPid(hosts) - pidsBefore - pidsPerRead(hosts);
+          const forked = lastPid(hosts) - pidsBefore - readCost;
           results[tool][which].push(ms);
           cpuResults[tool][which].push(cpu.hosts + cpu.controller);
           console.error(`rep ${rep + 1} ${tool} ${which}: ${(ms / 1000).toFixed(2)} s wall, CPU ${cpu.hosts.toFixed(2)} s on hosts + ${cpu.controller.toFixed(2)} s controller, ${forked} processes on ${hosts.hosts[0].name}`);
