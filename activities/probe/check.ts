@@ -39,7 +39,10 @@ export function httpCheck(o: {
       else reject(err);
     };
     const onAbort = () => settle(null, o.signal?.reason);
-    const timer = setTimeout(() => settle({ status: null, latencyMs: elapsed(), error: `timed out after ${o.timeoutMs}ms` }), o.timeoutMs);
+    // The verdict waits one turn of the event loop (setImmediate runs after the I/O phase): after
+    // a stall of the worker's own loop (GC, a busy moment) the answer may already be in the
+    // socket, and the timer, run first, must not call a prompt server slow.
+    const timer = setTimeout(() => setImmediate(() => settle({ status: null, latencyMs: elapsed(), error: `timed out after ${o.timeoutMs}ms` })), o.timeoutMs);
     const req = mod.request(u, { method: o.method, headers: { connection: 'close', ...o.headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -22,6 +22,7 @@ const input = z.strictObject({
   samples: z.number().int().min(1).max(100).default(2).describe('Consecutive good HTTP checks a cluster needs.'),
   interval: msField(10, 600_000).default(500).describe('Between samples.'),
   timeout: msField(1, 60_000).default(2_000).describe('Per HTTP check.'),
+  timeoutRetries: z.number().int().min(0).max(5).default(1).describe('A sample that times out is tried again this many times before the cluster counts as unhealthy (a refused or failing answer is not retried).'),
   prometheus: z
     .strictObject({
       url: z.url({ protocol: /^https?$/ }),
@@ -61,7 +62,12 @@ async function checkHttp(i: Input, url: string, ctx: ActionContext): Promise<Clu
   let last = '';
   for (let n = 0; n < i.samples; n++) {
     if (n) await cancellableSleep(i.interval, ctx.signal);
-    const r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
+    let r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
+    // One slow answer (a busy moment on either side) is not an outage; a refusal or an error status is.
+    for (let k = 0; k < i.timeoutRetries && r.status === null && r.error?.startsWith('timed out'); k++) {
+      await cancellableSleep(i.interval, ctx.signal);
+      r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
+    }
     const statusOk = r.status !== null && (i.expectStatus ? i.expectStatus.includes(r.status) : r.status >= 200 && r.status < 300);
     const ok = statusOk && (!i.bodyContains || (r.body ?? '').includes(i.bodyContains));
     last = r.error ?? `HTTP ${r.status} in ${r.latencyMs}ms`;
