@@ -68,16 +68,18 @@ function cpuOf(pid: number | string, children = true): number {
  * CPU seconds do much less, so both are reported.
  */
 function cpuNow(h: TestHosts, serverPid: number | undefined): { hosts: number; controller: number } {
-  let hosts = 0;
-  for (const host of h.hosts) {
-    let kids: string[] = [];
+  const children = (pid: number | string): string[] => {
     try {
-      kids = readFileSync(`/proc/${host.pid}/task/${host.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     } catch {
-      /* host gone */
+      return []; // gone
     }
-    for (const k of kids) hosts += cpuOf(k);
-  }
+  };
+  // Every process alive under a host's sshd counts with its reaped children: a session that is
+  // still open when the run ends (Ansible's ControlPersist) has not been reaped into sshd yet.
+  const tree = (pid: string): number => cpuOf(pid) + children(pid).reduce((t, k) => t + tree(k), 0);
+  let hosts = 0;
+  for (const host of h.hosts) for (const k of children(host.pid)) hosts += tree(k);
   return { hosts, controller: cpuOf('self') + (serverPid ? cpuOf(serverPid, false) : 0) };
 }
 
