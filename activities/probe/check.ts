@@ -8,6 +8,8 @@ export interface CheckResult {
   latencyMs: number;
   body?: string;
   error?: string;
+  /** No answer within timeoutMs (as opposed to a refusal, a reset or an error status). */
+  timedOut?: true;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -42,7 +44,7 @@ export function httpCheck(o: {
     // The verdict waits one turn of the event loop (setImmediate runs after the I/O phase): after
     // a stall of the worker's own loop (GC, a busy moment) the answer may already be in the
     // socket, and the timer, run first, must not call a prompt server slow.
-    const timer = setTimeout(() => setImmediate(() => settle({ status: null, latencyMs: elapsed(), error: `timed out after ${o.timeoutMs}ms` })), o.timeoutMs);
+    const timer = setTimeout(() => setImmediate(() => settle({ status: null, latencyMs: elapsed(), error: `timed out after ${o.timeoutMs}ms`, timedOut: true })), o.timeoutMs);
     const req = mod.request(u, { method: o.method, headers: { connection: 'close', ...o.headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

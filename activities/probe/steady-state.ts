@@ -60,15 +60,16 @@ export interface SteadyStateResult {
 
 async function checkHttp(i: Input, url: string, ctx: ActionContext): Promise<ClusterHealth['checks'][number]> {
   let last = '';
+  const check = () => httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
   for (let n = 0; n < i.samples; n++) {
     if (n) await cancellableSleep(i.interval, ctx.signal);
     ctx.heartbeat({ url, sample: n }); // a slow cluster's samples and retries can outlast a heartbeat timeout
-    let r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
+    let r = await check();
     // One slow answer (a busy moment on either side) is not an outage; a refusal or an error status is.
-    for (let k = 0; k < i.timeoutRetries && r.status === null && r.error?.startsWith('timed out'); k++) {
+    for (let k = 0; k < i.timeoutRetries && r.timedOut; k++) {
       await cancellableSleep(i.interval, ctx.signal);
       ctx.heartbeat({ url, sample: n, retry: k + 1 });
-      r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: i.timeout, signal: ctx.signal, readBody: !!i.bodyContains });
+      r = await check();
     }
     const statusOk = r.status !== null && (i.expectStatus ? i.expectStatus.includes(r.status) : r.status >= 200 && r.status < 300);
     const ok = statusOk && (!i.bodyContains || (r.body ?? '').includes(i.bodyContains));

@@ -53,7 +53,7 @@ describe('httpCheck after the worker’s own loop stalled', () => {
 
   test('a server that does not answer in time still times out', async () => {
     const r = await httpCheck({ url, method: 'GET', headers: {}, timeoutMs: 20 });
-    expect(r).toMatchObject({ status: null, error: 'timed out after 20ms' });
+    expect(r).toMatchObject({ status: null, error: 'timed out after 20ms', timedOut: true });
   });
 });
 
@@ -100,8 +100,8 @@ describe('probe.steady-state and a slow sample', () => {
   });
 
   test('an error status is not retried', async () => {
-    const bad = createServer((_q, s) => (bad503++, s.writeHead(503).end('down')));
     let bad503 = 0;
+    const bad = createServer((_q, s) => (bad503++, s.writeHead(503).end('down')));
     await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
     try {
       const r = await steadyState.run(steadyState.input.parse({ clusters: ['b'], health: { b: `http://127.0.0.1:${(bad.address() as AddressInfo).port}/` }, samples: 3, interval: 10, timeoutRetries: 5, assert: false }), ctx);
