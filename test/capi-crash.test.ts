@@ -60,7 +60,9 @@ test('worker SIGKILLed while the control plane rolls: a new worker finishes the 
     capiApply.input.parse({ name: 'k1', kubernetesVersion: 'v1.31.4', image: 'img-1.31', controlPlane: { replicas: 3, flavor: 'm1.large' }, workers: [{ name: 'md-0', replicas: 2, flavor: 'm1.medium' }], infrastructure: 'inmemory', kubeconfig }),
     ctx,
   );
-  await capiWait.run(capiWait.input.parse({ name: 'k1', kubeconfig, pollInterval: '500ms', timeout: '240s' }), ctx);
+  await capiWait.run(capiWait.input.parse({ name: 'k1', kubeconfig, pollInterval: '500ms', timeout: '240s' }), ctx).catch((e) => {
+    throw new Error(`${e.message}\n--- the controllers' last log lines:\n${capi.logs(15)}`);
+  });
   const admin = connect({ kubeconfig });
   const kcpBefore = (await getObject(admin, KINDS.KubeadmControlPlane, 'default', 'k1-control-plane'))!;
   const mdBefore = (await getObject(admin, KINDS.MachineDeployment, 'default', 'k1-md-0'))!;

@@ -16,6 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -182,6 +183,49 @@ export class MachineLog {
   }
 }
 
+const MUX_PORTS = 50;
+
+/** The kernel's ephemeral port range (outgoing connections take their local ports from it). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    /* not Linux: IANA's range */
+  }
+  return [49_152, 65_535];
+}
+
+/** Whether a port can be listened on at every address, as the in-memory provider does (":port"). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, () => s.close(() => res(true)));
+  });
+}
+
+/**
+ * The simulated workload clusters' API servers get ports min, min+1, … in turn, and the in-memory
+ * provider never checks that a port is free: a cluster whose port is taken never gets its API
+ * server and its control plane never initializes. So the block lies below the ephemeral range
+ * (a port there may be any outgoing connection's local port at any moment), at random so
+ * parallel test files rarely collide, and every port of it is tried first.
+ */
+async function freeMuxBlock(): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  const low = 20_000;
+  const high = Math.min(ephemeralLow, 49_152) - MUX_PORTS;
+  if (high <= low) throw new Error(`no room for ${MUX_PORTS} workload-cluster ports below the ephemeral range (starts at ${ephemeralLow})`);
+  for (let i = 0; i < 20; i++) {
+    const min = low + Math.floor(Math.random() * Math.floor((high - low) / MUX_PORTS)) * MUX_PORTS;
+    let free = true;
+    for (let p = min; p < min + MUX_PORTS && free; p++) free = await canListen(p);
+    if (free) return min;
+  }
+  throw new Error(`no block of ${MUX_PORTS} free ports found between ${low} and ${high + MUX_PORTS}`);
+}
+
 /**
  * Start the four managers against the test kube-apiserver (started with `crds: false`), install
  * the upstream CRDs and webhook configurations, wait until every manager is ready.
@@ -230,9 +274,7 @@ export async function startCapi(kube: KubeEnv, opts: { featureGates?: string; ve
 
     await installCrds(kube.kc, join(capi, 'crds'), url, ca);
 
-    // The simulated workload clusters' API servers: a block of ports picked at random in a range
-    // free of the ephemeral ports, so parallel test files rarely collide.
-    const muxMin = 32_000 + Math.floor(Math.random() * 200) * 50;
+    const muxMin = await freeMuxBlock();
     const debugPort = await freePort();
     const gates = opts.featureGates ?? '';
     const common = (r: Role) => [`--webhook-port=${ports[r].webhook}`, `--webhook-cert-dir=${certDir}`, `--health-addr=127.0.0.1:${ports[r].health}`, `--v=${opts.verbosity ?? 2}`, ...(gates ? [`--feature-gates=${gates}`] : [])];
@@ -240,7 +282,7 @@ export async function startCapi(kube: KubeEnv, opts: { featureGates?: string; ve
       core: [...common('core'), '--diagnostics-address=0', '--insecure-diagnostics', '--leader-elect=false'],
       bootstrap: [...common('bootstrap'), '--diagnostics-address=0', '--insecure-diagnostics', '--leader-elect=false'],
       controlplane: [...common('controlplane'), '--diagnostics-address=0', '--insecure-diagnostics', '--leader-elect=false'],
-      infrastructure: [...common('infrastructure'), '--metrics-bind-addr=0', '--workload-cluster-host=127.0.0.1', `--workload-cluster-min-port=${muxMin}`, `--workload-cluster-max-port=${muxMin + 49}`, `--workload-cluster-debug-port=${debugPort}`],
+      infrastructure: [...common('infrastructure'), '--metrics-bind-addr=0', '--workload-cluster-host=127.0.0.1', `--workload-cluster-min-port=${muxMin}`, `--workload-cluster-max-port=${muxMin + MUX_PORTS - 1}`, `--workload-cluster-debug-port=${debugPort}`],
     };
     for (const r of Object.keys(BINARIES) as Role[]) {
       const bin = join(capi, 'bin', BINARIES[r]);
