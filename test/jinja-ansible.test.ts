@@ -23,6 +23,8 @@ const vars = {
   net: '192.168.10.17/24',
   host: 'web-01.example',
   nothing: null,
+  lines: 'one\ntwo\r\nthree\n',
+  quoted: "it's \"q\" \t",
 };
 
 // Templates whose Ansible result is a plain JSON value (what the json callback reports).
@@ -68,6 +70,29 @@ const TEMPLATES = [
   '{% for u in users %}{% if u.state == "present" %}{{ u.name }}:{{ u.uid }}{% endif %}{% endfor %}',
   '{% if conf.tls.enabled %}tls{% else %}plain{% endif %}',
   '{{ net | ansible.utils.ipaddr("network") }}',
+  // Python's str, dict and list methods, as templates written for Ansible call them.
+  '{{ " a  b ".split() }} {{ "a,b,,c".split(",") }} {{ "a b c".split(None, 1) }} {{ "a b c".rsplit(" ", 1) }}',
+  '{{ "a=b=c".split("=", maxsplit=1) }}',
+  '{{ "aXbXc".replace("X", "-") }} {{ "aXbXc".replace("X", "-", 1) }}',
+  '{{ host.startswith("web") }} {{ host.startswith(("db", "we")) }} {{ host.endswith(".example") }}',
+  '[{{ "  hi  ".strip() }}|{{ "xxhixx".strip("x") }}|{{ "  hi ".lstrip() }}|{{ " hi  ".rstrip() }}]',
+  '{{ "hello wORLD-x1y".title() }} {{ "hELLO".capitalize() }} {{ host.upper() }} {{ "AbC".lower() }}',
+  '{{ ",".join(pkgs) }} {{ "abcabc".count("b") }} {{ "abc".find("z") }} {{ "abc".index("c") }} {{ "42".isdigit() }} {{ "4a".isdigit() }} {{ "42".zfill(5) }}',
+  '{{ lines.splitlines() }}',
+  '{% for k, v in conf.items() %}{{ k }}={{ v }};{% endfor %}',
+  '{{ conf.keys() | list | sort }} {{ conf.get("port") }} {{ conf.get("nope", 9) }}',
+  '{% set acc = [] %}{% for u in users %}{% set _ = acc.append(u.name) %}{% endfor %}{{ acc }}',
+  '{{ [1, 2, 2].count(2) }} {{ pkgs.index("curl") }}',
+  // Text that reads as a Python literal becomes the value; anything else stays text.
+  '[{{ pkgs | length }}, {{ conf.port }}]',
+  "[{% for u in users %}'{{ u.name }}', {% endfor %}]",
+  '{"port": {{ conf.port }}, "on": {{ flag }}}',
+  '[section]',
+  '{{ host }} is [x]',
+  'x{{ flag }}',
+  '{{ flag }}{{ "" }}',
+  '{{ [lines, quoted, "c:\\\\x"] }}x',
+  '[{{ [lines, quoted] }}]',
 ];
 
 const ansible = spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' });

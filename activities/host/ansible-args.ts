@@ -12,6 +12,7 @@
  * a reason, and nothing else is claimed.
  */
 import { z } from 'zod';
+import { pyStr } from './jinja';
 
 /** Ansible's argument types, as far as they matter for converting values. */
 export type AnsibleType = 'bool' | 'int' | 'str' | 'path' | 'list' | 'raw' | 'dict';
@@ -82,7 +83,8 @@ export function convert(type: AnsibleType | undefined, v: unknown): { value: unk
       return { error: `expected an integer, got ${show(v)}` };
     case 'str':
     case 'path':
-      return { value: typeof v === 'number' ? String(v) : v };
+      // Python's str(): a template that rendered to a list or bool (`[{{ a }}]`) is text again.
+      return { value: typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v) || (v !== null && typeof v === 'object') ? pyStr(v) : v };
     case 'list':
       if (typeof v === 'string') return { value: v.split(',') };
       if (typeof v === 'number') return { value: [String(v)] };

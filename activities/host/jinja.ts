@@ -131,6 +131,22 @@ function sortedDeep(v: unknown): unknown {
 }
 
 /** Python-style str() of a value, as Jinja2 prints it. */
+/** Python's repr() of a str: single quotes unless the text has one and no double quote; escapes. */
+function pyRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\\' || ch === q) out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return q + out + q;
+}
+
 function pyStr(v: unknown): string {
   if (v === true) return 'True';
   if (v === false) return 'False';
@@ -138,7 +154,7 @@ function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
   const repr = (x: unknown): string =>
-    typeof x === 'string' ? `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : Array.isArray(x) ? `[${x.map(repr).join(', ')}]` : isDict(x) ? `{${Object.entries(x).map(([k, y]) => `${repr(k)}: ${repr(y)}`).join(', ')}}` : pyStr(x);
+    typeof x === 'string' ? pyRepr(x) : Array.isArray(x) ? `[${x.map(repr).join(', ')}]` : isDict(x) ? `{${Object.entries(x).map(([k, y]) => `${repr(k)}: ${repr(y)}`).join(', ')}}` : pyStr(x);
   return repr(v);
 }
 
@@ -156,7 +172,7 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-const attrOf = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((x, k) => (isDict(x) || Array.isArray(x) ? (x as Dict)[k] : undefined), o);
+const attrOf = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((x, k) => dataKey(x, k), o);
 
 /** A registered result's state, as Ansible's `is succeeded` and friends read it. */
 const failed = (r: unknown) => isDict(r) && (r.failed === true || (typeof r.rc === 'number' && r.rc !== 0 && r.failed !== false));
@@ -176,8 +192,148 @@ function pythonOutput(): void {
   // None prints as '' in text (`x{{ none }}` is "x" under Ansible); inside a list it is None.
   rt.suppressValue = (v, ae) => suppress(typeof v === 'string' || typeof v === 'number' || v instanceof rt.SafeString || v === undefined || v === null ? v : pyStr(v), ae);
   rt.ensureDefined = (v, l, c) => (v === undefined ? ensure(v, l, c) : v);
+  sandbox();
   jinjaParsing();
 }
+
+/**
+ * nunjucks runs templates as JavaScript with no sandbox: `{{ x.constructor.constructor("…")() }}`
+ * (or `range.constructor`, or a bare `{{ constructor }}` resolved through Object.prototype) runs
+ * any code in the worker, which holds other runs' credentials. A play or role, even one nobody
+ * here wrote, must not get that far. As Jinja2's own sandbox refuses `_` names, templates here may
+ * not read JS internals (`constructor`, `prototype`, `__proto__`, any `__` name) except as a data
+ * key of a plain mapping, and names resolve to own properties only (variables, globals, filters,
+ * tests: never something inherited from Object.prototype).
+ */
+function sandbox(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const rt = require('nunjucks/src/runtime') as {
+    memberLookup(obj: unknown, val: unknown, ...rest: unknown[]): unknown;
+    contextOrFrameLookup(context: unknown, frame: unknown, name: string): unknown;
+    Frame: { prototype: any };
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const member = rt.memberLookup;
+  rt.memberLookup = function (this: unknown, obj: unknown, val: unknown, ...rest: unknown[]) {
+    if (internalName(val) && !(isPlainData(obj) && hasOwn(obj, val as string))) {
+      throw new JinjaError(`Jinja2: access to ${JSON.stringify(val)} is not allowed in templates (a JavaScript internal; Runwright's templates are sandboxed)`);
+    }
+    if (typeof val === 'string' && !rest.length) {
+      const py = pythonMethod(obj, val);
+      if (py) return py;
+    }
+    return member.call(this, obj, val, ...rest);
+  };
+  // Frame.lookup is used both when compiling (a frame variable) and when running.
+  rt.Frame.prototype.lookup = function (this: { variables: Dict; parent?: { lookup(n: string): unknown } }, name: string): unknown {
+    const v = hasOwn(this.variables, name) ? this.variables[name] : undefined;
+    return v !== undefined ? v : this.parent?.lookup(name);
+  };
+  rt.contextOrFrameLookup = (context: any, frame: any, name: string) => {
+    const v = frame.lookup(name);
+    if (v !== undefined) return v;
+    if (hasOwn(context.ctx, name)) return context.ctx[name];
+    return hasOwn(context.env.globals, name) ? context.env.globals[name] : undefined;
+  };
+}
+
+/** Python's str.split / rsplit: no separator splits on runs of whitespace and drops empty ends. */
+function pySplit(s: string, args: unknown[], fromRight: boolean): string[] {
+  const { pos, kw } = splitKw(args);
+  const sep = (kw.sep ?? pos[0] ?? null) as string | null;
+  const max = Number(kw.maxsplit ?? pos[1] ?? -1);
+  if (sep === '') throw new JinjaError('split: empty separator');
+  let parts = sep === null ? s.split(/\s+/).filter((x, i, a) => x !== '' || (i > 0 && i < a.length - 1)) : s.split(sep);
+  if (sep === null && s.trim() === '') parts = [];
+  if (max < 0 || parts.length <= max + 1) return parts;
+  const glue = sep ?? ' ';
+  return fromRight ? [parts.slice(0, parts.length - max).join(glue), ...parts.slice(parts.length - max)] : [...parts.slice(0, max), parts.slice(max).join(glue)];
+}
+
+function pyStrip(s: string, chars: unknown, left: boolean, right: boolean): string {
+  const set = chars === undefined || chars === null ? undefined : new Set([...String(chars)]);
+  const drop = (c: string) => (set ? set.has(c) : /\s/.test(c));
+  let a = 0;
+  let b = s.length;
+  if (left) while (a < b && drop(s[a])) a++;
+  if (right) while (b > a && drop(s[b - 1])) b--;
+  return s.slice(a, b);
+}
+
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+
+/**
+ * The methods of Python's str, dict and list that templates written for Ansible call
+ * (`line.split()`, `name.startswith('web')`, `d.items()`), with Python's meaning where JavaScript
+ * has a method of the same name that differs (split, replace, index, count).
+ */
+const PY_STR: Record<string, (s: string, ...a: any[]) => unknown> = {
+  upper: (s) => s.toUpperCase(),
+  lower: (s) => s.toLowerCase(),
+  capitalize: (s) => s.charAt(0).toUpperCase() + s.slice(1).toLowerCase(),
+  title: (s) => s.toLowerCase().replace(/(^|[^\p{L}])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()),
+  strip: (s, c) => pyStrip(s, c, true, true),
+  lstrip: (s, c) => pyStrip(s, c, true, false),
+  rstrip: (s, c) => pyStrip(s, c, false, true),
+  startswith: (s, p) => (Array.isArray(p) ? p : [p]).some((x) => s.startsWith(String(x))),
+  endswith: (s, p) => (Array.isArray(p) ? p : [p]).some((x) => s.endsWith(String(x))),
+  split: (s, ...a) => pySplit(s, a, false),
+  rsplit: (s, ...a) => pySplit(s, a, true),
+  splitlines: (s) => s.split(/\r\n|\r|\n/).filter((x, i, a) => i < a.length - 1 || x !== ''),
+  replace: (s, from, to, count = -1) => {
+    const parts = s.split(String(from));
+    const n = Number(count) < 0 ? parts.length - 1 : Math.min(Number(count), parts.length - 1);
+    return parts.slice(0, n + 1).join(String(to)) + (n < parts.length - 1 ? String(from) + parts.slice(n + 1).join(String(from)) : '');
+  },
+  join: (s, items) => (Array.isArray(items) ? items : isDict(items) ? Object.keys(items) : [...String(items ?? '')]).map((x) => (typeof x === 'string' ? x : pyStr(x))).join(s),
+  find: (s, sub) => s.indexOf(String(sub)),
+  rfind: (s, sub) => s.lastIndexOf(String(sub)),
+  index: (s, sub) => {
+    const i = s.indexOf(String(sub));
+    if (i < 0) throw new JinjaError('index: substring not found');
+    return i;
+  },
+  count: (s, sub) => (String(sub) === '' ? [...s].length + 1 : s.split(String(sub)).length - 1),
+  isdigit: (s) => /^\d+$/u.test(s),
+  isalpha: (s) => /^\p{L}+$/u.test(s),
+  isalnum: (s) => /^[\p{L}\p{N}]+$/u.test(s),
+  isspace: (s) => /^\s+$/.test(s),
+  islower: (s) => /\p{Ll}/u.test(s) && s === s.toLowerCase(),
+  isupper: (s) => /\p{Lu}/u.test(s) && s === s.toUpperCase(),
+  zfill: (s, w) => (s.startsWith('-') || s.startsWith('+') ? s[0] + s.slice(1).padStart(Number(w) - 1, '0') : s.padStart(Number(w), '0')),
+};
+const PY_DICT: Record<string, (d: Dict, ...a: any[]) => unknown> = {
+  items: (d) => Object.entries(d),
+  keys: (d) => Object.keys(d),
+  values: (d) => Object.values(d),
+  get: (d, k, dflt = null) => (hasOwn(d, String(k)) ? d[String(k)] : dflt),
+};
+const PY_LIST: Record<string, (l: unknown[], ...a: any[]) => unknown> = {
+  index: (l, x) => {
+    const i = l.findIndex((y) => same(x, y));
+    if (i < 0) throw new JinjaError(`index: ${pyStr(x)} is not in list`);
+    return i;
+  },
+  count: (l, x) => l.filter((y) => same(x, y)).length,
+  // Mutating, as in Python (`{% set _ = acc.append(x) %}` is a common Ansible idiom); returns None.
+  append: (l, x) => (l.push(x), null),
+  extend: (l, xs) => (l.push(...(Array.isArray(xs) ? xs : [])), null),
+};
+
+/** A Python method of a str, a dict (unless it has a key of that name) or a list, bound to it. */
+function pythonMethod(obj: unknown, name: string): ((...a: unknown[]) => unknown) | undefined {
+  const table: Record<string, (o: any, ...a: any[]) => unknown> | undefined = typeof obj === 'string' ? PY_STR : Array.isArray(obj) ? PY_LIST : isDict(obj) && isPlainData(obj) && !hasOwn(obj, name) ? PY_DICT : undefined;
+  const f = table && hasOwn(table, name) ? table[name] : undefined;
+  return f && ((...a: unknown[]) => f(obj, ...a));
+}
+
+const hasOwn = (o: unknown, k: string): boolean => o !== null && o !== undefined && Object.prototype.hasOwnProperty.call(o, k);
+const INTERNAL = new Set(['constructor', 'prototype', 'caller', 'callee', 'arguments']);
+const internalName = (k: unknown): boolean => typeof k === 'string' && (INTERNAL.has(k) || k.startsWith('__'));
+/** A mapping or list built from data (YAML, JSON, a registered result), not a class instance or function. */
+const isPlainData = (o: unknown): boolean => Array.isArray(o) || (isDict(o) && [Object.prototype, null].includes(Object.getPrototypeOf(o)));
+/** A data key of a mapping (or index of a list): own properties only, never something inherited. */
+const dataKey = (o: unknown, k: string): unknown => (isPlainData(o) && hasOwn(o, k) ? (o as Dict)[k] : undefined);
 
 /**
  * Two places where nunjucks parses differently from Jinja2, fixed on its prototypes once:
@@ -207,7 +363,13 @@ function jinjaParsing(): void {
       } else if (cur === '\\') {
         this.forward();
         const n = this.current();
-        str += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n === '\\' || n === "'" || n === '"' ? n : `\\${n}`;
+        const hex = n === 'x' ? 2 : n === 'u' ? 4 : 0;
+        const digits = hex ? Array.from({ length: hex }, (_, i) => this.str[this.index + 1 + i] ?? '').join('') : '';
+        if (hex && /^[0-9a-fA-F]+$/.test(digits) && digits.length === hex) {
+          // Python's \xNN and \uNNNN (what repr() writes for control characters).
+          str += String.fromCharCode(parseInt(digits, 16));
+          for (let i = 0; i < hex; i++) this.forward();
+        } else str += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n === '\\' || n === "'" || n === '"' ? n : `\\${n}`;
         this.forward();
       } else {
         str += cur;
@@ -233,6 +395,16 @@ function makeEnv(): nunjucks.Environment {
   pythonOutput();
   // trim_blocks as Ansible sets it: the newline after a block tag is dropped.
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true });
+  // Filters and tests by own name only (`x | constructor` must not find Object.prototype's).
+  const own = env as unknown as { filters: Dict; tests: Dict; getFilter(n: string): unknown; getTest(n: string): unknown };
+  own.getFilter = (n) => {
+    if (!hasOwn(own.filters, n)) throw new Error(`filter not found: ${n}`);
+    return own.filters[n];
+  };
+  own.getTest = (n) => {
+    if (!hasOwn(own.tests, n)) throw new Error(`test not found: ${n}`);
+    return own.tests[n];
+  };
   env.addGlobal('True', true).addGlobal('False', false).addGlobal('None', null);
   env.addGlobal('range', (a: number, b?: number, step = 1) => {
     const [from, to] = b === undefined ? [0, a] : [a, b];
@@ -300,7 +472,7 @@ function makeEnv(): nunjucks.Environment {
       const { kw } = splitKw(rest);
       const k = String(kw.key_name ?? 'key');
       const val = String(kw.value_name ?? 'value');
-      return Object.fromEntries((v ?? []).map((x) => [x[k], x[val]]));
+      return Object.fromEntries((v ?? []).map((x) => [dataKey(x, k), dataKey(x, val)]));
     },
     map: (v: unknown[], ...args: unknown[]) => {
       const { pos, kw } = splitKw(args);
@@ -390,7 +562,7 @@ function reason(e: unknown): string {
   const m = String((e as Error)?.message ?? e);
   const last = m.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? m;
   if (/attempted to output null or undefined value/.test(last)) return 'a variable is undefined; define it or use `| default(...)`';
-  return last.replace(/^\(unknown path\)\s*/, '').replace(/^Error:\s*/, '');
+  return last.replace(/^\(unknown path\)\s*/, '').replace(/^(Error|JinjaError):\s*/, '').replace(/^Jinja2:\s*/, '');
 }
 
 /**
@@ -457,8 +629,12 @@ export function renderJinjaString(text: string, scope: Dict): string {
 }
 
 function withRawStrings<T>(f: () => T): T {
+  return withStringMode(true, f);
+}
+
+function withStringMode<T>(raw: boolean, f: () => T): T {
   const before = rawStrings;
-  rawStrings = true;
+  rawStrings = raw;
   try {
     return f();
   } finally {
@@ -519,11 +695,66 @@ export function renderJinja(value: unknown, scope: Dict): unknown {
     if (!value.includes('{{') && !value.includes('{%')) return value;
     const single = singleExpression(value);
     if (single !== undefined && !single.includes('{{')) return evaluateJinja(single, scope);
-    return withRawStrings(() => renderJinjaString(value, scope));
+    const text = withRawStrings(() => renderJinjaString(value, scope));
+    const literal = pythonLiteral(text);
+    return literal ? literal.value : text;
   }
   if (Array.isArray(value)) return value.map((v) => renderJinja(v, scope));
   if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderJinja(v, scope)]));
   return value;
+}
+
+/** `[1, 2, ]` → `[1, 2]` outside string literals: Python allows a trailing comma, nunjucks does not. */
+function dropTrailingCommas(text: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      out += c;
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    if (c === ',' && /^\s*[\]}]/.test(text.slice(i + 1))) continue;
+    out += c;
+  }
+  return out;
+}
+
+const LITERAL_NODES = new Set(['Root', 'Output', 'Array', 'Dict', 'Pair', 'Literal']);
+
+/**
+ * Ansible's last step when a template mixes text and placeholders: a result that reads as a
+ * Python list, dict or bool literal becomes that value (`[{% for … %}'{{ x }}', {% endfor %}]` is a
+ * list; `[section]` stays text). Only literals: numbers, strings, True/False/None, lists, dicts.
+ */
+function pythonLiteral(text: string): { value: unknown } | undefined {
+  if (text === 'True' || text === 'False') return { value: text === 'True' };
+  if (!text.startsWith('[') && !text.startsWith('{')) return undefined;
+  text = dropTrailingCommas(text);
+  let root: any;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    root = withStringMode(false, () => (require('nunjucks/src/parser') as { parse(src: string): unknown }).parse(balanceBraces(`{{ ${text} }}`)));
+  } catch {
+    return undefined;
+  }
+  const ok = (n: any): boolean => {
+    if (!n || typeof n !== 'object') return true;
+    if (n.typename === 'Symbol') return ['True', 'False', 'None'].includes(n.value);
+    if (n.typename === 'Neg' || n.typename === 'Pos') return n.target?.typename === 'Literal' && typeof n.target.value === 'number';
+    if (n.typename === 'Group') return n.children.length === 1 && ok(n.children[0]);
+    if (!LITERAL_NODES.has(n.typename)) return false;
+    return (n.fields as string[]).every((f) => (Array.isArray(n[f]) ? n[f].every(ok) : typeof n[f] !== 'object' || n[f] === null || ok(n[f])));
+  };
+  if (root?.children?.length !== 1 || root.children[0].children?.length !== 1 || !ok(root)) return undefined;
+  try {
+    return { value: withStringMode(false, () => evaluateRaw(text, {})) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Python-style text of a value (what `{{ x }}` prints for lists, dicts, booleans). */

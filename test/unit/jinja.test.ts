@@ -119,3 +119,75 @@ test("a play file's Jinja2 mistakes are located by path (when, loop, module args
   });
   expect(problems.map((p) => p.path.join('.'))).toEqual(['vars.broken', 'tasks.1.when', 'tasks.2.loop']);
 });
+
+// nunjucks compiles templates to JavaScript with no sandbox of its own: without Runwright's,
+// each of these ran code in the worker (found by feeding it the usual template-injection strings).
+test.each([
+  '{{ range.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ x.constructor.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ "s".constructor.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ lookup.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ x["constr" ~ "uctor"]["constr" ~ "uctor"]("globalThis.__rwCanary = 1")() }}',
+  '{{ x.__proto__.constructor.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ constructor.constructor("globalThis.__rwCanary = 1")() }}',
+  '{{ constructor.getOwnPropertyDescriptor(constructor.getPrototypeOf(range), "constructor").value("globalThis.__rwCanary = 1")() }}',
+  '{{ ([range] | map(attribute="constructor") | first)("globalThis.__rwCanary = 1")() }}',
+  '{{ ([{"a": range}] | items2dict(key_name="a", value_name="constructor")).values() | first }}',
+  '{{ x | constructor }}',
+  '{% set f = range.constructor %}{{ f("globalThis.__rwCanary = 1")() }}',
+])('sandboxed: %s', (tpl) => {
+  let out: unknown;
+  try {
+    out = renderJinja(tpl, { x: { a: 1 } });
+  } catch {
+    out = 'refused';
+  }
+  expect((globalThis as Record<string, unknown>).__rwCanary).toBeUndefined();
+  // Refused, or rendered to something harmless (never a function).
+  expect(typeof out).not.toBe('function');
+});
+
+test('the sandbox names what it refused; data keys of those names still read', () => {
+  expect(() => r('{{ conf.constructor }}')).toThrow(/access to "constructor" is not allowed in templates/);
+  expect(() => r('{{ pkgs.__proto__ }}')).toThrow(/access to "__proto__" is not allowed/);
+  expect(renderJinja('{{ d.constructor }} {{ d.__meta }}', { d: { constructor: 'c', __meta: 'm' } })).toBe('c m');
+  expect(() => r('{{ toString }}')).toThrow(/"toString" is undefined/);
+});
+
+test.each([
+  ['{{ " a  b ".split() }}', ['a', 'b']],
+  ['{{ "a b c".split(None, 1) }}', ['a', 'b c']],
+  ['{{ "a=b=c".split("=", maxsplit=1) }}', ['a', 'b=c']],
+  ['{{ "a b c".rsplit(" ", 1) }}', ['a b', 'c']],
+  ['{{ "aXbXc".replace("X", "-") }}', 'a-b-c'],
+  ['{{ "aXbXc".replace("X", "-", 1) }}', 'a-bXc'],
+  ['{{ "web01".startswith(("db", "we")) }}', true],
+  ['{{ "xxhixx".strip("x") }}|{{ "  hi ".lstrip() }}|', 'hi|hi |'],
+  ['{{ "hello wORLD".title() }}', 'Hello World'],
+  ['{{ ",".join(pkgs) }}', 'nginx,curl'],
+  ['{{ "abcabc".count("b") }} {{ "42".zfill(5) }} {{ "-4".zfill(3) }}', '2 00042 -04'],
+  ['{% for k, v in conf.tls.items() %}{{ k }}={{ v }}{% endfor %}', 'on=False'],
+  ['{{ conf.get("nope", 9) }}', 9],
+  ['{% set acc = [] %}{% for u in users %}{% set _ = acc.append(u.uid) %}{% endfor %}{{ acc | sum }}', '2003'],
+  ['{{ pkgs.index("curl") }}', 1],
+])('Python methods: %s', (tpl, expected) => {
+  expect(r(tpl)).toEqual(expected);
+});
+
+test.each([
+  ['[{{ pkgs | length }}, {{ conf.port }}]', [2, 80]],
+  ["[{% for p in pkgs %}'{{ p }}', {% endfor %}]", ['nginx', 'curl']],
+  ['{"port": {{ conf.port }}}', { port: 80 }],
+  ['{{ flag }}{{ "" }}', true],
+  ['[section]', '[section]'],
+  ['[{{ conf.port }}] and more', '[80] and more'],
+  ["['it\\'s', {{ pkgs }}]", ["it's", ['nginx', 'curl']]],
+])('text that reads as a Python literal becomes its value, as in Ansible: %s', (tpl, expected) => {
+  expect(r(tpl)).toEqual(expected);
+});
+
+test('Python repr of strings round-trips through a literal', () => {
+  const s = { v: "it's \"q\"\n\t\\ \u0001" };
+  expect(renderJinja('[{{ [v] }}]', s)).toEqual([[s.v]]);
+  expect(renderJinja('{{ [v] }}', s)).toEqual([s.v]);
+});
