@@ -5,7 +5,7 @@
  * Plays run through runPlay (the code inside the host.play activity) for speed; the
  * Temporal-level behaviour is in host-play.test.ts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInventory, type Inventory } from '../activities/host/inventory-files';
 import { PlaySchema, type PlayInput } from '../activities/host/play-schema';
@@ -101,13 +101,52 @@ describe('copy', () => {
     expect(m.tasks[0].diff).toContain('mode: 600 -> 640');
     expect(sh('stat -c %a /etc/rw-copy.conf').trim()).toBe('640');
   });
-  test('src is read on the worker; owner and group', async () => {
+  test('src is read on the worker, inside the play\'s folder; owner and group', async () => {
     const src = join(th.dir, 'local.txt');
     writeFileSync(src, 'from the worker\n');
     const t = { copy: { dest: '/home/deploy/from-worker', src, owner: 'deploy', group: 'deploy' } };
-    expect(status(await one(t))).toEqual(['changed']);
+    const inFolder = async () => (await play({ base_dir: th.dir, tasks: [t] })).h1;
+    expect(status(await inFolder())).toEqual(['changed']);
     expect(sh('cat /home/deploy/from-worker; stat -c "%U %G" /home/deploy/from-worker')).toBe('from the worker\ndeploy deploy\n');
-    expect(status(await one(t))).toEqual(['ok']);
+    expect(status(await inFolder())).toEqual(['ok']);
+  });
+  test("src never reads the worker's secrets or files outside the play's folder, and nothing reaches the host", async () => {
+    const folder = join(th.dir, 'play-folder');
+    mkdirSync(folder, { recursive: true });
+    const outside = join(th.dir, 'outside.txt');
+    writeFileSync(outside, 'not for hosts\n');
+    symlinkSync(outside, join(folder, 'link-out.txt'));
+    const secretDir = join(th.dir, 'secrets');
+    mkdirSync(secretDir, { recursive: true });
+    writeFileSync(join(secretDir, 'token'), 'hunter2\n');
+    writeFileSync(join(folder, 'ok.txt'), 'fine\n');
+    const prev = process.env.RUNWRIGHT_SECRET_DIRS;
+    process.env.RUNWRIGHT_SECRET_DIRS = secretDir;
+    try {
+      const cases: [string, RegExp][] = [
+        ['/proc/self/environ', /the kernel's files/],
+        [outside, /outside the folders a play may read/],
+        ['link-out.txt', /outside the folders a play may read/],
+        ['../outside.txt', /outside the folders a play may read/],
+        [join(secretDir, 'token'), /a secret folder/],
+      ];
+      for (const [src, why] of cases) {
+        const r = (await play({ base_dir: folder, tasks: [{ copy: { dest: '/tmp/rw-exfil', src } }] })).h1;
+        expect(r.tasks[0].status).toBe('failed');
+        expect(r.tasks[0].msg).toMatch(why);
+        expect(sh('test -e /tmp/rw-exfil && echo there || echo absent')).toBe('absent\n');
+      }
+      // An inline play (no folder of its own) reads only from RUNWRIGHT_PLAY_FILE_DIRS.
+      const inline = await one({ template: { dest: '/tmp/rw-exfil', src: join(folder, 'ok.txt') } });
+      expect(inline.tasks[0].msg).toMatch(/an inline play has no folder of its own.*RUNWRIGHT_PLAY_FILE_DIRS/);
+      process.env.RUNWRIGHT_PLAY_FILE_DIRS = folder;
+      expect(status(await one({ template: { dest: '/tmp/rw-exfil', src: join(folder, 'ok.txt') } }))).toEqual(['changed']);
+      expect(sh('cat /tmp/rw-exfil; rm -f /tmp/rw-exfil')).toBe('fine\n');
+    } finally {
+      if (prev === undefined) delete process.env.RUNWRIGHT_SECRET_DIRS;
+      else process.env.RUNWRIGHT_SECRET_DIRS = prev;
+      delete process.env.RUNWRIGHT_PLAY_FILE_DIRS;
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { InventoryError, loadInventory, PatternError, selectHosts, serialBatches
 import { PlaySchema } from './play-schema';
 import { playJinjaProblems } from './play-jinja';
 import { expandPlay, originKey, RoleError, VAULT_TAG, type ExpandedPlay, type Source } from './roles';
+import { playReadable, WorkerFileError } from './worker-files';
 
 const SerialInput = z.union([z.number().int().min(0), z.string(), z.array(z.union([z.number().int().min(0), z.string()]))]);
 
@@ -29,8 +30,11 @@ export function loadPlayFile(path: string): Record<string, unknown> {
   const file = resolve(path);
   let text: string;
   try {
+    // A run param may name the play file: never one of the worker's secrets (worker-files.ts).
+    playReadable(file, 'play file');
     text = readFileSync(file, 'utf8');
   } catch (e: any) {
+    if (e instanceof WorkerFileError) throw new InventoryError(path, 1, 1, e.message);
     throw new InventoryError(path, 1, 1, `cannot read play file (${e.code ?? e.message})`);
   }
   const lc = new LineCounter();
@@ -46,6 +50,9 @@ export function loadPlayFile(path: string): Record<string, unknown> {
     if (raw.length !== 1) throw new InventoryError(path, 1, 1, `expected one play, found ${raw.length}`);
     raw = raw[0];
     prefix = [0];
+  }
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new InventoryError(path, 1, 1, `expected a play: a mapping with tasks (and hosts, vars, handlers, roles…), got ${Array.isArray(raw) ? 'a list' : typeof raw === 'string' ? 'text' : typeof raw}`);
   }
   // Roles, pre/post_tasks, import/include_tasks and blocks become one flat play; every task keeps
   // the file and place it came from, so a mistake in a role is reported in the role's file.

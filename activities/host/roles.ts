@@ -16,6 +16,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { BLOCK_PARTS, INHERITED, inheritKeywords } from './play-schema';
+import { playReadable, WorkerFileError } from './worker-files';
 
 export interface Source {
   file: string;
@@ -48,8 +49,10 @@ const isDict = (v: unknown): v is Dict => !!v && typeof v === 'object' && !Array
 export function readYamlSource(file: string, origin?: Origin): { src: Source; value: unknown } {
   let text: string;
   try {
+    playReadable(file, 'task file');
     text = readFileSync(file, 'utf8');
   } catch (e: any) {
+    if (e instanceof WorkerFileError) throw new RoleError(origin, e.message);
     throw new RoleError(origin, `cannot read ${file} (${e.code ?? e.message})`);
   }
   const lc = new LineCounter();
@@ -153,7 +156,9 @@ export function expandPlay(raw: Dict, src: Source, prefix: (string | number)[], 
         return;
       }
       const task = inherit(t, from);
+      // Set by the loader only: it widens where the task's `src` may be read (worker-files.ts).
       if (role) task.role_path = role;
+      else delete task.role_path;
       into.push({ task, origin: at });
     });
   };

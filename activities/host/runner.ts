@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { evaluateExpression, render, renderString } from '../../dsl/expr';
@@ -21,6 +22,8 @@ import { hasVault, openVaultVars, VaultError } from './vault';
 import { parse as parseYaml } from 'yaml';
 import type { BlockParts, Play, Task } from './play-schema';
 import { localRunner, type LocalRunner } from './local';
+import { rolesPath } from './roles';
+import { playReadable, WorkerFileError } from './worker-files';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -306,14 +309,18 @@ export function ansibleFacts(f: Facts): Vars {
  * templates/ or files/ first.
  */
 async function readLocal(p: string, t: Task, base: string | undefined): Promise<Buffer> {
-  if (isAbsolute(p)) return readFile(p);
   const sub = t.module === 'template' ? 'templates' : 'files';
+  // Where a play may read on the worker: its folder, its roles (worker-files.ts); an inline play
+  // has no folder, so only the operator's RUNWRIGHT_PLAY_FILE_DIRS.
+  const roots = [...(base ? [base, ...rolesPath().map((d) => resolve(base, d))] : []), ...(t.role_path ? [t.role_path] : [])];
   const play = base ?? process.cwd();
-  const candidates = [...(t.role_path ? [join(t.role_path, sub, p), join(t.role_path, p)] : []), join(play, sub, p), resolve(play, p)];
+  const candidates = isAbsolute(p) ? [p] : [...(t.role_path ? [join(t.role_path, sub, p), join(t.role_path, p)] : []), join(play, sub, p), resolve(play, p)];
   for (const c of candidates) {
+    if (!existsSync(c)) continue;
     try {
-      return await readFile(c);
+      return await readFile(playReadable(c, `${t.module} src`, roots));
     } catch (e: any) {
+      if (e instanceof WorkerFileError) throw new ModuleError(e.message);
       if (e?.code !== 'ENOENT') throw e;
     }
   }
