@@ -136,9 +136,13 @@ describe('copy', () => {
         expect(r.tasks[0].msg).toMatch(why);
         expect(sh('test -e /tmp/rw-exfil && echo there || echo absent')).toBe('absent\n');
       }
-      // An inline play (no folder of its own) reads only from RUNWRIGHT_PLAY_FILE_DIRS.
+      // The route module's routes file (a run param of reconcile-routes) is held to the same rule.
+      const routes = (await play({ base_dir: folder, tasks: [{ route: { src: join(secretDir, 'token') } }] })).h1;
+      expect(routes.tasks[0].msg).toMatch(/a secret folder/);
+      expect(routes.tasks[0].msg).not.toContain('hunter2');
+      // An inline play (no folder of its own) reads from the worker's working folder and RUNWRIGHT_PLAY_FILE_DIRS.
       const inline = await one({ template: { dest: '/tmp/rw-exfil', src: join(folder, 'ok.txt') } });
-      expect(inline.tasks[0].msg).toMatch(/an inline play has no folder of its own.*RUNWRIGHT_PLAY_FILE_DIRS/);
+      expect(inline.tasks[0].msg).toMatch(new RegExp(`outside the folders a play may read on the worker \\(${process.cwd()}\\).*RUNWRIGHT_PLAY_FILE_DIRS`));
       process.env.RUNWRIGHT_PLAY_FILE_DIRS = folder;
       expect(status(await one({ template: { dest: '/tmp/rw-exfil', src: join(folder, 'ok.txt') } }))).toEqual(['changed']);
       expect(sh('cat /tmp/rw-exfil; rm -f /tmp/rw-exfil')).toBe('fine\n');

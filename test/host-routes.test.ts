@@ -31,10 +31,13 @@ ansible_user=deploy
 ansible_ssh_private_key_file=${th.key}
 `,
   );
+  // The routes files live in the test hosts' folder: the worker's operator allows it.
+  process.env.RUNWRIGHT_PLAY_FILE_DIRS = th.dir;
   ({ env, queue } = suite = await startSuiteWorker('routes'));
 }, 300_000);
 
 afterAll(async () => {
+  delete process.env.RUNWRIGHT_PLAY_FILE_DIRS;
   await suite?.stop();
   th?.down();
 });

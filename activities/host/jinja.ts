@@ -391,6 +391,8 @@ function jinjaParsing(): void {
   };
 }
 
+const MAX_RANGE = 100_000;
+
 function makeEnv(): nunjucks.Environment {
   pythonOutput();
   // trim_blocks as Ansible sets it: the newline after a block tag is dropped.
@@ -408,6 +410,9 @@ function makeEnv(): nunjucks.Environment {
   env.addGlobal('True', true).addGlobal('False', false).addGlobal('None', null);
   env.addGlobal('range', (a: number, b?: number, step = 1) => {
     const [from, to] = b === undefined ? [0, a] : [a, b];
+    if (!step) throw new JinjaError('range: step must not be zero');
+    // Jinja2's sandbox limit (MAX_RANGE): one template must not exhaust the worker's memory.
+    if (Math.ceil((to - from) / step) > MAX_RANGE) throw new JinjaError(`range: more than ${MAX_RANGE} items`);
     const out: number[] = [];
     for (let i = from; step > 0 ? i < to : i > to; i += step) out.push(i);
     return out;

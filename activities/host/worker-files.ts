@@ -8,8 +8,9 @@
  *   `file:` of the secrets policy, the policy files, the data folder with its codec key and
  *   approvals, the signing key and allowed signers), `.ssh`/`.gnupg` folders, and the kernel's
  *   files (/proc, /sys, /dev: /proc/self/environ is the worker's environment);
- * - `src` of copy/template only inside the play's own folder, its roles' folders and
- *   RUNWRIGHT_PLAY_FILE_DIRS (`:`-separated), as ansible.playbook keeps to its playbook folder.
+ * - `src` of copy/template/route only inside the play's own folder and its roles' folders (an
+ *   inline play: the worker's working folder) and RUNWRIGHT_PLAY_FILE_DIRS (`:`-separated), as
+ *   ansible.playbook keeps to its playbook folder.
  *
  * Checked on real paths (`..` and symlinks resolved), so a link inside an allowed folder that
  * points out of it is refused too.
@@ -72,7 +73,7 @@ export function playReadable(path: string, what: string, roots?: string[], env: 
     const dirs = [...roots, ...list(env[PLAY_FILE_DIRS_ENV])].map(real);
     if (!dirs.some((d) => within(p, d))) {
       throw new WorkerFileError(
-        `${what} ${path}: ${p} is outside the folders a play may read on the worker (${dirs.join(', ') || 'none: an inline play has no folder of its own'}); put it next to the play file or in its role, or let the worker's operator add its folder to ${PLAY_FILE_DIRS_ENV}`,
+        `${what} ${path}: ${p} is outside the folders a play may read on the worker (${dirs.join(', ') || 'none'}); put it next to the play file or in its role, or let the worker's operator add its folder to ${PLAY_FILE_DIRS_ENV}`,
       );
     }
   }

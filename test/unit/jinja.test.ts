@@ -191,3 +191,10 @@ test('Python repr of strings round-trips through a literal', () => {
   expect(renderJinja('[{{ [v] }}]', s)).toEqual([[s.v]]);
   expect(renderJinja('{{ [v] }}', s)).toEqual([s.v]);
 });
+
+test('range is capped as in Jinja2\'s sandbox, so one template cannot exhaust the worker', () => {
+  expect(r('{{ range(3) | list }}')).toEqual([0, 1, 2]);
+  expect(r('{{ range(10, 0, -5) | list }}')).toEqual([10, 5]);
+  expect(() => r('{{ range(100000000) | list }}')).toThrow(/range: more than 100000 items/);
+  expect(() => r('{{ range(0, 5, 0) | list }}')).toThrow(/step must not be zero/);
+});

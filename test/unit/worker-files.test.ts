@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { playReadable } from '../../activities/host/worker-files';
 import { loadPlayFile } from '../../activities/host/inventory';
+import { loadInventory } from '../../activities/host/inventory-files';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -31,7 +32,7 @@ test.each([
   ['policy.yaml', undefined, /the secrets policy/],
   ['policy-file-secret', undefined, /secret db/],
   ['outside.txt', ['play'], /outside the folders a play may read on the worker/],
-  ['extra/b.txt', [], /none: an inline play has no folder of its own/],
+  ['extra/b.txt', [], /outside the folders a play may read on the worker \(none\)/],
 ])('refused: %s', (rel, roots, why) => {
   const path = rel.startsWith('/') ? rel : join(dir, rel);
   expect(() => playReadable(path, 'src', roots?.map((r) => join(dir, r)), env)).toThrow(why);
@@ -48,4 +49,16 @@ test('a play file that is not a mapping says so (it was "Unrecognized keys: 0, 1
   writeFileSync(f, 'just some text\n');
   expect(() => loadPlayFile(f)).toThrow(/text.yml:1:1: expected a play: a mapping with tasks .*got text/);
   expect(() => loadPlayFile('/proc/self/environ')).toThrow(/play file \/proc\/self\/environ: the kernel's files/);
+});
+
+test("an inventory named by a run param is never one of the worker's secrets", () => {
+  expect(() => loadInventory('/proc/self/environ')).toThrow(/inventory \/proc\/self\/environ: the kernel's files/);
+  const prev = process.env.RUNWRIGHT_SECRET_DIRS;
+  process.env.RUNWRIGHT_SECRET_DIRS = join(dir, 'secrets');
+  try {
+    expect(() => loadInventory(join(dir, 'secrets/token'))).toThrow(/a secret folder/);
+  } finally {
+    if (prev === undefined) delete process.env.RUNWRIGHT_SECRET_DIRS;
+    else process.env.RUNWRIGHT_SECRET_DIRS = prev;
+  }
 });

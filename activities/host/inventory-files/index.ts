@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
+import { playReadable, WorkerFileError } from '../worker-files';
 import { parseIniInventory } from './ini';
 import { parseYamlInventory } from './yaml';
 import { emptyInventory, InventoryError, type Group, type Inventory, type Vars } from './types';
@@ -31,8 +32,11 @@ function looksLikeYaml(text: string): boolean {
 function loadSource(inv: Inventory, file: string): void {
   let text: string;
   try {
+    // A run param names the inventory: never one of the worker's secrets (worker-files.ts).
+    playReadable(file, 'inventory');
     text = readFileSync(file, 'utf8');
   } catch (e: any) {
+    if (e instanceof WorkerFileError) throw new InventoryError(file, 1, 1, e.message);
     throw new InventoryError(file, 1, 1, `cannot read inventory (${e.code ?? e.message})`);
   }
   inv.sources.push(file);
