@@ -11,8 +11,9 @@
  *   such as /run/runwright is the best place.
  */
 import { lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { dataDir } from '../../lib/connect';
+import { isWithin } from '../../lib/paths';
 
 export const PLAYBOOK_DIR_ENV = 'RUNWRIGHT_PLAYBOOK_DIR';
 export const STATE_DIR_ENV = 'RUNWRIGHT_ANSIBLE_STATE_DIR';
@@ -47,7 +48,7 @@ export function playbookRoot(env: NodeJS.ProcessEnv = process.env, cwd = process
 export function fileInRoot(root: { dir: string; from: string }, name: string, what: string): string {
   if (name.includes('\0')) throw new PathError(`${what} ${JSON.stringify(name)}: not a path`);
   const abs = isAbsolute(name) ? resolve(name) : resolve(root.dir, name);
-  const inside = (p: string) => p === root.dir || p.startsWith(root.dir.endsWith(sep) ? root.dir : root.dir + sep);
+  const inside = (p: string) => isWithin(p, root.dir);
   if (!inside(abs)) throw new PathError(`${what} ${name}: outside the playbook folder ${root.dir} (${root.from}); name it relative to that folder, without ".."`);
   let real: string;
   try {

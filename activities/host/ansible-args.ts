@@ -84,7 +84,7 @@ export function convert(type: AnsibleType | undefined, v: unknown): { value: unk
     case 'str':
     case 'path':
       // Python's str(): a template that rendered to a list or bool (`[{{ a }}]`) is text again.
-      return { value: typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v) || (v !== null && typeof v === 'object') ? pyStr(v) : v };
+      return { value: typeof v === 'number' || typeof v === 'boolean' || (v !== null && typeof v === 'object') ? pyStr(v) : v };
     case 'list':
       if (typeof v === 'string') return { value: v.split(',') };
       if (typeof v === 'number') return { value: [String(v)] };

@@ -15,6 +15,8 @@ export class JinjaError extends Error {
 }
 
 type Dict = Record<string, unknown>;
+/** Python's == for the values templates compare (lists, dicts, scalars). */
+const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
 const isDict = (v: unknown): v is Dict => !!v && typeof v === 'object' && !Array.isArray(v);
 /** nunjucks passes keyword arguments as a last object marked __keywords. */
 function splitKw(args: unknown[]): { pos: unknown[]; kw: Dict } {
@@ -46,7 +48,7 @@ function deepMerge(a: unknown, b: unknown, recursive: boolean, listMerge: string
     if (Array.isArray(a) && Array.isArray(b)) {
       if (listMerge === 'append') return [...a, ...b];
       if (listMerge === 'prepend') return [...b, ...a];
-      if (listMerge === 'append_rp') return [...a.filter((x) => !b.some((y) => JSON.stringify(y) === JSON.stringify(x))), ...b];
+      if (listMerge === 'append_rp') return [...a.filter((x) => !b.some((y) => same(y, x))), ...b];
       if (listMerge === 'keep') return a;
     }
     return b;
@@ -130,7 +132,6 @@ function sortedDeep(v: unknown): unknown {
   return v;
 }
 
-/** Python-style str() of a value, as Jinja2 prints it. */
 /** Python's repr() of a str: single quotes unless the text has one and no double quote; escapes. */
 function pyRepr(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
@@ -147,6 +148,7 @@ function pyRepr(s: string): string {
   return q + out + q;
 }
 
+/** Python-style str() of a value, as Jinja2 prints it. */
 function pyStr(v: unknown): string {
   if (v === true) return 'True';
   if (v === false) return 'False';
@@ -260,7 +262,6 @@ function pyStrip(s: string, chars: unknown, left: boolean, right: boolean): stri
   return s.slice(a, b);
 }
 
-const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
 
 /**
  * The methods of Python's str, dict and list that templates written for Ansible call
@@ -494,10 +495,10 @@ function makeEnv(): nunjucks.Environment {
     rejectattr: (v: unknown[], attr: string, test?: string, ...arg: unknown[]) => (v ?? []).filter((x) => !runTest(env, test ?? 'truthy', attrOf(x, attr), arg)),
     select: (v: unknown[], test?: string, ...arg: unknown[]) => (v ?? []).filter((x) => runTest(env, test ?? 'truthy', x, arg)),
     reject: (v: unknown[], test?: string, ...arg: unknown[]) => (v ?? []).filter((x) => !runTest(env, test ?? 'truthy', x, arg)),
-    unique: (v: unknown[]) => (v ?? []).filter((x, i, a) => a.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) === i),
+    unique: (v: unknown[]) => (v ?? []).filter((x, i, a) => a.findIndex((y) => same(y, x)) === i),
     union: (a: unknown[], b: unknown[]) => F.unique([...(a ?? []), ...(b ?? [])]),
-    intersect: (a: unknown[], b: unknown[]) => F.unique((a ?? []).filter((x) => (b ?? []).some((y) => JSON.stringify(y) === JSON.stringify(x)))),
-    difference: (a: unknown[], b: unknown[]) => F.unique((a ?? []).filter((x) => !(b ?? []).some((y) => JSON.stringify(y) === JSON.stringify(x)))),
+    intersect: (a: unknown[], b: unknown[]) => F.unique((a ?? []).filter((x) => (b ?? []).some((y) => same(y, x)))),
+    difference: (a: unknown[], b: unknown[]) => F.unique((a ?? []).filter((x) => !(b ?? []).some((y) => same(y, x)))),
     symmetric_difference: (a: unknown[], b: unknown[]) => [...(F.difference(a, b) as unknown[]), ...(F.difference(b, a) as unknown[])],
     flatten: (v: unknown[], levels?: number) => (v ?? []).flat(levels === undefined ? Infinity : levels),
     zip: (a: unknown[], ...rest: unknown[][]) => (a ?? []).map((x, i) => [x, ...rest.map((r) => r?.[i])]),
@@ -535,8 +536,8 @@ function makeEnv(): nunjucks.Environment {
     match: (v, re: string, ...rest) => new RegExp(`^(?:${pyRegex(re)})`, flags(splitKw(rest).kw)).test(String(v ?? '')),
     search: (v, re: string, ...rest) => new RegExp(pyRegex(re), flags(splitKw(rest).kw)).test(String(v ?? '')),
     regex: (v, re: string, ...rest) => new RegExp(pyRegex(re), flags(splitKw(rest).kw)).test(String(v ?? '')),
-    in: (v, list: unknown) => (Array.isArray(list) ? list.some((x) => JSON.stringify(x) === JSON.stringify(v)) : typeof list === 'string' ? list.includes(String(v)) : isDict(list) ? String(v) in list : false),
-    contains: (list, v) => (Array.isArray(list) ? list.some((x) => JSON.stringify(x) === JSON.stringify(v)) : typeof list === 'string' ? list.includes(String(v)) : false),
+    in: (v, list: unknown) => (Array.isArray(list) ? list.some((x) => same(x, v)) : typeof list === 'string' ? list.includes(String(v)) : isDict(list) ? String(v) in list : false),
+    contains: (list, v) => (Array.isArray(list) ? list.some((x) => same(x, v)) : typeof list === 'string' ? list.includes(String(v)) : false),
     subset: (a, b: unknown[]) => Array.isArray(a) && a.every((x) => b.includes(x)),
     superset: (a, b: unknown[]) => Array.isArray(a) && b.every((x) => a.includes(x)),
     version: (v, other: string, op = 'eq') => {

@@ -313,8 +313,8 @@ async function readLocal(p: string, t: Task, base: string | undefined): Promise<
   // Where a play may read on the worker (worker-files.ts): its folder and roles; an inline play
   // has no folder of its own, so the worker's working folder (where `--set routes=routes.yaml`
   // points); and the operator's RUNWRIGHT_PLAY_FILE_DIRS.
-  const roots = [...(base ? [base, ...rolesPath().map((d) => resolve(base, d))] : [process.cwd()]), ...(t.role_path ? [t.role_path] : [])];
   const play = base ?? process.cwd();
+  const roots = [play, ...(base ? rolesPath().map((d) => resolve(base, d)) : []), ...(t.role_path ? [t.role_path] : [])];
   const candidates = isAbsolute(p) ? [p] : [...(t.role_path ? [join(t.role_path, sub, p), join(t.role_path, p)] : []), join(play, sub, p), resolve(play, p)];
   for (const c of candidates) {
     if (!existsSync(c)) continue;

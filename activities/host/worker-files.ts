@@ -18,6 +18,7 @@
 import { realpathSync } from 'node:fs';
 import { delimiter, resolve, sep } from 'node:path';
 import { dataDir } from '../../lib/connect';
+import { isWithin } from '../../lib/paths';
 import { ENV } from '../../lib/config';
 import { loadSecretsPolicy, SECRET_DIRS_ENV, secretsPolicyFile } from '../../lib/secrets';
 
@@ -34,7 +35,6 @@ const real = (p: string): string => {
     return resolve(p);
   }
 };
-const within = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 const list = (v: string | undefined) => (v ?? '').split(delimiter).filter(Boolean);
 
 /** Places no play may read, as real paths, with what each is (for the message). */
@@ -67,11 +67,11 @@ export function playReadable(path: string, what: string, roots?: string[], env: 
   const parts = p.split(sep);
   if (parts.includes('.ssh') || parts.includes('.gnupg')) throw new WorkerFileError(`${what} ${path}: a key folder of the worker (${p}); a play may not read it`);
   for (const f of forbidden(env)) {
-    if (f.tree ? within(p, f.path) : p === f.path) throw new WorkerFileError(`${what} ${path}: ${f.what} (${p}); a play may not read it`);
+    if (f.tree ? isWithin(p, f.path) : p === f.path) throw new WorkerFileError(`${what} ${path}: ${f.what} (${p}); a play may not read it`);
   }
   if (roots) {
     const dirs = [...roots, ...list(env[PLAY_FILE_DIRS_ENV])].map(real);
-    if (!dirs.some((d) => within(p, d))) {
+    if (!dirs.some((d) => isWithin(p, d))) {
       throw new WorkerFileError(
         `${what} ${path}: ${p} is outside the folders a play may read on the worker (${dirs.join(', ') || 'none'}); put it next to the play file or in its role, or let the worker's operator add its folder to ${PLAY_FILE_DIRS_ENV}`,
       );
